@@ -1,0 +1,33 @@
+//! The application context every command and worker shares: settings, the database and the clock.
+
+use anyhow::Context;
+use sqlx::SqlitePool;
+
+use crate::clock::{self, SharedClock};
+use crate::settings::Settings;
+use crate::store;
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub settings: Settings,
+    pub pool: SqlitePool,
+    pub clock: SharedClock,
+}
+
+impl App {
+    /// Opens (creating if missing) and migrates the database named in the settings.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, clock::system()).await
+    }
+
+    pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let pool = store::connect(&settings.database.url)
+            .await
+            .with_context(|| format!("opening database {}", settings.database.url))?;
+        Ok(Self {
+            settings,
+            pool,
+            clock,
+        })
+    }
+}

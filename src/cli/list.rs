@@ -1,0 +1,200 @@
+//! `herald list ...`: mailing lists.
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use crate::app::App;
+use crate::cli::Output;
+use crate::domain::{CronExpr, EmailAddress, ListSlug, ListTitle, MaxStories, Schedule, Timezone};
+use crate::store::lists::{self, ListChanges, ListRecord, NewList, StatusCounts};
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Create a list. Unset flags take the [lists] defaults of the settings.
+    Add {
+        /// Short name: lower-case letters, digits and '-'.
+        slug: String,
+        #[command(flatten)]
+        fields: ListFields,
+    },
+    /// Change a list's title, schedule, timezone, size or sender.
+    Set {
+        slug: String,
+        #[command(flatten)]
+        fields: ListFields,
+    },
+    /// Show all lists.
+    Ls,
+    /// Show one list with its subscriber counts.
+    Show { slug: String },
+    /// Delete a list and all its subscriptions.
+    Rm { slug: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ListFields {
+    /// Title shown in the email and in List-Id (default: the slug).
+    #[arg(long, value_name = "T")]
+    title: Option<String>,
+    /// When to send: cron "minute hour day month weekday" (or 6 fields, seconds first).
+    #[arg(long, value_name = "CRON")]
+    schedule: Option<String>,
+    /// IANA timezone the schedule and the edition date are read in, e.g. Europe/Berlin.
+    #[arg(long, value_name = "TZ")]
+    timezone: Option<String>,
+    /// Most stories in one edition (1-100).
+    #[arg(long, value_name = "N")]
+    max_stories: Option<i64>,
+    /// Sender address for this list (default: newsletter.from).
+    #[arg(long, value_name = "ADDR")]
+    from: Option<String>,
+}
+
+impl ListFields {
+    fn parse(self) -> anyhow::Result<ListChanges> {
+        Ok(ListChanges {
+            title: self.title.as_deref().map(ListTitle::parse).transpose()?,
+            cron: self.schedule.as_deref().map(CronExpr::parse).transpose()?,
+            timezone: self.timezone.as_deref().map(Timezone::parse).transpose()?,
+            max_stories: self.max_stories.map(MaxStories::parse).transpose()?,
+            from_address: self.from.as_deref().map(EmailAddress::parse).transpose()?,
+        })
+    }
+}
+
+/// A list as `ls --json` and `show --json` print it.
+#[derive(Serialize)]
+struct ListView {
+    slug: String,
+    title: String,
+    schedule: String,
+    timezone: String,
+    max_stories: u32,
+    from: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscribers: Option<StatusCounts>,
+}
+
+impl ListView {
+    fn new(app: &App, list: &ListRecord, subscribers: Option<StatusCounts>) -> Self {
+        Self {
+            slug: list.slug.to_string(),
+            title: list.title.as_str().to_string(),
+            schedule: list.schedule.cron.to_string(),
+            timezone: list.schedule.timezone.to_string(),
+            max_stories: list.max_stories.get(),
+            from: list
+                .from_address
+                .as_ref()
+                .unwrap_or(&app.settings.newsletter.from)
+                .to_string(),
+            subscribers,
+        }
+    }
+}
+
+pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result<()> {
+    let now = app.clock.now();
+    match cmd {
+        Cmd::Add { slug, fields } => {
+            let slug = ListSlug::parse(&slug)?;
+            let changes = fields.parse()?;
+            let defaults = &app.settings.lists;
+            let list = NewList {
+                title: match changes.title {
+                    Some(title) => title,
+                    None => ListTitle::parse(slug.as_str())?,
+                },
+                slug,
+                schedule: Schedule {
+                    cron: changes.cron.unwrap_or_else(|| defaults.schedule.clone()),
+                    timezone: changes.timezone.unwrap_or(defaults.timezone),
+                },
+                max_stories: changes.max_stories.unwrap_or(defaults.max_stories),
+                from_address: changes.from_address,
+            };
+            let created = lists::insert(&app.pool, &list, now).await?;
+            print_one(app, &created, None, output, "created list")
+        }
+        Cmd::Set { slug, fields } => {
+            let slug = ListSlug::parse(&slug)?;
+            let updated = lists::update(&app.pool, &slug, &fields.parse()?, now).await?;
+            print_one(app, &updated, None, output, "updated list")
+        }
+        Cmd::Ls => {
+            let all = lists::all(&app.pool).await?;
+            if output.json {
+                let views: Vec<ListView> = all
+                    .iter()
+                    .map(|list| ListView::new(app, list, None))
+                    .collect();
+                return output.print_json(&views);
+            }
+            let rows: Vec<Vec<String>> = all
+                .iter()
+                .map(|list| {
+                    vec![
+                        list.slug.to_string(),
+                        list.title.as_str().to_string(),
+                        list.schedule.cron.to_string(),
+                        list.schedule.timezone.to_string(),
+                        list.max_stories.get().to_string(),
+                    ]
+                })
+                .collect();
+            output.print_table(&["SLUG", "TITLE", "SCHEDULE", "TIMEZONE", "MAX"], &rows)
+        }
+        Cmd::Show { slug } => {
+            let list = lists::require(&app.pool, &ListSlug::parse(&slug)?).await?;
+            let counts = lists::status_counts(&app.pool, list.id).await?;
+            print_one(app, &list, Some(counts), output, "list")
+        }
+        Cmd::Rm { slug } => {
+            let slug = ListSlug::parse(&slug)?;
+            lists::delete(&app.pool, &slug).await?;
+            if output.json {
+                return output.print_json(&serde_json::json!({ "deleted": slug.as_str() }));
+            }
+            writeln!(output.out, "deleted list {slug}")?;
+            Ok(())
+        }
+    }
+}
+
+fn print_one(
+    app: &App,
+    list: &ListRecord,
+    counts: Option<StatusCounts>,
+    output: &mut Output<'_>,
+    heading: &str,
+) -> anyhow::Result<()> {
+    let view = ListView::new(app, list, counts);
+    if output.json {
+        return output.print_json(&view);
+    }
+    writeln!(output.out, "{heading} {}", view.slug)?;
+    writeln!(output.out, "  title:       {}", view.title)?;
+    writeln!(
+        output.out,
+        "  schedule:    {} ({})",
+        view.schedule, view.timezone
+    )?;
+    if let Some(next) = list.schedule.next_after(app.clock.now()) {
+        let local = next.with_timezone(&list.schedule.timezone.tz());
+        writeln!(
+            output.out,
+            "  next send:   {}",
+            local.format("%Y-%m-%d %H:%M %Z")
+        )?;
+    }
+    writeln!(output.out, "  max stories: {}", view.max_stories)?;
+    writeln!(output.out, "  from:        {}", view.from)?;
+    if let Some(counts) = counts {
+        writeln!(
+            output.out,
+            "  subscribers: {} active, {} pending, {} unsubscribed, {} bounced",
+            counts.active, counts.pending, counts.unsubscribed, counts.bounced
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! The `herald` command line: clap definitions and one `run` function per command group. Each
+//! command takes the app and an [`Output`], so tests drive it without a process.
+
+mod init;
+mod list;
+mod output;
+mod story;
+mod subscriber;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+use crate::settings::Settings;
+
+pub use output::Output;
+
+/// Herald: a self-hosted daily digest mailer.
+///
+/// Keeps subscribers and stories in SQLite and emails each list's confirmed subscribers a digest
+/// of the top stories on the list's schedule. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or
+/// bad input.
+#[derive(Debug, Parser)]
+#[command(
+    name = "herald",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Settings file (TOML). Without it, ./herald.toml is read if present, else built-in defaults.
+    #[arg(long, global = true, value_name = "FILE", env = "HERALD_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Database URL or file path; overrides database.url.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Less log output: errors only.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a starter herald.toml (never overwriting one) and create the database.
+    Init,
+    /// Manage mailing lists.
+    #[command(subcommand)]
+    List(list::Cmd),
+    /// Manage subscribers and their subscriptions.
+    #[command(subcommand)]
+    Subscriber(subscriber::Cmd),
+    /// Manage stories (articles and blog posts).
+    #[command(subcommand)]
+    Story(story::Cmd),
+}
+
+impl Cli {
+    /// The log filter implied by -v/-q, used when RUST_LOG is not set.
+    pub fn log_level(&self) -> &'static str {
+        match (self.quiet, self.verbose) {
+            (true, _) => "error",
+            (false, 0) => "warn",
+            (false, 1) => "info",
+            (false, 2) => "debug",
+            _ => "trace",
+        }
+    }
+
+    /// The settings this invocation runs with: the file and environment, then `--database`.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        let mut settings = match (&self.command, &self.config) {
+            // `init` creates the file `--config` names, so it need not exist yet.
+            (Command::Init, Some(path)) if !path.exists() => Settings::from_sources(None, None)?,
+            _ => Settings::load(self.config.as_deref())?,
+        };
+        if let Some(url) = &self.database {
+            settings.database.url = url.clone();
+        }
+        Ok(settings)
+    }
+}
+
+/// Runs the parsed command with the given settings.
+pub async fn run(
+    cli: Cli,
+    settings: Settings,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut output = Output {
+        out,
+        err,
+        json: cli.json,
+        interactive,
+    };
+    if let Command::Init = cli.command {
+        return init::run(settings, cli.config.as_deref(), &mut output).await;
+    }
+    let app = App::build(settings).await?;
+    run_with_app(&app, cli.command, &mut output).await
+}
+
+/// Runs a command against an app that is already built (tests pin its clock this way).
+pub async fn run_with_app(
+    app: &App,
+    command: Command,
+    output: &mut Output<'_>,
+) -> anyhow::Result<()> {
+    match command {
+        Command::Init => init::run(app.settings.clone(), None, output).await,
+        Command::List(cmd) => list::run(app, cmd, output).await,
+        Command::Subscriber(cmd) => subscriber::run(app, cmd, output).await,
+        Command::Story(cmd) => story::run(app, cmd, output).await,
+    }
+}

@@ -1,0 +1,14 @@
+//! Types that parse input at the edge: past here, values are known to be valid. No I/O.
+
+mod email_address;
+mod list;
+mod schedule;
+mod story;
+mod subscription;
+pub mod text;
+
+pub use email_address::EmailAddress;
+pub use list::{ListSlug, ListTitle, MaxStories};
+pub use schedule::{CronExpr, Schedule, Timezone};
+pub use story::{optional_line, optional_summary, Score, Section, StoryTitle, StoryUrl};
+pub use subscription::{ConsentSource, SubscriberName, SubscriptionStatus};

@@ -1,0 +1,23 @@
+//! The two kinds of failure the command line tells apart: bad input from the user (exit 2) and
+//! everything else (exit 1).
+
+/// Input that was refused: a malformed value, an unknown name, a rejected row. The message names
+/// the offending value and where it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+impl BadInput {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+/// Exit code for a failed run: 2 when any error in the chain is bad input, else 1.
+pub fn exit_code(error: &anyhow::Error) -> i32 {
+    if error.chain().any(|cause| cause.is::<BadInput>()) {
+        2
+    } else {
+        1
+    }
+}

@@ -1,0 +1,13 @@
+//! Herald: a self-hosted daily digest mailer. The binary is a thin shell over this library.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod domain;
+pub mod error;
+pub mod import;
+pub mod settings;
+pub mod store;
+
+pub use app::App;
+pub use error::BadInput;

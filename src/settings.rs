@@ -1,0 +1,643 @@
+//! Settings: built-in defaults, then the TOML file, then `HERALD__SECTION__KEY` variables.
+//! Every value that has a shape (address, timezone, cron, URL) is parsed here, so a bad one stops
+//! the program at start with the key and the value named, not hours later at send time.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+use crate::domain::{CronExpr, EmailAddress, MaxStories, Timezone};
+use crate::error::BadInput;
+
+/// The file looked for in the working directory when neither `--config` nor `$HERALD_CONFIG`
+/// names one.
+pub const DEFAULT_CONFIG_FILE: &str = "herald.toml";
+pub const ENV_PREFIX: &str = "HERALD";
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub transport: TransportSettings,
+    pub smtp: SmtpSettings,
+    pub delivery: DeliverySettings,
+    pub web: WebSettings,
+    pub dkim: Option<DkimSettings>,
+    pub newsletter: NewsletterSettings,
+    pub api: ApiSettings,
+    pub feeds: FeedSettings,
+    pub schedule: ScheduleSettings,
+    pub lists: ListDefaults,
+    /// The file the settings were read from, if any.
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    Smtp,
+    File,
+}
+
+#[derive(Debug, Clone)]
+pub struct TransportSettings {
+    pub kind: TransportKind,
+    pub outbox_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    StartTls,
+    Tls,
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: SecretSetting,
+    pub pool_size: u32,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    pub concurrency: u32,
+    /// Messages per second across all connections; 0 means no limit.
+    pub rate_per_second: u32,
+    pub max_attempts: u32,
+    pub retry_base_secs: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub bind: SocketAddr,
+    pub base_url: Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct DkimSettings {
+    pub selector: String,
+    pub domain: String,
+    pub private_key_file: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewsletterSettings {
+    pub name: String,
+    pub from: EmailAddress,
+    pub reply_to: Option<EmailAddress>,
+    pub postal_address: String,
+    pub brand_color: String,
+    pub logo_url: Option<Url>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    pub token: SecretSetting,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedSettings {
+    pub poll_interval_secs: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScheduleSettings {
+    pub catch_up_hours: u32,
+}
+
+/// What `list add` uses for the flags it is not given.
+#[derive(Debug, Clone)]
+pub struct ListDefaults {
+    pub schedule: CronExpr,
+    pub timezone: Timezone,
+    pub max_stories: MaxStories,
+}
+
+/// A secret given inline (from the environment, preferably) or as a file to read. The file is
+/// read only when the secret is used, so admin commands run where the service's credential
+/// directory is not mounted. `Debug` never shows the value.
+#[derive(Debug, Clone, Default)]
+pub struct SecretSetting {
+    key: &'static str,
+    inline: Option<SecretString>,
+    file: Option<PathBuf>,
+}
+
+impl SecretSetting {
+    pub fn is_set(&self) -> bool {
+        self.inline.is_some() || self.file.is_some()
+    }
+
+    /// The secret, reading its file if it is given as one; `None` when unset.
+    pub fn resolve(&self) -> anyhow::Result<Option<SecretString>> {
+        if let Some(path) = &self.file {
+            let raw = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}_file {}", self.key, path.display()))?;
+            let value = raw.trim_end_matches(['\r', '\n']);
+            if value.is_empty() {
+                return Err(
+                    BadInput(format!("{}_file {} is empty", self.key, path.display())).into(),
+                );
+            }
+            return Ok(Some(SecretString::from(value.to_string())));
+        }
+        Ok(self.inline.clone())
+    }
+}
+
+// What the file and environment may contain, before parsing. Unknown keys are refused so a typo
+// in the file is an error rather than a silently ignored setting.
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct Raw {
+    database: RawDatabase,
+    transport: RawTransport,
+    smtp: RawSmtp,
+    delivery: RawDelivery,
+    web: RawWeb,
+    dkim: RawDkim,
+    newsletter: RawNewsletter,
+    api: RawApi,
+    feeds: RawFeeds,
+    schedule: RawSchedule,
+    lists: RawLists,
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawDatabase {
+    url: String,
+}
+
+impl Default for RawDatabase {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://herald.db".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawTransport {
+    kind: String,
+    outbox_dir: PathBuf,
+}
+
+impl Default for RawTransport {
+    fn default() -> Self {
+        Self {
+            kind: "file".into(),
+            outbox_dir: "outbox".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawSmtp {
+    host: String,
+    port: u16,
+    tls: String,
+    username: Option<String>,
+    password: Option<SecretString>,
+    password_file: Option<PathBuf>,
+    pool_size: u32,
+    timeout_secs: u64,
+}
+
+impl Default for RawSmtp {
+    fn default() -> Self {
+        Self {
+            host: "localhost".into(),
+            port: 587,
+            tls: "starttls".into(),
+            username: None,
+            password: None,
+            password_file: None,
+            pool_size: 8,
+            timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawDelivery {
+    concurrency: u32,
+    rate_per_second: u32,
+    max_attempts: u32,
+    retry_base_secs: u64,
+}
+
+impl Default for RawDelivery {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            rate_per_second: 0,
+            max_attempts: 5,
+            retry_base_secs: 30,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawWeb {
+    bind: String,
+    base_url: String,
+}
+
+impl Default for RawWeb {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            base_url: "http://127.0.0.1:8080".into(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct RawDkim {
+    selector: Option<String>,
+    domain: Option<String>,
+    private_key_file: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawNewsletter {
+    name: String,
+    from: String,
+    reply_to: Option<String>,
+    postal_address: String,
+    brand_color: String,
+    logo_url: Option<String>,
+}
+
+impl Default for RawNewsletter {
+    fn default() -> Self {
+        Self {
+            name: "Herald Daily".into(),
+            from: "digest@example.com".into(),
+            reply_to: None,
+            postal_address: "Herald Daily, 1 Example Street, Springfield".into(),
+            brand_color: "#1a5fb4".into(),
+            logo_url: None,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct RawApi {
+    token: Option<SecretString>,
+    token_file: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawFeeds {
+    poll_interval_secs: u64,
+}
+
+impl Default for RawFeeds {
+    fn default() -> Self {
+        Self {
+            poll_interval_secs: 900,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawSchedule {
+    catch_up_hours: u32,
+}
+
+impl Default for RawSchedule {
+    fn default() -> Self {
+        Self { catch_up_hours: 6 }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawLists {
+    schedule: String,
+    timezone: String,
+    max_stories: i64,
+}
+
+impl Default for RawLists {
+    fn default() -> Self {
+        Self {
+            schedule: "0 7 * * *".into(),
+            timezone: "UTC".into(),
+            max_stories: 10,
+        }
+    }
+}
+
+impl Settings {
+    /// Built-in defaults only: what `herald demo` and tests start from.
+    pub fn defaults() -> Self {
+        Raw::default()
+            .parse(None)
+            .unwrap_or_else(|error| unreachable!("built-in defaults must be valid: {error}"))
+    }
+
+    /// Reads settings the way the command line does. `explicit` is `--config` or
+    /// `$HERALD_CONFIG`: it must exist. Without it `./herald.toml` is read if present.
+    pub fn load(explicit: Option<&Path>) -> anyhow::Result<Self> {
+        Self::load_with_env(explicit, None)
+    }
+
+    /// As [`Settings::load`], with the environment given as a map (tests) instead of the
+    /// process environment.
+    pub fn load_with_env(
+        explicit: Option<&Path>,
+        env: Option<HashMap<String, String>>,
+    ) -> anyhow::Result<Self> {
+        let file = match explicit {
+            Some(path) if !path.is_file() => {
+                return Err(BadInput(format!("config file {} not found", path.display())).into())
+            }
+            Some(path) => Some(path.to_path_buf()),
+            None => {
+                let local = PathBuf::from(DEFAULT_CONFIG_FILE);
+                local.is_file().then_some(local)
+            }
+        };
+        Self::from_sources(file, env)
+    }
+
+    /// Settings from `file` (if any) and the environment, without looking for other files.
+    pub fn from_sources(
+        file: Option<PathBuf>,
+        env: Option<HashMap<String, String>>,
+    ) -> anyhow::Result<Self> {
+        let origin = file
+            .as_ref()
+            .map_or_else(|| "settings".to_string(), |path| path.display().to_string());
+
+        let mut builder = config::Config::builder();
+        if let Some(path) = &file {
+            builder = builder.add_source(
+                config::File::from(path.as_path())
+                    .format(config::FileFormat::Toml)
+                    .required(true),
+            );
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(env),
+        );
+        let raw: Raw = builder
+            .build()
+            .and_then(|config| config.try_deserialize())
+            .map_err(|error| BadInput(format!("{origin}: {error}")))?;
+        raw.parse(file)
+            .map_err(|error| BadInput(format!("{origin}: {error}")).into())
+    }
+}
+
+impl Raw {
+    fn parse(self, source: Option<PathBuf>) -> Result<Settings, String> {
+        fn key<T, E: std::fmt::Display>(name: &str, result: Result<T, E>) -> Result<T, String> {
+            result.map_err(|error| format!("setting {name}: {error}"))
+        }
+        fn positive(name: &str, value: u64) -> Result<(), String> {
+            if value == 0 {
+                Err(format!("setting {name}: must be at least 1"))
+            } else {
+                Ok(())
+            }
+        }
+
+        let transport_kind = match self.transport.kind.as_str() {
+            "smtp" => TransportKind::Smtp,
+            "file" => TransportKind::File,
+            other => {
+                return Err(format!(
+                    "setting transport.kind: {other:?} is not \"smtp\" or \"file\""
+                ))
+            }
+        };
+        let tls = match self.smtp.tls.as_str() {
+            "starttls" => SmtpTls::StartTls,
+            "tls" => SmtpTls::Tls,
+            "none" => SmtpTls::None,
+            other => {
+                return Err(format!(
+                    "setting smtp.tls: {other:?} is not \"starttls\", \"tls\" or \"none\""
+                ))
+            }
+        };
+        if self.smtp.host.trim().is_empty() {
+            return Err("setting smtp.host: it is empty".into());
+        }
+        positive("smtp.pool_size", self.smtp.pool_size.into())?;
+        positive("smtp.timeout_secs", self.smtp.timeout_secs)?;
+        positive("delivery.concurrency", self.delivery.concurrency.into())?;
+        positive("delivery.max_attempts", self.delivery.max_attempts.into())?;
+        positive("feeds.poll_interval_secs", self.feeds.poll_interval_secs)?;
+        if self.smtp.password.is_some() && self.smtp.password_file.is_some() {
+            return Err("setting smtp.password and smtp.password_file: give only one".into());
+        }
+        if self.api.token.is_some() && self.api.token_file.is_some() {
+            return Err("setting api.token and api.token_file: give only one".into());
+        }
+
+        let bind = key(
+            "web.bind",
+            self.web
+                .bind
+                .parse::<SocketAddr>()
+                .map_err(|_| format!("{:?} is not an address:port", self.web.bind)),
+        )?;
+        let base_url = key("web.base_url", http_url(&self.web.base_url))?;
+
+        let dkim = match (
+            self.dkim.selector,
+            self.dkim.domain,
+            self.dkim.private_key_file,
+        ) {
+            (None, None, None) => None,
+            (Some(selector), Some(domain), Some(private_key_file)) => Some(DkimSettings {
+                selector,
+                domain,
+                private_key_file,
+            }),
+            _ => {
+                return Err(
+                    "setting dkim: selector, domain and private_key_file go together".into(),
+                )
+            }
+        };
+
+        let newsletter = NewsletterSettings {
+            from: key(
+                "newsletter.from",
+                EmailAddress::parse(&self.newsletter.from),
+            )?,
+            reply_to: self
+                .newsletter
+                .reply_to
+                .as_deref()
+                .map(|raw| key("newsletter.reply_to", EmailAddress::parse(raw)))
+                .transpose()?,
+            brand_color: key(
+                "newsletter.brand_color",
+                hex_color(&self.newsletter.brand_color),
+            )?,
+            logo_url: self
+                .newsletter
+                .logo_url
+                .as_deref()
+                .map(|raw| key("newsletter.logo_url", http_url(raw)))
+                .transpose()?,
+            name: key("newsletter.name", non_empty(&self.newsletter.name))?,
+            postal_address: key(
+                "newsletter.postal_address",
+                non_empty(&self.newsletter.postal_address),
+            )?,
+        };
+
+        let lists = ListDefaults {
+            schedule: key("lists.schedule", CronExpr::parse(&self.lists.schedule))?,
+            timezone: key("lists.timezone", Timezone::parse(&self.lists.timezone))?,
+            max_stories: key(
+                "lists.max_stories",
+                MaxStories::parse(self.lists.max_stories),
+            )?,
+        };
+
+        Ok(Settings {
+            database: DatabaseSettings {
+                url: self.database.url,
+            },
+            transport: TransportSettings {
+                kind: transport_kind,
+                outbox_dir: self.transport.outbox_dir,
+            },
+            smtp: SmtpSettings {
+                host: self.smtp.host,
+                port: self.smtp.port,
+                tls,
+                username: self.smtp.username,
+                password: SecretSetting {
+                    key: "smtp.password",
+                    inline: self.smtp.password,
+                    file: self.smtp.password_file,
+                },
+                pool_size: self.smtp.pool_size,
+                timeout_secs: self.smtp.timeout_secs,
+            },
+            delivery: DeliverySettings {
+                concurrency: self.delivery.concurrency,
+                rate_per_second: self.delivery.rate_per_second,
+                max_attempts: self.delivery.max_attempts,
+                retry_base_secs: self.delivery.retry_base_secs,
+            },
+            web: WebSettings { bind, base_url },
+            dkim,
+            newsletter,
+            api: ApiSettings {
+                token: SecretSetting {
+                    key: "api.token",
+                    inline: self.api.token,
+                    file: self.api.token_file,
+                },
+            },
+            feeds: FeedSettings {
+                poll_interval_secs: self.feeds.poll_interval_secs,
+            },
+            schedule: ScheduleSettings {
+                catch_up_hours: self.schedule.catch_up_hours,
+            },
+            lists,
+            source,
+        })
+    }
+}
+
+fn http_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw.trim()).map_err(|error| format!("{raw:?} is not a URL: {error}"))?;
+    if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() {
+        Ok(url)
+    } else {
+        Err(format!("{raw:?} is not an http or https URL"))
+    }
+}
+
+fn hex_color(raw: &str) -> Result<String, String> {
+    let valid =
+        raw.len() == 7 && raw.starts_with('#') && raw[1..].chars().all(|c| c.is_ascii_hexdigit());
+    if valid {
+        Ok(raw.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "{raw:?} is not a six-digit hex colour like \"#1a5fb4\""
+        ))
+    }
+}
+
+fn non_empty(raw: &str) -> Result<String, String> {
+    let cleaned = crate::domain::text::single_line(raw);
+    if cleaned.is_empty() {
+        Err("it is empty".into())
+    } else {
+        Ok(cleaned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_defaults_are_valid_and_use_the_file_transport() {
+        let settings = Settings::defaults();
+        assert_eq!(settings.transport.kind, TransportKind::File);
+        assert_eq!(settings.database.url, "sqlite://herald.db");
+        assert_eq!(settings.delivery.concurrency, 8);
+        assert_eq!(settings.smtp.port, 587);
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let env = HashMap::from([
+            (
+                "HERALD__SMTP__PASSWORD".to_string(),
+                "hunter2-secret".to_string(),
+            ),
+            (
+                "HERALD__API__TOKEN".to_string(),
+                "api-token-secret".to_string(),
+            ),
+        ]);
+        let settings = Settings::load_with_env(None, Some(env)).expect("valid");
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("hunter2-secret"), "{debug}");
+        assert!(!debug.contains("api-token-secret"), "{debug}");
+        assert!(settings.smtp.password.is_set());
+    }
+}

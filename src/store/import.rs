@@ -1,0 +1,171 @@
+//! Set-based bulk import of subscribers into one list, for CSV files of millions of rows.
+//!
+//! Rows go first into a temporary table on the import's own connection, keyed by address: that
+//! finds duplicates within the file (whatever their distance) without holding the file in memory,
+//! and lets each batch reach `subscribers` and `subscriptions` in two INSERT ... SELECT statements.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::pool::PoolConnection;
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+use crate::domain::{EmailAddress, SubscriberName};
+use crate::store::to_db_time;
+
+/// Rows per multi-row INSERT: three parameters each, well under SQLite's 32,766 limit.
+const ROWS_PER_STATEMENT: usize = 2_000;
+
+pub struct ImportRow {
+    pub line: u64,
+    pub email: EmailAddress,
+    pub name: Option<SubscriberName>,
+}
+
+/// A row that repeats an address seen earlier in the same file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub line: u64,
+    pub email: EmailAddress,
+    pub first_line: u64,
+}
+
+/// One import run, holding the connection its temporary table lives on.
+pub struct ImportSession {
+    conn: PoolConnection<Sqlite>,
+    list_id: i64,
+    confirmed: bool,
+    batches: i64,
+}
+
+impl ImportSession {
+    pub async fn start(pool: &SqlitePool, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
+        let mut conn = pool.acquire().await.context("acquiring connection")?;
+        sqlx::query(
+            "CREATE TEMP TABLE IF NOT EXISTS import_rows (
+                 email TEXT PRIMARY KEY,
+                 name  TEXT,
+                 line  INTEGER NOT NULL,
+                 batch INTEGER NOT NULL
+             )",
+        )
+        .execute(&mut *conn)
+        .await
+        .context("creating import table")?;
+        sqlx::query("CREATE INDEX IF NOT EXISTS temp.import_rows_by_batch ON import_rows (batch)")
+            .execute(&mut *conn)
+            .await
+            .context("creating import index")?;
+        sqlx::query("DELETE FROM import_rows")
+            .execute(&mut *conn)
+            .await
+            .context("clearing import table")?;
+        Ok(Self {
+            conn,
+            list_id,
+            confirmed,
+            batches: 0,
+        })
+    }
+
+    /// Stores one batch in its own write transaction. Returns how many subscriptions were added
+    /// or confirmed, and the rows that repeat an earlier address of the file.
+    pub async fn apply(
+        &mut self,
+        rows: &[ImportRow],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(u64, Vec<Duplicate>)> {
+        self.batches += 1;
+        let batch = self.batches;
+        let now = to_db_time(now);
+        let mut tx = sqlx::Connection::begin_with(&mut *self.conn, "BEGIN IMMEDIATE")
+            .await
+            .context("starting import transaction")?;
+
+        let mut staged = std::collections::HashSet::with_capacity(rows.len());
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut insert =
+                QueryBuilder::<Sqlite>::new("INSERT INTO import_rows (email, name, line, batch) ");
+            insert.push_values(chunk, |mut values, row| {
+                values
+                    .push_bind(row.email.as_str())
+                    .push_bind(row.name.as_ref().map(SubscriberName::as_str))
+                    .push_bind(row.line as i64)
+                    .push_bind(batch);
+            });
+            insert.push(" ON CONFLICT (email) DO NOTHING RETURNING line");
+            let inserted: Vec<i64> = insert
+                .build_query_scalar()
+                .fetch_all(&mut *tx)
+                .await
+                .context("staging import rows")?;
+            staged.extend(inserted);
+        }
+
+        let mut duplicates = Vec::new();
+        for row in rows
+            .iter()
+            .filter(|row| !staged.contains(&(row.line as i64)))
+        {
+            let first_line: i64 =
+                sqlx::query_scalar("SELECT line FROM import_rows WHERE email = ?")
+                    .bind(row.email.as_str())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .context("finding first occurrence")?;
+            duplicates.push(Duplicate {
+                line: row.line,
+                email: row.email.clone(),
+                first_line: first_line as u64,
+            });
+        }
+
+        sqlx::query(
+            "INSERT INTO subscribers (email, name, created_at)
+             SELECT email, name, ?1 FROM import_rows WHERE batch = ?2
+             ON CONFLICT (email) DO UPDATE SET name = excluded.name
+             WHERE subscribers.name IS NULL AND excluded.name IS NOT NULL",
+        )
+        .bind(now)
+        .bind(batch)
+        .execute(&mut *tx)
+        .await
+        .context("storing subscribers")?;
+
+        let status = if self.confirmed { "active" } else { "pending" };
+        let confirmed_at = self.confirmed.then_some(now);
+        // An explicit confirmed import confirms pending subscriptions; it never resubscribes
+        // people who left or bounced, and a plain import changes no existing subscription.
+        let stored = sqlx::query(
+            "INSERT INTO subscriptions
+                 (list_id, subscriber_id, status, consent_source, consent_at, confirmed_at, updated_at)
+             SELECT ?1, p.id, ?2, 'import', ?3, ?4, ?3
+             FROM import_rows i JOIN subscribers p ON p.email = i.email
+             WHERE i.batch = ?5
+             ON CONFLICT (list_id, subscriber_id) DO UPDATE SET
+                 status = 'active', confirmed_at = excluded.confirmed_at,
+                 updated_at = excluded.updated_at
+             WHERE subscriptions.status = 'pending' AND excluded.status = 'active'",
+        )
+        .bind(self.list_id)
+        .bind(status)
+        .bind(now)
+        .bind(confirmed_at)
+        .bind(batch)
+        .execute(&mut *tx)
+        .await
+        .context("storing subscriptions")?
+        .rows_affected();
+
+        tx.commit().await.context("committing import batch")?;
+        Ok((stored, duplicates))
+    }
+
+    /// Drops the staged rows so the pooled connection does not carry them.
+    pub async fn finish(mut self) -> anyhow::Result<()> {
+        sqlx::query("DROP TABLE IF EXISTS temp.import_rows")
+            .execute(&mut *self.conn)
+            .await
+            .context("dropping import table")?;
+        Ok(())
+    }
+}

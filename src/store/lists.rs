@@ -1,0 +1,221 @@
+//! Mailing lists.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::SqlitePool;
+use tracing::instrument;
+
+use crate::domain::{CronExpr, EmailAddress, ListSlug, ListTitle, MaxStories, Schedule, Timezone};
+use crate::error::BadInput;
+use crate::store::{from_db_time, to_db_time};
+
+#[derive(Debug, Clone)]
+pub struct ListRecord {
+    pub id: i64,
+    pub slug: ListSlug,
+    pub title: ListTitle,
+    pub schedule: Schedule,
+    pub max_stories: MaxStories,
+    /// Overrides `newsletter.from` for this list.
+    pub from_address: Option<EmailAddress>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewList {
+    pub slug: ListSlug,
+    pub title: ListTitle,
+    pub schedule: Schedule,
+    pub max_stories: MaxStories,
+    pub from_address: Option<EmailAddress>,
+}
+
+/// The fields `list set` changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ListChanges {
+    pub title: Option<ListTitle>,
+    pub cron: Option<CronExpr>,
+    pub timezone: Option<Timezone>,
+    pub max_stories: Option<MaxStories>,
+    pub from_address: Option<EmailAddress>,
+}
+
+/// How many subscriptions of a list are in each status.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub pending: i64,
+    pub active: i64,
+    pub unsubscribed: i64,
+    pub bounced: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    id: i64,
+    slug: String,
+    title: String,
+    schedule: String,
+    timezone: String,
+    max_stories: i64,
+    from_address: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<ListRow> for ListRecord {
+    type Error = anyhow::Error;
+    fn try_from(row: ListRow) -> anyhow::Result<Self> {
+        let corrupt = || format!("stored list #{} is not valid", row.id);
+        Ok(Self {
+            id: row.id,
+            slug: ListSlug::parse(&row.slug).with_context(corrupt)?,
+            title: ListTitle::parse(&row.title).with_context(corrupt)?,
+            schedule: Schedule {
+                cron: CronExpr::parse(&row.schedule).with_context(corrupt)?,
+                timezone: Timezone::parse(&row.timezone).with_context(corrupt)?,
+            },
+            max_stories: MaxStories::parse(row.max_stories).with_context(corrupt)?,
+            from_address: row
+                .from_address
+                .as_deref()
+                .map(EmailAddress::parse)
+                .transpose()
+                .with_context(corrupt)?,
+            created_at: from_db_time(row.created_at),
+        })
+    }
+}
+
+const COLUMNS: &str = "id, slug, title, schedule, timezone, max_stories, from_address, created_at";
+
+#[instrument(skip_all, fields(slug = %list.slug))]
+pub async fn insert(
+    pool: &SqlitePool,
+    list: &NewList,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ListRecord> {
+    let row: Option<ListRow> = sqlx::query_as(
+        "INSERT INTO lists (slug, title, schedule, timezone, max_stories, from_address, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (slug) DO NOTHING
+         RETURNING id, slug, title, schedule, timezone, max_stories, from_address, created_at",
+    )
+    .bind(list.slug.as_str())
+    .bind(list.title.as_str())
+    .bind(list.schedule.cron.as_str())
+    .bind(list.schedule.timezone.name())
+    .bind(i64::from(list.max_stories.get()))
+    .bind(list.from_address.as_ref().map(EmailAddress::as_str))
+    .bind(to_db_time(now))
+    .bind(to_db_time(now))
+    .fetch_optional(pool)
+    .await
+    .context("inserting list")?;
+    match row {
+        Some(row) => row.try_into(),
+        None => Err(BadInput(format!("list {:?} already exists", list.slug.as_str())).into()),
+    }
+}
+
+#[instrument(skip_all, fields(slug = %slug))]
+pub async fn update(
+    pool: &SqlitePool,
+    slug: &ListSlug,
+    changes: &ListChanges,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ListRecord> {
+    let row: Option<ListRow> = sqlx::query_as(
+        "UPDATE lists SET
+             title = COALESCE(?, title),
+             schedule = COALESCE(?, schedule),
+             timezone = COALESCE(?, timezone),
+             max_stories = COALESCE(?, max_stories),
+             from_address = COALESCE(?, from_address),
+             updated_at = ?
+         WHERE slug = ?
+         RETURNING id, slug, title, schedule, timezone, max_stories, from_address, created_at",
+    )
+    .bind(changes.title.as_ref().map(ListTitle::as_str))
+    .bind(changes.cron.as_ref().map(CronExpr::as_str))
+    .bind(changes.timezone.map(Timezone::name))
+    .bind(changes.max_stories.map(|n| i64::from(n.get())))
+    .bind(changes.from_address.as_ref().map(EmailAddress::as_str))
+    .bind(to_db_time(now))
+    .bind(slug.as_str())
+    .fetch_optional(pool)
+    .await
+    .context("updating list")?;
+    match row {
+        Some(row) => row.try_into(),
+        None => Err(unknown(slug).into()),
+    }
+}
+
+#[instrument(skip_all, fields(slug = %slug))]
+pub async fn find(pool: &SqlitePool, slug: &ListSlug) -> anyhow::Result<Option<ListRecord>> {
+    let row: Option<ListRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM lists WHERE slug = ?"
+    )))
+    .bind(slug.as_str())
+    .fetch_optional(pool)
+    .await
+    .context("reading list")?;
+    row.map(ListRecord::try_from).transpose()
+}
+
+/// The list, or a bad-input error naming the slug.
+pub async fn require(pool: &SqlitePool, slug: &ListSlug) -> anyhow::Result<ListRecord> {
+    find(pool, slug).await?.ok_or_else(|| unknown(slug).into())
+}
+
+#[instrument(skip_all)]
+pub async fn all(pool: &SqlitePool) -> anyhow::Result<Vec<ListRecord>> {
+    let rows: Vec<ListRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM lists ORDER BY slug"
+    )))
+    .fetch_all(pool)
+    .await
+    .context("reading lists")?;
+    rows.into_iter().map(ListRecord::try_from).collect()
+}
+
+/// Deletes the list and, through the foreign keys, its subscriptions.
+#[instrument(skip_all, fields(slug = %slug))]
+pub async fn delete(pool: &SqlitePool, slug: &ListSlug) -> anyhow::Result<()> {
+    let deleted = sqlx::query("DELETE FROM lists WHERE slug = ?")
+        .bind(slug.as_str())
+        .execute(pool)
+        .await
+        .context("deleting list")?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(unknown(slug).into());
+    }
+    Ok(())
+}
+
+#[instrument(skip_all)]
+pub async fn status_counts(pool: &SqlitePool, list_id: i64) -> anyhow::Result<StatusCounts> {
+    let (pending, active, unsubscribed, bounced): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT
+             COALESCE(SUM(status = 'pending'), 0),
+             COALESCE(SUM(status = 'active'), 0),
+             COALESCE(SUM(status = 'unsubscribed'), 0),
+             COALESCE(SUM(status = 'bounced'), 0)
+         FROM subscriptions WHERE list_id = ?",
+    )
+    .bind(list_id)
+    .fetch_one(pool)
+    .await
+    .context("counting subscriptions")?;
+    Ok(StatusCounts {
+        pending,
+        active,
+        unsubscribed,
+        bounced,
+    })
+}
+
+fn unknown(slug: &ListSlug) -> BadInput {
+    BadInput(format!("unknown list {:?}", slug.as_str()))
+}

@@ -1,0 +1,73 @@
+//! Thin async functions over SQLite, one file per table group. Nothing here knows of HTTP, SMTP
+//! or the command line.
+
+pub mod import;
+pub mod lists;
+pub mod stories;
+pub mod subscribers;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use crate::error::BadInput;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How long a statement waits for another writer (the daemon, an import) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connection options for a `sqlite://` URL or a plain file path.
+pub fn connect_options(url: &str) -> Result<SqliteConnectOptions, BadInput> {
+    let options = if url.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(url)
+            .map_err(|error| BadInput(format!("invalid database URL {url:?}: {error}")))?
+    } else if url.trim().is_empty() {
+        return Err(BadInput::new("database URL is empty"));
+    } else {
+        SqliteConnectOptions::new().filename(url)
+    };
+    Ok(options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // WAL with NORMAL is durable across process crashes; only power loss may drop the last
+        // commits, and delivery state is resent, not lost, in that case.
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT))
+}
+
+/// Opens the database, creating the file if needed, and applies pending migrations.
+pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
+    let options = connect_options(url)?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .context("connecting to SQLite")?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .context("applying database migrations")?;
+    Ok(pool)
+}
+
+/// A transaction that holds the write lock from its first statement. Read-then-write work must
+/// use this: a deferred transaction that read first cannot upgrade once another connection has
+/// written, and fails with "database is locked" however long the busy timeout.
+pub async fn begin_immediate(pool: &SqlitePool) -> sqlx::Result<Transaction<'static, Sqlite>> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// Timestamps are stored as Unix seconds: compact, and they sort.
+pub fn to_db_time(at: DateTime<Utc>) -> i64 {
+    at.timestamp()
+}
+
+pub fn from_db_time(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(seconds, 0).unwrap_or_default()
+}
