@@ -1,0 +1,260 @@
+//! The built `herald` binary: argument parsing, settings discovery, exit codes and stdin.
+
+use crate::helpers::{herald, herald_with_stdin, stderr, stdout};
+
+#[test]
+fn init_writes_a_starter_config_once_and_creates_the_database() {
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    let first = herald(dir.path(), &["init"]);
+    std::fs::write(dir.path().join("herald.toml"), "# edited by the admin\n").expect("edit");
+    let second = herald(dir.path(), &["init"]);
+
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stdout(&first).contains("wrote herald.toml"));
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(stdout(&second).contains("already exists"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("herald.toml")).expect("read"),
+        "# edited by the admin\n"
+    );
+    assert!(dir.path().join("herald.db").exists());
+}
+
+#[test]
+fn init_writes_the_file_named_by_config() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = herald(dir.path(), &["--config", "etc-herald.toml", "init"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(dir.path().join("etc-herald.toml").exists());
+}
+
+#[test]
+fn the_whole_admin_flow_works_from_the_binary() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str]| {
+        let output = herald(dir.path(), args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        stdout(&output)
+    };
+
+    run(&[
+        "list",
+        "add",
+        "morning",
+        "--title",
+        "Morning",
+        "--timezone",
+        "Europe/Berlin",
+        "--max-stories",
+        "8",
+    ]);
+    run(&["list", "set", "morning", "--schedule", "30 6 * * *"]);
+    run(&[
+        "subscriber",
+        "add",
+        "A@Example.org",
+        "--list",
+        "morning",
+        "--name",
+        "Ann",
+        "--confirmed",
+    ]);
+    run(&["subscriber", "add", "b@example.org", "--list", "morning"]);
+    run(&[
+        "subscriber",
+        "unsubscribe",
+        "b@example.org",
+        "--list",
+        "morning",
+    ]);
+    run(&[
+        "story",
+        "add",
+        "--url",
+        "https://news.example.org/1",
+        "--title",
+        "Lead",
+        "--score",
+        "4",
+    ]);
+
+    let lists: serde_json::Value =
+        serde_json::from_str(&run(&["--json", "list", "ls"])).expect("json");
+    assert_eq!(lists[0]["schedule"], "30 6 * * *");
+    let shown: serde_json::Value =
+        serde_json::from_str(&run(&["--json", "list", "show", "morning"])).expect("json");
+    assert_eq!(shown["subscribers"]["active"], 1);
+    assert_eq!(shown["subscribers"]["unsubscribed"], 1);
+    let people: serde_json::Value =
+        serde_json::from_str(&run(&["--json", "subscriber", "ls", "--list", "morning"]))
+            .expect("json");
+    assert_eq!(people[0]["email"], "a@example.org");
+    assert_eq!(people[1]["status"], "unsubscribed");
+    assert!(run(&[
+        "subscriber",
+        "export",
+        "--list",
+        "morning",
+        "--status",
+        "active"
+    ])
+    .starts_with("email,name,status"));
+    let stories: serde_json::Value =
+        serde_json::from_str(&run(&["--json", "story", "ls"])).expect("json");
+    assert_eq!(stories[0]["score"], 4);
+    assert!(run(&["subscriber", "forget", "a@example.org"]).contains("erased"));
+    run(&["list", "rm", "morning"]);
+    assert!(!run(&["list", "ls"]).contains("morning"));
+}
+
+#[test]
+fn subscriber_import_reads_stdin_and_exits_2_when_rows_are_rejected() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(herald(dir.path(), &["list", "add", "news"])
+        .status
+        .success());
+
+    let output = herald_with_stdin(
+        dir.path(),
+        &["subscriber", "import", "-", "--list", "news"],
+        Some(b"email,name\nok@example.org,Ok\nbroken@@example.org,Bad\n"),
+    );
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("stdin:3: invalid email address \"broken@@example.org\""),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !stderr(&output).contains('\u{1b}'),
+        "no progress bar when stderr is not a terminal"
+    );
+    let listed = stdout(&herald(dir.path(), &["subscriber", "ls", "--list", "news"]));
+    assert!(listed.contains("ok@example.org"), "{listed}");
+}
+
+#[test]
+fn story_import_reads_json_lines_from_stdin() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = herald_with_stdin(
+        dir.path(),
+        &["story", "import", "-"],
+        Some(b"{\"url\":\"https://a.example/1\",\"title\":\"One\"}\n{\"url\":\"https://a.example/2\",\"title\":\"Two\"}\n"),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("2 added"));
+}
+
+#[test]
+fn bad_input_exits_2_and_names_the_value() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(herald(dir.path(), &["list", "add", "news"])
+        .status
+        .success());
+
+    for (args, named) in [
+        (
+            vec!["subscriber", "add", "a@@example.org", "--list", "news"],
+            "a@@example.org",
+        ),
+        (
+            vec!["subscriber", "add", "a@example.org", "--list", "missing"],
+            "\"missing\"",
+        ),
+        (
+            vec!["list", "add", "x", "--timezone", "Europe/Atlantis"],
+            "Europe/Atlantis",
+        ),
+        (vec!["list", "add", "x", "--schedule", "* * *"], "\"* * *\""),
+        (
+            vec![
+                "story",
+                "add",
+                "--url",
+                "javascript:alert(1)",
+                "--title",
+                "X",
+            ],
+            "javascript:alert(1)",
+        ),
+        (
+            vec!["--config", "missing.toml", "list", "ls"],
+            "missing.toml",
+        ),
+        (vec!["list", "frobnicate"], "frobnicate"),
+    ] {
+        let output = herald(dir.path(), &args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(named),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn settings_come_from_herald_config_and_the_environment() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("custom.toml"),
+        "[lists]\ntimezone = \"Asia/Tokyo\"\n",
+    )
+    .expect("write");
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        .current_dir(dir.path())
+        .env("HERALD_CONFIG", "custom.toml")
+        .env("HERALD__DATABASE__URL", "sqlite://from-env.db")
+        .args(["--json", "list", "add", "tokyo"])
+        .output()
+        .expect("runs");
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let created: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json");
+    assert_eq!(created["timezone"], "Asia/Tokyo");
+    assert!(dir.path().join("from-env.db").exists());
+}
+
+#[test]
+fn an_invalid_settings_file_stops_every_command_with_exit_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("herald.toml"),
+        "[newsletter]\nfrom = \"nobody\"\n",
+    )
+    .expect("write");
+
+    let output = herald(dir.path(), &["list", "ls"]);
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("newsletter.from") && stderr(&output).contains("\"nobody\""),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn database_flag_overrides_the_setting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = herald(dir.path(), &["--database", "other.db", "list", "add", "x"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(dir.path().join("other.db").exists());
+    assert!(!dir.path().join("herald.db").exists());
+}
+
+#[test]
+fn help_text_describes_the_commands() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = herald(dir.path(), &["subscriber", "import", "--help"]);
+    assert!(output.status.success());
+    assert!(stdout(&output).contains("FILE:LINE"), "{}", stdout(&output));
+}

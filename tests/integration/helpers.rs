@@ -1,0 +1,149 @@
+//! Test harness: an app on a temporary database with a pinned clock, and a runner for the built
+//! binary in a temporary working directory.
+
+use std::path::Path;
+use std::process::{Command, Output as ProcessOutput};
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use clap::Parser;
+use herald::cli::{self, Cli, Output};
+use herald::clock::FixedClock;
+use herald::settings::Settings;
+use herald::App;
+use tempfile::TempDir;
+
+/// "Today" in every library-level test.
+pub fn pinned_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 6, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+pub struct TestApp {
+    pub app: App,
+    pub dir: TempDir,
+}
+
+/// What one command printed, and how it ended.
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    pub result: anyhow::Result<()>,
+}
+
+impl Run {
+    pub fn exit_code(&self) -> i32 {
+        match &self.result {
+            Ok(()) => 0,
+            Err(error) => herald::error::exit_code(error),
+        }
+    }
+
+    /// Asserts success and returns stdout.
+    pub fn ok(self) -> String {
+        if let Err(error) = &self.result {
+            panic!("command failed: {error:#}\nstderr: {}", self.stderr);
+        }
+        self.stdout
+    }
+
+    pub fn error(&self) -> String {
+        match &self.result {
+            Ok(()) => panic!("command succeeded; stdout: {}", self.stdout),
+            Err(error) => format!("{error:#}"),
+        }
+    }
+
+    pub fn json(self) -> serde_json::Value {
+        let stdout = self.ok();
+        serde_json::from_str(&stdout).unwrap_or_else(|error| panic!("{error}: {stdout}"))
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = Settings::defaults();
+        settings.database.url = format!("sqlite://{}", dir.path().join("herald.db").display());
+        settings.transport.outbox_dir = dir.path().join("outbox");
+        let app = App::build_with_clock(settings, Arc::new(FixedClock(pinned_now())))
+            .await
+            .expect("app builds");
+        Self { app, dir }
+    }
+
+    /// Runs `herald ARGS...` through the library, as the binary would after parsing.
+    pub async fn run(&self, args: &[&str]) -> Run {
+        let cli = Cli::try_parse_from(std::iter::once("herald").chain(args.iter().copied()))
+            .unwrap_or_else(|error| panic!("{args:?} does not parse: {error}"));
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        let result = {
+            let mut output = Output {
+                out: &mut stdout,
+                err: &mut stderr,
+                json: cli.json,
+                interactive: false,
+            };
+            cli::run_with_app(&self.app, cli.command, &mut output).await
+        };
+        Run {
+            stdout: String::from_utf8(stdout).expect("utf-8 stdout"),
+            stderr: String::from_utf8(stderr).expect("utf-8 stderr"),
+            result,
+        }
+    }
+
+    pub async fn add_list(&self, slug: &str) {
+        self.run(&["list", "add", slug]).await.ok();
+    }
+
+    pub fn write_file(&self, name: &str, contents: &[u8]) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).expect("write fixture");
+        path.display().to_string()
+    }
+}
+
+/// Runs the built `herald` binary in `dir` with no inherited Herald settings.
+pub fn herald(dir: &Path, args: &[&str]) -> ProcessOutput {
+    herald_with_stdin(dir, args, None)
+}
+
+pub fn herald_with_stdin(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> ProcessOutput {
+    use std::io::Write;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
+    command.current_dir(dir).args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("HERALD") || key == "RUST_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command
+        .stdin(if stdin.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("herald binary runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+    }
+    child.wait_with_output().expect("herald finishes")
+}
+
+pub fn stdout(output: &ProcessOutput) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &ProcessOutput) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

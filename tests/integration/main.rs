@@ -1,0 +1,11 @@
+//! Herald's integration tests: one binary, each test on its own temporary SQLite file.
+
+mod helpers;
+
+mod binary;
+mod concurrency;
+mod lists;
+mod settings;
+mod stories;
+mod subscriber_import;
+mod subscribers;

@@ -1,0 +1,286 @@
+use crate::helpers::TestApp;
+
+async fn statuses(app: &TestApp, list: &str) -> Vec<(String, String, String)> {
+    let all = app
+        .run(&["--json", "subscriber", "ls", "--list", list])
+        .await
+        .json();
+    all.as_array()
+        .expect("array")
+        .iter()
+        .map(|row| {
+            (
+                row["email"].as_str().expect("email").to_string(),
+                row["name"].as_str().unwrap_or_default().to_string(),
+                row["status"].as_str().expect("status").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn import_reads_columns_in_any_order_with_quoted_fields_and_ignores_unknown_ones() {
+    let app = TestApp::spawn().await;
+    app.add_list("news").await;
+    let file = app.write_file(
+        "people.csv",
+        b"source,Name,EMAIL\nweb,\"Lovelace, Ada\",ada@example.org\nshop,\"Grace \"\"Amazing\"\" Hopper\",grace@example.org\n",
+    );
+
+    let out = app
+        .run(&["subscriber", "import", &file, "--list", "news"])
+        .await
+        .ok();
+
+    assert!(
+        out.contains("2 rows: 2 stored, 0 unchanged, 0 rejected"),
+        "{out}"
+    );
+    assert_eq!(
+        statuses(&app, "news").await,
+        vec![
+            (
+                "ada@example.org".into(),
+                "Lovelace, Ada".into(),
+                "pending".into()
+            ),
+            (
+                "grace@example.org".into(),
+                "Grace \"Amazing\" Hopper".into(),
+                "pending".into()
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn confirmed_import_makes_rows_active_with_consent_source_import() {
+    let app = TestApp::spawn().await;
+    app.add_list("news").await;
+    let file = app.write_file("people.csv", b"email\na@example.org\n");
+
+    app.run(&[
+        "subscriber",
+        "import",
+        &file,
+        "--list",
+        "news",
+        "--confirmed",
+    ])
+    .await
+    .ok();
+
+    let exported = app
+        .run(&["subscriber", "export", "--list", "news"])
+        .await
+        .ok();
+    assert!(
+        exported.contains("a@example.org,,active,import,"),
+        "{exported}"
+    );
+}
+
+#[tokio::test]
+async fn rejected_rows_are_reported_with_file_and_line_while_valid_rows_are_kept() {
+    let app = TestApp::spawn().await;
+    app.add_list("news").await;
+    let mut csv = b"email,name\n".to_vec();
+    csv.extend_from_slice(b"good@example.org,Good\n"); // line 2
+    csv.extend_from_slice(b",No Address\n"); // line 3
+    csv.extend_from_slice(b"two@@example.org,Two Ats\n"); // line 4
+    csv.extend_from_slice(b"GOOD@Example.org,Shouting\n"); // line 5: duplicate of line 2
+    csv.extend_from_slice(b"caf\xe9@example.org,Latin-1\n"); // line 6: not UTF-8
+    csv.extend_from_slice(b"also.good@example.org,\"Also\nGood\"\n"); // lines 7-8
+    csv.extend_from_slice(b"last@example.org\n"); // line 9: short row, no name
+    let file = app.write_file("mixed.csv", &csv);
+
+    let run = app
+        .run(&["subscriber", "import", &file, "--list", "news"])
+        .await;
+
+    assert_eq!(run.exit_code(), 2);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", run.stderr);
+    assert!(
+        lines[0].starts_with(&format!("{file}:3: no email address")),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "{file}:4: invalid email address \"two@@example.org\""
+        )),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with(&format!(
+            "{file}:5: duplicate address good@example.org (first seen on line 2)"
+        )),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3].starts_with(&format!("{file}:6: the email column is not valid UTF-8")),
+        "{}",
+        lines[3]
+    );
+    assert!(
+        run.stdout
+            .contains("7 rows: 3 stored, 0 unchanged, 4 rejected"),
+        "{}",
+        run.stdout
+    );
+    let stored: Vec<String> = statuses(&app, "news")
+        .await
+        .into_iter()
+        .map(|(email, _, _)| email)
+        .collect();
+    assert_eq!(
+        stored,
+        vec![
+            "also.good@example.org",
+            "good@example.org",
+            "last@example.org"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn importing_the_same_file_twice_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.add_list("news").await;
+    let rows: String = (0..12_000)
+        .map(|i| format!("reader{i}@example.org,Reader {i}\n"))
+        .collect();
+    let file = app.write_file("big.csv", format!("email,name\n{rows}").as_bytes());
+
+    let first = app
+        .run(&["--json", "subscriber", "import", &file, "--list", "news"])
+        .await
+        .json();
+    let before = app
+        .run(&["subscriber", "export", "--list", "news"])
+        .await
+        .ok();
+    let second = app
+        .run(&["--json", "subscriber", "import", &file, "--list", "news"])
+        .await
+        .json();
+    let after = app
+        .run(&["subscriber", "export", "--list", "news"])
+        .await
+        .ok();
+
+    assert_eq!(first["stored"], 12_000);
+    assert_eq!(second["stored"], 0);
+    assert_eq!(second["unchanged"], 12_000);
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn a_duplicate_far_apart_in_a_large_file_is_still_found() {
+    let app = TestApp::spawn().await;
+    app.add_list("news").await;
+    let mut rows: String = (0..11_000)
+        .map(|i| format!("reader{i}@example.org\n"))
+        .collect();
+    rows.push_str("Reader7@EXAMPLE.org\n");
+    let file = app.write_file("far.csv", format!("email\n{rows}").as_bytes());
+
+    let run = app
+        .run(&["subscriber", "import", &file, "--list", "news"])
+        .await;
+
+    assert_eq!(run.exit_code(), 2);
+    assert!(
+        run.stderr
+            .contains(":11002: duplicate address reader7@example.org (first seen on line 9)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_plain_import_never_resubscribes_someone_who_left() {
+    let app = TestApp::spawn().await;
+    app.add_list("news").await;
+    app.run(&[
+        "subscriber",
+        "add",
+        "left@example.org",
+        "--list",
+        "news",
+        "--confirmed",
+    ])
+    .await
+    .ok();
+    app.run(&[
+        "subscriber",
+        "unsubscribe",
+        "left@example.org",
+        "--list",
+        "news",
+    ])
+    .await
+    .ok();
+    let file = app.write_file("people.csv", b"email\nleft@example.org\n");
+
+    app.run(&[
+        "subscriber",
+        "import",
+        &file,
+        "--list",
+        "news",
+        "--confirmed",
+    ])
+    .await
+    .ok();
+
+    assert_eq!(statuses(&app, "news").await[0].2, "unsubscribed");
+}
+
+#[tokio::test]
+async fn a_file_without_an_email_column_is_refused_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    app.add_list("news").await;
+    let file = app.write_file("wrong.csv", b"mail,name\na@example.org,A\n");
+
+    let run = app
+        .run(&["subscriber", "import", &file, "--list", "news"])
+        .await;
+
+    assert_eq!(run.exit_code(), 2);
+    assert!(
+        run.error()
+            .contains(&format!("{file}:1: the header row has no \"email\" column")),
+        "{}",
+        run.error()
+    );
+    assert!(statuses(&app, "news").await.is_empty());
+}
+
+#[tokio::test]
+async fn import_refuses_a_missing_file_and_an_unknown_list() {
+    let app = TestApp::spawn().await;
+    app.add_list("news").await;
+    let file = app.write_file("ok.csv", b"email\na@example.org\n");
+
+    let missing = app
+        .run(&[
+            "subscriber",
+            "import",
+            "/nonexistent/people.csv",
+            "--list",
+            "news",
+        ])
+        .await;
+    let unknown = app
+        .run(&["subscriber", "import", &file, "--list", "nope"])
+        .await;
+
+    assert_eq!(missing.exit_code(), 2);
+    assert!(missing.error().contains("/nonexistent/people.csv"));
+    assert_eq!(unknown.exit_code(), 2);
+    assert!(unknown.error().contains("\"nope\""));
+}
