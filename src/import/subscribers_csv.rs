@@ -181,8 +181,13 @@ impl Columns {
 
     fn row(&self, record: &csv::ByteRecord, line: u64) -> Result<ImportRow, String> {
         let text = |index: usize, column: &str| -> Result<&str, String> {
-            std::str::from_utf8(record.get(index).unwrap_or_default())
-                .map_err(|_| format!("the {column} column is not valid UTF-8"))
+            let raw = record.get(index).unwrap_or_default();
+            std::str::from_utf8(raw).map_err(|_| {
+                format!(
+                    "the {column} column is not valid UTF-8: {:?} (save the file as UTF-8)",
+                    String::from_utf8_lossy(raw)
+                )
+            })
         };
         let raw_email = text(self.email, "email")?;
         if raw_email.trim().is_empty() {

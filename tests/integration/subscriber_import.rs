@@ -121,7 +121,9 @@ async fn rejected_rows_are_reported_with_file_and_line_while_valid_rows_are_kept
         lines[2]
     );
     assert!(
-        lines[3].starts_with(&format!("{file}:6: the email column is not valid UTF-8")),
+        lines[3].starts_with(&format!(
+            "{file}:6: the email column is not valid UTF-8: \"caf\u{fffd}@example.org\""
+        )),
         "{}",
         lines[3]
     );
