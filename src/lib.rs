@@ -3,11 +3,15 @@
 pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod delivery;
+pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod import;
 pub mod settings;
 pub mod store;
+#[path = "../templates/mod.rs"]
+pub mod templates;
 
 pub use app::App;
 pub use error::BadInput;

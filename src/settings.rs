@@ -32,6 +32,7 @@ pub struct Settings {
     pub feeds: FeedSettings,
     pub schedule: ScheduleSettings,
     pub lists: ListDefaults,
+    pub digest: DigestSettings,
     /// The file the settings were read from, if any.
     pub source: Option<PathBuf>,
 }
@@ -86,6 +87,17 @@ pub struct WebSettings {
     pub base_url: Url,
 }
 
+impl WebSettings {
+    /// An absolute URL under `base_url` (which may itself have a path).
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "{}/{}",
+            self.base_url.as_str().trim_end_matches('/'),
+            path.trim_start_matches('/')
+        )
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DkimSettings {
     pub selector: String,
@@ -101,6 +113,8 @@ pub struct NewsletterSettings {
     pub postal_address: String,
     pub brand_color: String,
     pub logo_url: Option<Url>,
+    pub logo_width: u32,
+    pub logo_height: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +130,16 @@ pub struct FeedSettings {
 #[derive(Debug, Clone)]
 pub struct ScheduleSettings {
     pub catch_up_hours: u32,
+}
+
+/// How stories are chosen for an edition. See `digest::ranking` for the formula.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DigestSettings {
+    /// How fast a story's rank falls with age: rank = (score + 1) / (age_hours + age_offset)^gravity.
+    pub gravity: f64,
+    pub age_offset_hours: f64,
+    /// How far back the first edition of a list looks for stories.
+    pub first_window_hours: u32,
 }
 
 /// What `list add` uses for the flags it is not given.
@@ -174,6 +198,7 @@ struct Raw {
     feeds: RawFeeds,
     schedule: RawSchedule,
     lists: RawLists,
+    digest: RawDigest,
 }
 
 #[derive(Deserialize)]
@@ -287,6 +312,8 @@ struct RawNewsletter {
     postal_address: String,
     brand_color: String,
     logo_url: Option<String>,
+    logo_width: u32,
+    logo_height: u32,
 }
 
 impl Default for RawNewsletter {
@@ -298,6 +325,8 @@ impl Default for RawNewsletter {
             postal_address: "Herald Daily, 1 Example Street, Springfield".into(),
             brand_color: "#1a5fb4".into(),
             logo_url: None,
+            logo_width: 160,
+            logo_height: 40,
         }
     }
 }
@@ -349,6 +378,24 @@ impl Default for RawLists {
             schedule: "0 7 * * *".into(),
             timezone: "UTC".into(),
             max_stories: 10,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawDigest {
+    gravity: f64,
+    age_offset_hours: f64,
+    first_window_hours: u32,
+}
+
+impl Default for RawDigest {
+    fn default() -> Self {
+        Self {
+            gravity: 1.8,
+            age_offset_hours: 2.0,
+            first_window_hours: 24,
         }
     }
 }
@@ -514,6 +561,8 @@ impl Raw {
                 .as_deref()
                 .map(|raw| key("newsletter.logo_url", http_url(raw)))
                 .transpose()?,
+            logo_width: self.newsletter.logo_width,
+            logo_height: self.newsletter.logo_height,
             name: key("newsletter.name", non_empty(&self.newsletter.name))?,
             postal_address: key(
                 "newsletter.postal_address",
@@ -528,6 +577,30 @@ impl Raw {
                 "lists.max_stories",
                 MaxStories::parse(self.lists.max_stories),
             )?,
+        };
+
+        if !(self.digest.gravity.is_finite() && self.digest.gravity >= 0.0) {
+            return Err(format!(
+                "setting digest.gravity: {} must be 0 or more",
+                self.digest.gravity
+            ));
+        }
+        if !(self.digest.age_offset_hours.is_finite() && self.digest.age_offset_hours > 0.0) {
+            return Err(format!(
+                "setting digest.age_offset_hours: {} must be more than 0",
+                self.digest.age_offset_hours
+            ));
+        }
+        positive(
+            "digest.first_window_hours",
+            self.digest.first_window_hours.into(),
+        )?;
+        positive("newsletter.logo_width", self.newsletter.logo_width.into())?;
+        positive("newsletter.logo_height", self.newsletter.logo_height.into())?;
+        let digest = DigestSettings {
+            gravity: self.digest.gravity,
+            age_offset_hours: self.digest.age_offset_hours,
+            first_window_hours: self.digest.first_window_hours,
         };
 
         Ok(Settings {
@@ -574,6 +647,7 @@ impl Raw {
                 catch_up_hours: self.schedule.catch_up_hours,
             },
             lists,
+            digest,
             source,
         })
     }

@@ -1,6 +1,7 @@
 //! The `herald` command line: clap definitions and one `run` function per command group. Each
 //! command takes the app and an [`Output`], so tests drive it without a process.
 
+mod digest;
 mod init;
 mod list;
 mod output;
@@ -67,6 +68,9 @@ pub enum Command {
     /// Manage stories (articles and blog posts).
     #[command(subcommand)]
     Story(story::Cmd),
+    /// Preview the digest.
+    #[command(subcommand)]
+    Digest(digest::Cmd),
 }
 
 impl Cli {
@@ -127,5 +131,6 @@ pub async fn run_with_app(
         Command::List(cmd) => list::run(app, cmd, output).await,
         Command::Subscriber(cmd) => subscriber::run(app, cmd, output).await,
         Command::Story(cmd) => story::run(app, cmd, output).await,
+        Command::Digest(cmd) => digest::run(app, cmd, output).await,
     }
 }

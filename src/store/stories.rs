@@ -39,8 +39,8 @@ pub struct StoryRecord {
 }
 
 #[derive(sqlx::FromRow)]
-struct StoryRow {
-    id: i64,
+pub(crate) struct StoryRow {
+    pub(crate) id: i64,
     url: String,
     title: String,
     summary: Option<String>,

@@ -4,6 +4,8 @@ mod helpers;
 
 mod binary;
 mod concurrency;
+mod digest;
+mod digest_snapshot;
 mod lists;
 mod settings;
 mod stories;

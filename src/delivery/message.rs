@@ -1,0 +1,193 @@
+//! The complete MIME message for one subscriber, built from an edition rendered once.
+//!
+//! Both parts are quoted-printable. Each literal stretch of the rendered edition is encoded once
+//! and ends in a soft line break, so per subscriber only the short slot values are encoded and
+//! the rest is copied: the decoded part is exactly the filled template.
+
+use std::time::SystemTime;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+
+use crate::delivery::headers::{AutoSubmitted, ListId, ListUnsubscribe, ListUnsubscribePost};
+use crate::digest::template::{push_value, Kind, Segment, Slot, SlotValues, Template};
+use crate::digest::RenderedEdition;
+use crate::domain::{EmailAddress, ListSlug};
+use crate::settings::NewsletterSettings;
+
+/// One recipient of an edition.
+#[derive(Debug, Clone, Copy)]
+pub struct Recipient<'a> {
+    pub email: &'a EmailAddress,
+    pub name: Option<&'a str>,
+    pub unsubscribe_url: &'a str,
+    /// Unique per (edition, subscriber) and stable across resends, so a resend after a crash
+    /// carries the same Message-ID and mail clients can fold the duplicate.
+    pub message_key: &'a str,
+}
+
+/// Who sends a list's editions.
+#[derive(Debug, Clone)]
+pub struct ListIdentity<'a> {
+    pub slug: &'a ListSlug,
+    pub title: &'a str,
+    /// The list's own sender, or `newsletter.from`.
+    pub from: &'a EmailAddress,
+}
+
+enum EncodedSegment {
+    Literal(Vec<u8>),
+    Slot(Slot),
+}
+
+struct EncodedPart {
+    kind: Kind,
+    segments: Vec<EncodedSegment>,
+    size_hint: usize,
+}
+
+// QP lines may hold 76 characters including the soft-break '='; 75 leaves room for ours.
+const QP_LINE: usize = 75;
+
+fn quoted_printable(text: &str, out: &mut Vec<u8>) {
+    let options = quoted_printable::Options::default()
+        .input_mode(quoted_printable::InputMode::Text)
+        .line_length_limit(QP_LINE);
+    // Line breaks in a MIME text part are CRLF; the templates write LF.
+    let encoded = quoted_printable::encode_with_options(text.replace('\n', "\r\n"), options);
+    out.extend_from_slice(encoded.as_bytes());
+    if !encoded.ends_with("\r\n") {
+        out.extend_from_slice(b"=\r\n");
+    }
+}
+
+impl EncodedPart {
+    fn new(template: &Template, kind: Kind) -> Self {
+        let segments: Vec<EncodedSegment> = template
+            .segments()
+            .iter()
+            .map(|segment| match segment {
+                Segment::Literal(text) => {
+                    let mut encoded = Vec::with_capacity(text.len() + text.len() / 16);
+                    quoted_printable(text, &mut encoded);
+                    EncodedSegment::Literal(encoded)
+                }
+                Segment::Slot(slot) => EncodedSegment::Slot(*slot),
+            })
+            .collect();
+        let size_hint = segments
+            .iter()
+            .map(|s| match s {
+                EncodedSegment::Literal(bytes) => bytes.len(),
+                EncodedSegment::Slot(_) => 200,
+            })
+            .sum();
+        Self {
+            kind,
+            segments,
+            size_hint,
+        }
+    }
+
+    fn fill(&self, values: &SlotValues<'_>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.size_hint);
+        let mut value = String::new();
+        for segment in &self.segments {
+            match segment {
+                EncodedSegment::Literal(bytes) => out.extend_from_slice(bytes),
+                EncodedSegment::Slot(slot) => {
+                    value.clear();
+                    push_value(&mut value, self.kind, &values.raw(*slot));
+                    quoted_printable(&value, &mut out);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// An edition ready to be personalised: everything that is the same for every subscriber is
+/// computed here, once.
+pub struct PreparedEdition {
+    subject: String,
+    from: Mailbox,
+    reply_to: Option<Mailbox>,
+    list_id: ListId,
+    domain: String,
+    text: EncodedPart,
+    html: EncodedPart,
+}
+
+impl PreparedEdition {
+    pub fn new(
+        edition: &RenderedEdition,
+        list: &ListIdentity<'_>,
+        newsletter: &NewsletterSettings,
+    ) -> anyhow::Result<Self> {
+        let mailbox = |address: &EmailAddress| -> anyhow::Result<Mailbox> {
+            let address = address.as_str().parse().context("sender address")?;
+            Ok(Mailbox::new(Some(newsletter.name.clone()), address))
+        };
+        Ok(Self {
+            subject: edition.subject.clone(),
+            from: mailbox(list.from)?,
+            reply_to: newsletter.reply_to.as_ref().map(mailbox).transpose()?,
+            list_id: ListId::new(list.title, list.slug.as_str(), list.from.domain()),
+            domain: list.from.domain().to_string(),
+            text: EncodedPart::new(&edition.text, Kind::Text),
+            html: EncodedPart::new(&edition.html, Kind::Html),
+        })
+    }
+
+    /// The message for one subscriber, dated `date`.
+    pub fn message(
+        &self,
+        recipient: &Recipient<'_>,
+        date: DateTime<Utc>,
+    ) -> anyhow::Result<Message> {
+        let values = SlotValues {
+            name: recipient.name,
+            email: recipient.email.as_str(),
+            unsubscribe_url: recipient.unsubscribe_url,
+        };
+        let to = Mailbox::new(
+            recipient.name.map(str::to_string),
+            recipient
+                .email
+                .as_str()
+                .parse()
+                .context("recipient address")?,
+        );
+        let part = |content_type: ContentType, bytes: Vec<u8>| {
+            SinglePart::builder()
+                .header(content_type)
+                .body(Body::dangerous_pre_encoded(
+                    bytes,
+                    ContentTransferEncoding::QuotedPrintable,
+                ))
+        };
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(self.subject.clone())
+            .date(SystemTime::from(date))
+            .message_id(Some(format!("<{}@{}>", recipient.message_key, self.domain)))
+            .header(self.list_id.clone())
+            .header(ListUnsubscribe(recipient.unsubscribe_url.to_string()))
+            .header(ListUnsubscribePost)
+            .header(AutoSubmitted);
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        builder
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(part(ContentType::TEXT_PLAIN, self.text.fill(&values)))
+                    .singlepart(part(ContentType::TEXT_HTML, self.html.fill(&values))),
+            )
+            .context("building the message")
+    }
+}

@@ -1,0 +1,3 @@
+//! Sending editions: MIME messages and (later) transports and the send loop.
+pub mod headers;
+pub mod message;

@@ -1,0 +1,226 @@
+//! Building an edition: choose its stories, then render it once.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tracing::warn;
+
+use crate::digest::ranking::{self, SectionStories};
+use crate::digest::template::Template;
+use crate::domain::{text, StoryUrl};
+use crate::settings::Settings;
+use crate::store::lists::ListRecord;
+use crate::store::{editions, stories::StoryRecord};
+use crate::templates::{self, DigestView, SectionView, StoryView};
+
+/// What the next edition of a list would carry.
+#[derive(Debug, Clone)]
+pub struct EditionPlan {
+    pub list: ListRecord,
+    /// The edition's date: today in the list's timezone.
+    pub local_date: NaiveDate,
+    /// Stories published after this instant were candidates.
+    pub since: DateTime<Utc>,
+    pub built_at: DateTime<Utc>,
+    pub sections: Vec<SectionStories>,
+}
+
+impl EditionPlan {
+    pub fn is_empty(&self) -> bool {
+        self.sections
+            .iter()
+            .all(|section| section.stories.is_empty())
+    }
+
+    pub fn story_ids(&self) -> Vec<i64> {
+        self.sections
+            .iter()
+            .flat_map(|s| s.stories.iter().map(|story| story.id))
+            .collect()
+    }
+}
+
+/// Chooses the stories for the list's edition of `now`'s local date: published since the
+/// previous edition was built (the first edition looks back `first_window_hours`), not carried
+/// by any earlier edition, ranked by [`ranking::rank`]. Records nothing.
+pub async fn plan(
+    pool: &sqlx::SqlitePool,
+    list: ListRecord,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> anyhow::Result<EditionPlan> {
+    let first_window = chrono::Duration::hours(settings.digest.first_window_hours.into());
+    let since = editions::latest_built_at(pool, list.id)
+        .await?
+        .unwrap_or(now - first_window);
+    let candidates = editions::uncarried_stories(pool, list.id, since, now).await?;
+    let sections = ranking::select(
+        candidates,
+        list.max_stories.get() as usize,
+        now,
+        &settings.digest,
+    );
+    let local_date = now.with_timezone(&list.schedule.timezone.tz()).date_naive();
+    Ok(EditionPlan {
+        list,
+        local_date,
+        since,
+        built_at: now,
+        sections,
+    })
+}
+
+/// An edition rendered once, with slots for each subscriber's details.
+#[derive(Debug, Clone)]
+pub struct RenderedEdition {
+    pub subject: String,
+    pub html: Template,
+    pub text: Template,
+    pub archive_url: String,
+}
+
+/// The longest subject we write: RFC 5322's recommended line length.
+pub const MAX_SUBJECT_CHARS: usize = 78;
+
+/// Renders the plan; `None` when it carries no story (no email is built for an empty edition).
+pub fn render(plan: &EditionPlan, settings: &Settings) -> Option<RenderedEdition> {
+    let sections: Vec<SectionView> = plan
+        .sections
+        .iter()
+        .map(|section| SectionView {
+            heading: section.heading(),
+            stories: section.stories.iter().filter_map(story_view).collect(),
+        })
+        .filter(|section| !section.stories.is_empty())
+        .collect();
+    let lead = sections.first()?.stories.first()?;
+
+    let newsletter = &settings.newsletter;
+    let date_label = plan.local_date.format("%A, %-d %B %Y").to_string();
+    let subject = subject(&newsletter.name, plan.local_date, &lead.title);
+    let preheader = preheader(&sections);
+    let archive_url = settings
+        .web
+        .url(&format!("archive/{}/{}", plan.list.slug, plan.local_date));
+    let view = DigestView {
+        brand: newsletter,
+        list_title: plan.list.title.as_str(),
+        subject: &subject,
+        date_label: &date_label,
+        preheader: &preheader,
+        sections: &sections,
+        archive_url: &archive_url,
+    };
+    Some(RenderedEdition {
+        html: Template::parse(&templates::digest_html::render(&view)),
+        text: Template::parse(&templates::digest_text::render(&view)),
+        subject,
+        archive_url,
+    })
+}
+
+/// Story text comes from outside: cleaned again here (whatever path stored it), and a story
+/// whose link is not http(s) is left out rather than linked.
+fn story_view(story: &StoryRecord) -> Option<StoryView> {
+    let Ok(url) = StoryUrl::parse(&story.url) else {
+        warn!(url = %story.url, "story left out of the digest: its link is not http or https");
+        return None;
+    };
+    let title = text::single_line(&story.title);
+    if title.is_empty() {
+        return None;
+    }
+    Some(StoryView {
+        title,
+        url: url.to_string(),
+        summary: story
+            .summary
+            .as_deref()
+            .map(text::multi_line)
+            .filter(|s| !s.is_empty()),
+        author: story
+            .author
+            .as_deref()
+            .map(text::single_line)
+            .filter(|s| !s.is_empty()),
+    })
+}
+
+/// "Herald Daily, 28 Nov: Lead headline", cut at a word to fit [`MAX_SUBJECT_CHARS`].
+pub fn subject(newsletter: &str, date: NaiveDate, lead: &str) -> String {
+    let prefix = format!(
+        "{}, {}: ",
+        text::single_line(newsletter),
+        date.format("%-d %b")
+    );
+    let lead = text::single_line(lead);
+    let room = MAX_SUBJECT_CHARS.saturating_sub(prefix.chars().count());
+    if lead.chars().count() <= room {
+        return format!("{prefix}{lead}");
+    }
+    if room < 2 {
+        return text::truncate_chars(
+            prefix.trim_end().trim_end_matches(':').to_string(),
+            MAX_SUBJECT_CHARS,
+        );
+    }
+    let cut = text::truncate_chars(lead, room - 1);
+    let at_word = match cut.rfind(' ') {
+        Some(space) if space > cut.len() / 2 => &cut[..space],
+        _ => &cut,
+    };
+    format!("{prefix}{}…", at_word.trim_end())
+}
+
+/// The inbox preview line: the headlines after the lead.
+fn preheader(sections: &[SectionView]) -> String {
+    let titles: Vec<&str> = sections
+        .iter()
+        .flat_map(|s| s.stories.iter().map(|story| story.title.as_str()))
+        .skip(1)
+        .take(3)
+        .collect();
+    let line = if titles.is_empty() {
+        "Today's top story".to_string()
+    } else {
+        format!("Also: {}", titles.join(" · "))
+    };
+    text::truncate_chars(line, 140)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 28).expect("valid date")
+    }
+
+    #[test]
+    fn short_subjects_are_whole() {
+        assert_eq!(
+            subject("Herald Daily", date(), "Rates held"),
+            "Herald Daily, 28 Nov: Rates held"
+        );
+    }
+
+    #[test]
+    fn long_subjects_are_cut_at_a_word_within_78_characters() {
+        let lead = "A remarkably long headline about the central bank holding interest rates steady for the fourth time";
+        let subject = subject("Herald Daily", date(), lead);
+        assert!(subject.chars().count() <= MAX_SUBJECT_CHARS, "{subject}");
+        assert!(subject.ends_with("…"), "{subject}");
+        assert!(
+            subject.starts_with("Herald Daily, 28 Nov: A remarkably long headline"),
+            "{subject}"
+        );
+    }
+
+    #[test]
+    fn subjects_never_carry_line_breaks() {
+        let subject = subject(
+            "Herald\r\nDaily",
+            date(),
+            "Breaking\r\nBcc: victim@example.org",
+        );
+        assert!(!subject.contains(['\r', '\n']), "{subject:?}");
+    }
+}

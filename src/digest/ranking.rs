@@ -1,0 +1,226 @@
+//! Which stories make an edition, and in what order.
+//!
+//! Rank is reader votes with time decay, as Hacker News ranks its front page:
+//!
+//! ```text
+//! rank = (score + 1) / (age_hours + age_offset_hours) ^ gravity
+//! ```
+//!
+//! `score + 1` lets a story without votes rank above zero (negative totals count as zero);
+//! `age_offset_hours` keeps brand-new stories from dividing by almost nothing; `gravity` sets how
+//! fast age wins over votes (0 ranks by votes alone). Equal ranks go to the newer story.
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::Section;
+use crate::settings::DigestSettings;
+use crate::store::stories::StoryRecord;
+
+pub fn rank(score: i64, age_hours: f64, params: &DigestSettings) -> f64 {
+    let weight = (score.saturating_add(1)).max(0) as f64;
+    weight / (age_hours.max(0.0) + params.age_offset_hours).powf(params.gravity)
+}
+
+/// One section of an edition, its stories best first.
+#[derive(Debug, Clone)]
+pub struct SectionStories {
+    pub section: String,
+    pub stories: Vec<StoryRecord>,
+}
+
+impl SectionStories {
+    /// "Top stories" for news, "From the blogs" for blog posts, else the section's own name.
+    pub fn heading(&self) -> String {
+        match self.section.as_str() {
+            Section::NEWS => "Top stories".to_string(),
+            Section::BLOG => "From the blogs".to_string(),
+            other => {
+                let words = other.replace('-', " ");
+                let mut chars = words.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_uppercase().chain(chars).collect()
+                })
+            }
+        }
+    }
+}
+
+/// Picks at most `max_stories` stories: first the best story of every section (so each
+/// non-empty section gets a slot, best sections first when there are more sections than slots),
+/// then the best of the rest. Sections come in the order news, blog, then by name.
+pub fn select(
+    candidates: Vec<StoryRecord>,
+    max_stories: usize,
+    now: DateTime<Utc>,
+    params: &DigestSettings,
+) -> Vec<SectionStories> {
+    let mut ranked: Vec<(f64, StoryRecord)> = candidates
+        .into_iter()
+        .map(|story| {
+            let age_hours = (now - story.published_at).num_seconds() as f64 / 3600.0;
+            (rank(story.score, age_hours, params), story)
+        })
+        .collect();
+    ranked.sort_by(|(rank_a, a), (rank_b, b)| {
+        rank_b
+            .partial_cmp(rank_a)
+            .unwrap_or(Ordering::Equal)
+            .then(b.published_at.cmp(&a.published_at))
+            .then(b.id.cmp(&a.id))
+    });
+
+    let mut chosen = vec![false; ranked.len()];
+    let mut seen_sections: Vec<&str> = Vec::new();
+    let mut taken = 0;
+    for (index, (_, story)) in ranked.iter().enumerate() {
+        if taken == max_stories {
+            break;
+        }
+        if !seen_sections.contains(&story.section.as_str()) {
+            seen_sections.push(&story.section);
+            chosen[index] = true;
+            taken += 1;
+        }
+    }
+    for flag in chosen.iter_mut() {
+        if taken == max_stories {
+            break;
+        }
+        if !*flag {
+            *flag = true;
+            taken += 1;
+        }
+    }
+
+    let mut sections: Vec<SectionStories> = Vec::new();
+    for ((_, story), picked) in ranked.into_iter().zip(chosen) {
+        if !picked {
+            continue;
+        }
+        match sections.iter_mut().find(|s| s.section == story.section) {
+            Some(section) => section.stories.push(story),
+            None => sections.push(SectionStories {
+                section: story.section.clone(),
+                stories: vec![story],
+            }),
+        }
+    }
+    sections.sort_by(|a, b| section_order(&a.section).cmp(&section_order(&b.section)));
+    sections
+}
+
+fn section_order(section: &str) -> (u8, &str) {
+    match section {
+        Section::NEWS => (0, ""),
+        Section::BLOG => (1, ""),
+        other => (2, other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+
+    const PARAMS: DigestSettings = DigestSettings {
+        gravity: 1.8,
+        age_offset_hours: 2.0,
+        first_window_hours: 24,
+    };
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 28, 6, 0, 0)
+            .single()
+            .expect("valid time")
+    }
+
+    fn story(id: i64, section: &str, score: i64, hours_old: i64) -> StoryRecord {
+        StoryRecord {
+            id,
+            url: format!("https://news.example.org/{id}"),
+            title: format!("Story {id}"),
+            summary: None,
+            author: None,
+            section: section.to_string(),
+            image_url: None,
+            published_at: now() - Duration::hours(hours_old),
+            updated_at: None,
+            score,
+        }
+    }
+
+    fn ids(sections: &[SectionStories]) -> Vec<(String, Vec<i64>)> {
+        sections
+            .iter()
+            .map(|s| {
+                (
+                    s.section.clone(),
+                    s.stories.iter().map(|story| story.id).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn newer_stories_with_equal_votes_rank_higher() {
+        assert!(rank(10, 1.0, &PARAMS) > rank(10, 5.0, &PARAMS));
+        assert!(rank(50, 5.0, &PARAMS) > rank(10, 5.0, &PARAMS));
+        assert_eq!(rank(-7, 1.0, &PARAMS), 0.0);
+    }
+
+    #[test]
+    fn votes_can_beat_age() {
+        let sections = select(
+            vec![story(1, "news", 0, 1), story(2, "news", 500, 10)],
+            1,
+            now(),
+            &PARAMS,
+        );
+        assert_eq!(ids(&sections), vec![("news".to_string(), vec![2])]);
+    }
+
+    #[test]
+    fn max_stories_caps_the_digest_but_every_section_gets_a_slot() {
+        let candidates = vec![
+            story(1, "news", 100, 1),
+            story(2, "news", 90, 1),
+            story(3, "news", 80, 1),
+            story(4, "blog", 1, 20),
+            story(5, "sports", 2, 20),
+        ];
+        let sections = select(candidates, 4, now(), &PARAMS);
+        assert_eq!(
+            ids(&sections),
+            vec![
+                ("news".to_string(), vec![1, 2]),
+                ("blog".to_string(), vec![4]),
+                ("sports".to_string(), vec![5]),
+            ]
+        );
+        assert_eq!(sections[0].heading(), "Top stories");
+        assert_eq!(sections[1].heading(), "From the blogs");
+        assert_eq!(sections[2].heading(), "Sports");
+    }
+
+    #[test]
+    fn with_more_sections_than_slots_the_best_sections_win() {
+        let candidates = vec![
+            story(1, "news", 1, 30),
+            story(2, "blog", 50, 1),
+            story(3, "tech", 20, 1),
+        ];
+        let sections = select(candidates, 2, now(), &PARAMS);
+        assert_eq!(
+            ids(&sections),
+            vec![("blog".to_string(), vec![2]), ("tech".to_string(), vec![3])]
+        );
+    }
+
+    #[test]
+    fn nothing_in_nothing_out() {
+        assert!(select(Vec::new(), 10, now(), &PARAMS).is_empty());
+    }
+}

@@ -1,0 +1,37 @@
+//! How Herald's email looks. The Maud components here are compiled into the binary; change the
+//! look of the digest here. Everything they receive is already cleaned text: Maud escapes it on
+//! the way out, and links are known to be http or https.
+
+pub mod digest_html;
+pub mod digest_text;
+pub mod style;
+
+use crate::settings::NewsletterSettings;
+
+/// Everything one edition shows, the same for every subscriber. Per-subscriber parts are
+/// written as slot markers (`crate::digest::template::Slot`).
+pub struct DigestView<'a> {
+    pub brand: &'a NewsletterSettings,
+    pub list_title: &'a str,
+    pub subject: &'a str,
+    /// "Saturday, 28 November 2026", in the list's timezone.
+    pub date_label: &'a str,
+    /// The preview line an inbox shows under the subject.
+    pub preheader: &'a str,
+    pub sections: &'a [SectionView],
+    /// The web copy of this edition ("view in browser").
+    pub archive_url: &'a str,
+}
+
+pub struct SectionView {
+    pub heading: String,
+    pub stories: Vec<StoryView>,
+}
+
+pub struct StoryView {
+    pub title: String,
+    /// An http or https URL.
+    pub url: String,
+    pub summary: Option<String>,
+    pub author: Option<String>,
+}

@@ -1,0 +1,36 @@
+//! The digest's palette and type. Six-digit hex colours only; every text cell repeats its font,
+//! size, line height and colour inline because some email clients drop inherited styles.
+
+pub const FONT_STACK: &str = "-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif";
+pub const PAGE_BACKGROUND: &str = "#f2f3f5";
+pub const CARD_BACKGROUND: &str = "#ffffff";
+pub const TEXT: &str = "#1f2328";
+pub const MUTED: &str = "#59636e";
+pub const RULE: &str = "#d8dee4";
+pub const WIDTH: u32 = 600;
+
+/// Inline style for a text cell.
+pub fn text_cell(size: u32, line_height: u32, color: &str, padding: &str) -> String {
+    format!(
+        "padding: {padding}; font-family: {FONT_STACK}; font-size: {size}px; \
+         line-height: {line_height}px; color: {color};"
+    )
+}
+
+/// Dark-mode overrides for clients that honour `prefers-color-scheme`; the light colours above
+/// stay readable where they do not.
+pub const HEAD_CSS: &str = "\
+:root { color-scheme: light dark; supported-color-schemes: light dark; }
+body { margin: 0 !important; padding: 0 !important; width: 100% !important; }
+table, td { mso-table-lspace: 0pt !important; mso-table-rspace: 0pt !important; }
+a[x-apple-data-detectors] { color: inherit !important; text-decoration: none !important; }
+@media (prefers-color-scheme: dark) {
+  .h-page { background-color: #0d1117 !important; }
+  .h-card { background-color: #161b22 !important; }
+  .h-text { color: #e6edf3 !important; }
+  .h-muted { color: #9198a1 !important; }
+  .h-link { color: #79c0ff !important; }
+}
+@media screen and (max-width: 600px) {
+  .h-pad { padding-left: 16px !important; padding-right: 16px !important; }
+}";
