@@ -61,7 +61,7 @@ pub fn render(view: &DigestView<'_>) -> String {
                                 td.h-card style=(format!("background-color: {CARD_BACKGROUND};")) {
                                     (layout_table("", html! {
                                         tr {
-                                            td.h-pad style=(format!("{} text-transform: uppercase; letter-spacing: 1px; font-weight: bold;", text_cell(13, 18, brand, "24px 24px 6px"))) {
+                                            td.h-pad.h-link style=(format!("{} text-transform: uppercase; letter-spacing: 1px; font-weight: bold;", text_cell(13, 18, brand, "24px 24px 6px"))) {
                                                 (section.heading)
                                             }
                                         }
@@ -134,7 +134,7 @@ fn story_rows(story: &StoryView, brand: &str) -> Markup {
             tr {
                 td.h-pad.h-text style=(text_cell(15, 22, TEXT, "8px 24px 0")) {
                     @for paragraph in summary.split("\n\n") {
-                        p style=(format!("margin: 0 0 8px; font-family: {}; font-size: 15px; line-height: 22px; color: {TEXT};", style::FONT_STACK)) { (paragraph) }
+                        p.h-text style=(format!("margin: 0 0 8px; font-family: {}; font-size: 15px; line-height: 22px; color: {TEXT};", style::FONT_STACK)) { (paragraph) }
                     }
                 }
             }
