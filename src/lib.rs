@@ -4,11 +4,13 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod delivery;
+pub mod demo;
 pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod import;
 pub mod settings;
+pub mod shutdown;
 pub mod store;
 #[path = "../templates/mod.rs"]
 pub mod templates;

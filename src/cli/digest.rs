@@ -5,13 +5,20 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
 use crate::app::App;
 use crate::cli::Output;
 use crate::delivery::message::{ListIdentity, PreparedEdition, Recipient};
+use crate::delivery::sender::{self, DeliveryReport, SendOptions};
+use crate::delivery::transport::Transport;
 use crate::digest::template::{Kind, SlotValues};
-use crate::digest::{self};
+use crate::digest::{self, Built};
 use crate::domain::{EmailAddress, ListSlug};
-use crate::store::lists;
+use crate::error::BadInput;
+use crate::store::lists::{self, ListRecord};
+use crate::store::{deliveries, editions};
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
@@ -26,6 +33,26 @@ pub enum Cmd {
         /// Write to this file instead of stdout.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+    },
+    /// Build today's edition (once) and deliver it to every confirmed subscriber.
+    ///
+    /// A second run resumes the same edition and sends only what is unfinished. Returns when
+    /// every delivery is sent or failed, retrying temporary failures with backoff; exit 0 when
+    /// the edition completed.
+    Send {
+        #[arg(long, value_name = "SLUG")]
+        list: String,
+        /// Send one test copy to this address only; records nothing as delivered.
+        #[arg(long, value_name = "EMAIL")]
+        to: Option<String>,
+        /// Show what would be sent, and to how many, without sending or recording anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Editions with their delivery counts, newest first.
+    Status {
+        #[arg(long, value_name = "SLUG")]
+        list: Option<String>,
     },
 }
 
@@ -42,6 +69,29 @@ pub const PREVIEW_EMAIL: &str = "reader@example.com";
 
 pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result<()> {
     match cmd {
+        Cmd::Send {
+            list, to: Some(to), ..
+        } => {
+            let list = lists::require(&app.pool, &ListSlug::parse(&list)?).await?;
+            send_test_copy(app, &list, &EmailAddress::parse(&to)?, output).await
+        }
+        Cmd::Send {
+            list,
+            to: None,
+            dry_run: true,
+        } => {
+            let list = lists::require(&app.pool, &ListSlug::parse(&list)?).await?;
+            dry_run(app, &list, output).await
+        }
+        Cmd::Send {
+            list,
+            to: None,
+            dry_run: false,
+        } => {
+            let list = lists::require(&app.pool, &ListSlug::parse(&list)?).await?;
+            send(app, &list, output).await
+        }
+        Cmd::Status { list } => status(app, list.as_deref(), output).await,
         Cmd::Preview { list, format, out } => {
             let list = lists::require(&app.pool, &ListSlug::parse(&list)?).await?;
             let now = app.clock.now();
@@ -105,4 +155,243 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             Ok(())
         }
     }
+}
+
+/// `digest send`: build (or resume) today's edition and deliver it.
+pub async fn send(app: &App, list: &ListRecord, output: &mut Output<'_>) -> anyhow::Result<()> {
+    let built = digest::build_edition(&app.pool, &app.settings, list, app.clock.now()).await?;
+    let edition_id = built.edition_id();
+    match built {
+        Built::Created { deliveries, .. } => writeln!(
+            output.err,
+            "built the {} edition of {}: {deliveries} subscriber(s)",
+            digest::build::local_date(list, app.clock.now()),
+            list.slug
+        )?,
+        Built::Skipped { .. } | Built::Existing { skipped: true, .. } => {
+            writeln!(
+                output.err,
+                "nothing to send: no story qualifies for today's edition of {}",
+                list.slug
+            )?;
+            return print_report(app, edition_id, None, output).await;
+        }
+        Built::Existing { .. } => {
+            writeln!(output.err, "resuming today's edition of {}", list.slug)?
+        }
+    }
+    let transport = Transport::from_settings(&app.settings)?;
+    let before = deliveries::counts(&app.pool, edition_id).await?;
+    let bar = if output.interactive && !output.json {
+        let bar = ProgressBar::new(before.total as u64).with_style(
+            ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} {msg} [{elapsed_precise}, eta {eta}]",
+            )
+            .context("progress template")?,
+        );
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let done_before = (before.sent + before.failed + before.cancelled) as u64;
+    let report = sender::deliver_edition(
+        app,
+        edition_id,
+        &transport,
+        &SendOptions::from_settings(&app.settings.delivery),
+        crate::shutdown::on_signals(),
+        &|sent, failed| {
+            bar.set_position(done_before + sent + failed);
+            bar.set_message(format!("{failed} failed"));
+        },
+    )
+    .await?;
+    bar.finish_and_clear();
+    print_report(app, edition_id, Some(report), output).await?;
+    if report.stopped || !report.completed() {
+        anyhow::bail!(
+            "stopped with {} deliveries unfinished; run `herald digest send --list {}` again to resume",
+            report.counts.unfinished(),
+            list.slug
+        );
+    }
+    Ok(())
+}
+
+async fn print_report(
+    app: &App,
+    edition_id: i64,
+    report: Option<DeliveryReport>,
+    output: &mut Output<'_>,
+) -> anyhow::Result<()> {
+    let counts = match report {
+        Some(report) => report.counts,
+        None => deliveries::counts(&app.pool, edition_id).await?,
+    };
+    if output.json {
+        return output.print_json(&serde_json::json!({
+            "edition": edition_id,
+            "total": counts.total,
+            "sent": counts.sent,
+            "failed": counts.failed,
+            "cancelled": counts.cancelled,
+            "pending": counts.unfinished(),
+            "recovered": report.map_or(0, |r| r.recovered),
+        }));
+    }
+    writeln!(
+        output.out,
+        "edition {edition_id}: {} sent, {} failed, {} cancelled, {} unfinished of {}",
+        counts.sent,
+        counts.failed,
+        counts.cancelled,
+        counts.unfinished(),
+        counts.total
+    )?;
+    Ok(())
+}
+
+async fn dry_run(app: &App, list: &ListRecord, output: &mut Output<'_>) -> anyhow::Result<()> {
+    let now = app.clock.now();
+    let date = digest::build::local_date(list, now);
+    if let Some(edition) = editions::find(&app.pool, list.id, date).await? {
+        let counts = deliveries::counts(&app.pool, edition.id).await?;
+        writeln!(
+            output.out,
+            "today's edition of {} exists ({}): {} unfinished of {} deliveries would be sent",
+            list.slug,
+            edition.status,
+            counts.unfinished(),
+            counts.total
+        )?;
+        return Ok(());
+    }
+    let plan = digest::plan(&app.pool, list.clone(), &app.settings, now).await?;
+    let active = lists::status_counts(&app.pool, list.id).await?.active;
+    match digest::render(&plan, &app.settings) {
+        Some(edition) => writeln!(
+            output.out,
+            "would build the {date} edition of {}: {} stories, \"{}\", to {active} subscriber(s)",
+            list.slug,
+            plan.story_ids().len(),
+            edition.subject
+        )?,
+        None => writeln!(
+            output.out,
+            "would skip the {date} edition of {}: no story qualifies",
+            list.slug
+        )?,
+    }
+    Ok(())
+}
+
+async fn send_test_copy(
+    app: &App,
+    list: &ListRecord,
+    to: &EmailAddress,
+    output: &mut Output<'_>,
+) -> anyhow::Result<()> {
+    let now = app.clock.now();
+    let plan = digest::plan(&app.pool, list.clone(), &app.settings, now).await?;
+    let edition = digest::render(&plan, &app.settings).ok_or_else(|| {
+        BadInput(format!(
+            "nothing to send: no story qualifies for today's edition of {}",
+            list.slug
+        ))
+    })?;
+    let from = list
+        .from_address
+        .as_ref()
+        .unwrap_or(&app.settings.newsletter.from);
+    let identity = ListIdentity {
+        slug: &list.slug,
+        title: list.title.as_str(),
+        from,
+    };
+    let prepared = PreparedEdition::new(&edition, &identity, &app.settings.newsletter)?;
+    let unsubscribe_url = app.settings.web.url("unsubscribe/test");
+    let key = format!("test.{}.{}", list.slug, rand::random::<u64>());
+    let mut message = prepared.message(
+        &Recipient {
+            email: to,
+            name: None,
+            unsubscribe_url: &unsubscribe_url,
+            message_key: &key,
+        },
+        now,
+    )?;
+    if let Some(dkim) = &app.settings.dkim {
+        message.sign(&crate::delivery::dkim::config(dkim)?);
+    }
+    let envelope = message.envelope().clone();
+    let transport = Transport::from_settings(&app.settings)?;
+    let mut connection = transport.connect().await?;
+    connection
+        .send(&envelope, &message.formatted(), &key)
+        .await?;
+    connection.close().await;
+    writeln!(
+        output.out,
+        "sent a test copy of {} to {to} via {}",
+        list.slug,
+        transport.describe()
+    )?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct StatusView {
+    list: String,
+    date: String,
+    status: String,
+    total: i64,
+    pending: i64,
+    sent: i64,
+    failed: i64,
+    cancelled: i64,
+}
+
+async fn status(app: &App, list: Option<&str>, output: &mut Output<'_>) -> anyhow::Result<()> {
+    let list_id = match list {
+        Some(slug) => Some(lists::require(&app.pool, &ListSlug::parse(slug)?).await?.id),
+        None => None,
+    };
+    let rows = editions::status_report(&app.pool, list_id).await?;
+    let views: Vec<StatusView> = rows
+        .into_iter()
+        .map(|row| StatusView {
+            list: row.list,
+            date: row.date,
+            status: row.status,
+            total: row.total,
+            pending: row.pending,
+            sent: row.sent,
+            failed: row.failed,
+            cancelled: row.cancelled,
+        })
+        .collect();
+    if output.json {
+        return output.print_json(&views);
+    }
+    let table: Vec<Vec<String>> = views
+        .iter()
+        .map(|v| {
+            vec![
+                v.list.clone(),
+                v.date.clone(),
+                v.status.clone(),
+                v.total.to_string(),
+                v.pending.to_string(),
+                v.sent.to_string(),
+                v.failed.to_string(),
+            ]
+        })
+        .collect();
+    output.print_table(
+        &[
+            "LIST", "DATE", "STATUS", "TOTAL", "PENDING", "SENT", "FAILED",
+        ],
+        &table,
+    )
 }

@@ -1,7 +1,8 @@
 //! The `herald` command line: clap definitions and one `run` function per command group. Each
 //! command takes the app and an [`Output`], so tests drive it without a process.
 
-mod digest;
+mod demo;
+pub(crate) mod digest;
 mod init;
 mod list;
 mod output;
@@ -68,9 +69,12 @@ pub enum Command {
     /// Manage stories (articles and blog posts).
     #[command(subcommand)]
     Story(story::Cmd),
-    /// Preview the digest.
+    /// Preview, send and follow editions of the digest.
     #[command(subcommand)]
     Digest(digest::Cmd),
+    /// Zero-setup tour: a sample list, stories and subscribers, and a real edition delivered
+    /// as .eml files into the outbox directory.
+    Demo,
 }
 
 impl Cli {
@@ -132,5 +136,6 @@ pub async fn run_with_app(
         Command::Subscriber(cmd) => subscriber::run(app, cmd, output).await,
         Command::Story(cmd) => story::run(app, cmd, output).await,
         Command::Digest(cmd) => digest::run(app, cmd, output).await,
+        Command::Demo => demo::run(app, output).await,
     }
 }

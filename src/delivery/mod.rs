@@ -1,3 +1,7 @@
-//! Sending editions: MIME messages and (later) transports and the send loop.
+//! Sending editions: MIME messages, DKIM, transports and the crash-safe send loop.
+
+pub mod dkim;
 pub mod headers;
 pub mod message;
+pub mod sender;
+pub mod transport;

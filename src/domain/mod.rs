@@ -6,9 +6,11 @@ mod schedule;
 mod story;
 mod subscription;
 pub mod text;
+mod unsubscribe_token;
 
 pub use email_address::EmailAddress;
 pub use list::{ListSlug, ListTitle, MaxStories};
 pub use schedule::{CronExpr, Schedule, Timezone};
 pub use story::{optional_line, optional_summary, Score, Section, StoryTitle, StoryUrl};
 pub use subscription::{ConsentSource, SubscriberName, SubscriptionStatus};
+pub use unsubscribe_token::UnsubscribeToken;

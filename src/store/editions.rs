@@ -108,3 +108,103 @@ pub async fn create(
     }
     Ok(Some(id))
 }
+
+/// A stored edition.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EditionRecord {
+    pub id: i64,
+    pub list_id: i64,
+    pub local_date: String,
+    pub status: String,
+    pub subject: Option<String>,
+    pub html: Option<String>,
+    pub text: Option<String>,
+    pub built_at: i64,
+}
+
+const EDITION_COLUMNS: &str = "id, list_id, local_date, status, subject, html, text, built_at";
+
+#[instrument(skip_all)]
+pub async fn find(
+    pool: &SqlitePool,
+    list_id: i64,
+    local_date: NaiveDate,
+) -> anyhow::Result<Option<EditionRecord>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {EDITION_COLUMNS} FROM editions WHERE list_id = ? AND local_date = ?"
+    )))
+    .bind(list_id)
+    .bind(local_date.to_string())
+    .fetch_optional(pool)
+    .await
+    .context("reading edition")
+}
+
+#[instrument(skip_all)]
+pub async fn get(pool: &SqlitePool, id: i64) -> anyhow::Result<EditionRecord> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {EDITION_COLUMNS} FROM editions WHERE id = ?"
+    )))
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .context("reading edition")
+}
+
+/// Moves a ready edition to `sending`, or a sending one to `sent` once nothing is unfinished.
+#[instrument(skip_all)]
+pub async fn set_status(
+    pool: &SqlitePool,
+    id: i64,
+    status: &str,
+    completed_at: Option<DateTime<Utc>>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE editions SET status = ?, completed_at = COALESCE(?, completed_at) WHERE id = ?",
+    )
+    .bind(status)
+    .bind(completed_at.map(to_db_time))
+    .bind(id)
+    .execute(pool)
+    .await
+    .context("updating edition status")?;
+    Ok(())
+}
+
+/// One line of `digest status`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EditionStatus {
+    pub list: String,
+    pub date: String,
+    pub status: String,
+    pub total: i64,
+    pub pending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+}
+
+/// Editions newest first, with delivery counts; `pending` counts every unfinished row.
+#[instrument(skip_all)]
+pub async fn status_report(
+    pool: &SqlitePool,
+    list_id: Option<i64>,
+) -> anyhow::Result<Vec<EditionStatus>> {
+    sqlx::query_as(
+        "SELECT l.slug AS list, e.local_date AS date, e.status,
+                COUNT(d.subscriber_id) AS total,
+                COALESCE(SUM(d.status IN ('pending', 'sending', 'retry')), 0) AS pending,
+                COALESCE(SUM(d.status = 'sent'), 0) AS sent,
+                COALESCE(SUM(d.status = 'failed'), 0) AS failed,
+                COALESCE(SUM(d.status = 'cancelled'), 0) AS cancelled
+         FROM editions e JOIN lists l ON l.id = e.list_id
+         LEFT JOIN deliveries d ON d.edition_id = e.id
+         WHERE ?1 IS NULL OR e.list_id = ?1
+         GROUP BY e.id
+         ORDER BY e.local_date DESC, l.slug",
+    )
+    .bind(list_id)
+    .fetch_all(pool)
+    .await
+    .context("reading edition status")
+}

@@ -137,8 +137,9 @@ impl ImportSession {
         // people who left or bounced, and a plain import changes no existing subscription.
         let stored = sqlx::query(
             "INSERT INTO subscriptions
-                 (list_id, subscriber_id, status, consent_source, consent_at, confirmed_at, updated_at)
-             SELECT ?1, p.id, ?2, 'import', ?3, ?4, ?3
+                 (list_id, subscriber_id, status, consent_source, consent_at, confirmed_at, updated_at,
+                  unsubscribe_secret)
+             SELECT ?1, p.id, ?2, 'import', ?3, ?4, ?3, lower(hex(randomblob(16)))
              FROM import_rows i JOIN subscribers p ON p.email = i.email
              WHERE i.batch = ?5
              ON CONFLICT (list_id, subscriber_id) DO UPDATE SET

@@ -163,6 +163,18 @@ pub async fn find(pool: &SqlitePool, slug: &ListSlug) -> anyhow::Result<Option<L
     row.map(ListRecord::try_from).transpose()
 }
 
+#[instrument(skip_all)]
+pub async fn get(pool: &SqlitePool, id: i64) -> anyhow::Result<ListRecord> {
+    let row: ListRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM lists WHERE id = ?"
+    )))
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .context("reading list")?;
+    row.try_into()
+}
+
 /// The list, or a bad-input error naming the slug.
 pub async fn require(pool: &SqlitePool, slug: &ListSlug) -> anyhow::Result<ListRecord> {
     find(pool, slug).await?.ok_or_else(|| unknown(slug).into())

@@ -131,8 +131,8 @@ pub async fn add(
         sqlx::query(
             "INSERT INTO subscriptions
                  (list_id, subscriber_id, status, consent_source, consent_at, consent_ip,
-                  confirmed_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                  confirmed_at, updated_at, unsubscribe_secret)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, lower(hex(randomblob(16))))
              ON CONFLICT (list_id, subscriber_id) DO UPDATE SET
                  status = excluded.status,
                  consent_source = excluded.consent_source,

@@ -1,0 +1,525 @@
+//! The send loop: deliver one edition to every queued subscriber, exactly once where SMTP allows.
+//!
+//! Guarantees, and how they are kept:
+//! - a row is marked `sending` and committed before its SMTP transaction, and `sent` after the
+//!   server's 250. A worker takes its next message only once its previous outcome is committed,
+//!   so at most `concurrency` messages are ever accepted-but-unrecorded: a crash resends at most
+//!   that many duplicates, and loses nothing;
+//! - one process sends an edition at a time (an OS file lock, released by the kernel when the
+//!   process dies), so rows still `sending` when the lock is taken belong to a dead process and
+//!   are sent again;
+//! - outcomes are written in group commits, so SQLite is not the bottleneck;
+//! - a stop request ends claiming, lets in-flight messages finish and puts the rest back.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use lettre::message::dkim::DkimConfig;
+use tokio::sync::{mpsc, oneshot, watch, Mutex, Notify};
+use tracing::{info, warn};
+
+use crate::app::App;
+use crate::delivery::dkim;
+use crate::delivery::message::{ListIdentity, PreparedEdition, Recipient};
+use crate::delivery::transport::{Connection, SendError, Transport};
+use crate::digest::template::Template;
+use crate::digest::RenderedEdition;
+use crate::domain::{EmailAddress, UnsubscribeToken};
+use crate::settings::DeliverySettings;
+use crate::store::deliveries::{self, DeliveryCounts, Job, Outcome};
+use crate::store::{editions, lists};
+
+/// How fast and how persistently to send.
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    pub concurrency: usize,
+    /// Messages per second over all connections; 0 for no limit.
+    pub rate_per_second: u32,
+    pub max_attempts: u32,
+    /// The first retry waits this long; each further one twice as long.
+    pub retry_base: Duration,
+}
+
+impl SendOptions {
+    pub fn from_settings(settings: &DeliverySettings) -> Self {
+        Self {
+            concurrency: settings.concurrency as usize,
+            rate_per_second: settings.rate_per_second,
+            max_attempts: settings.max_attempts,
+            retry_base: Duration::from_secs(settings.retry_base_secs),
+        }
+    }
+
+    /// The delay before retry number `attempt` (1 for the first retry).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        self.retry_base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+    }
+}
+
+/// A stop request: `true` once the run should wind down.
+pub type Shutdown = watch::Receiver<bool>;
+
+/// A shutdown that never fires, for callers with nothing to stop them.
+pub fn never_stop() -> Shutdown {
+    let (sender, receiver) = watch::channel(false);
+    // Leaking one sender keeps the channel open for the life of the process; it is tiny.
+    std::mem::forget(sender);
+    receiver
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub edition_id: i64,
+    pub counts: DeliveryCounts,
+    /// Rows a dead process had left `sending`, sent again by this run.
+    pub recovered: u64,
+    /// The run was asked to stop before the edition was finished.
+    pub stopped: bool,
+}
+
+impl DeliveryReport {
+    pub fn completed(&self) -> bool {
+        self.counts.unfinished() == 0
+    }
+}
+
+/// Progress as the run goes: messages sent and failed so far in this run.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// Holds the edition's send lock for as long as it lives.
+struct EditionLock {
+    _file: Option<std::fs::File>,
+}
+
+impl EditionLock {
+    fn acquire(app: &App, edition_id: i64) -> anyhow::Result<Self> {
+        let Some(path) = lock_path(app, edition_id)? else {
+            return Ok(Self { _file: None });
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: Some(file) }),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "edition {edition_id} is being sent by another herald process; it will finish it"
+            ),
+            Err(std::fs::TryLockError::Error(error)) => {
+                Err(error).with_context(|| format!("locking {}", path.display()))
+            }
+        }
+    }
+}
+
+fn lock_path(app: &App, edition_id: i64) -> anyhow::Result<Option<PathBuf>> {
+    let options = crate::store::connect_options(&app.settings.database.url)?;
+    let database = options.get_filename();
+    if database.as_os_str().is_empty() || database.to_string_lossy().contains(":memory:") {
+        return Ok(None);
+    }
+    let mut dir = database.as_os_str().to_owned();
+    dir.push(".locks");
+    Ok(Some(
+        PathBuf::from(dir).join(format!("edition-{edition_id}.lock")),
+    ))
+}
+
+struct Shared {
+    app: App,
+    edition_id: i64,
+    list_id: i64,
+    prepared: PreparedEdition,
+    from: EmailAddress,
+    dkim: Option<DkimConfig>,
+    transport: Transport,
+    options: SendOptions,
+    stopping: AtomicBool,
+    in_flight: AtomicI64,
+    recorded: Notify,
+    next_slot: Mutex<tokio::time::Instant>,
+}
+
+struct Recorded {
+    subscriber_id: i64,
+    outcome: Outcome,
+    ack: oneshot::Sender<()>,
+}
+
+/// Delivers every unfinished row of the edition and returns when none is left (or on stop).
+pub async fn deliver_edition(
+    app: &App,
+    edition_id: i64,
+    transport: &Transport,
+    options: &SendOptions,
+    mut shutdown: Shutdown,
+    progress: Progress<'_>,
+) -> anyhow::Result<DeliveryReport> {
+    let _lock = EditionLock::acquire(app, edition_id)?;
+    let pool = &app.pool;
+    let edition = editions::get(pool, edition_id).await?;
+    let (Some(subject), Some(html), Some(text)) = (&edition.subject, &edition.html, &edition.text)
+    else {
+        // A skipped edition has nothing to send.
+        let counts = deliveries::counts(pool, edition_id).await?;
+        return Ok(DeliveryReport {
+            edition_id,
+            counts,
+            recovered: 0,
+            stopped: false,
+        });
+    };
+    let recovered = deliveries::recover_in_flight(pool, edition_id).await?;
+    if recovered > 0 {
+        warn!(
+            edition_id,
+            recovered, "resending deliveries a stopped process left in flight"
+        );
+    }
+    let list = lists::get(pool, edition.list_id).await?;
+    let from = list
+        .from_address
+        .clone()
+        .unwrap_or_else(|| app.settings.newsletter.from.clone());
+    let rendered = RenderedEdition {
+        subject: subject.clone(),
+        html: Template::parse(html),
+        text: Template::parse(text),
+        archive_url: String::new(),
+    };
+    let identity = ListIdentity {
+        slug: &list.slug,
+        title: list.title.as_str(),
+        from: &from,
+    };
+    let prepared = PreparedEdition::new(&rendered, &identity, &app.settings.newsletter)?;
+    let dkim = app.settings.dkim.as_ref().map(dkim::config).transpose()?;
+    editions::set_status(pool, edition_id, "sending", None).await?;
+
+    let shared = Arc::new(Shared {
+        app: app.clone(),
+        edition_id,
+        list_id: list.id,
+        prepared,
+        from,
+        dkim,
+        transport: transport.clone(),
+        options: options.clone(),
+        stopping: AtomicBool::new(false),
+        in_flight: AtomicI64::new(0),
+        recorded: Notify::new(),
+        next_slot: Mutex::new(tokio::time::Instant::now()),
+    });
+    let concurrency = options.concurrency.max(1);
+    let (job_sender, job_receiver) = mpsc::channel::<Job>(concurrency);
+    let job_receiver = Arc::new(Mutex::new(job_receiver));
+    let (result_sender, result_receiver) = mpsc::channel::<Recorded>(concurrency * 2);
+    let released = Arc::new(Mutex::new(Vec::<i64>::new()));
+
+    let sent = Arc::new(AtomicI64::new(0));
+    let failed = Arc::new(AtomicI64::new(0));
+    let recorder = tokio::spawn(record_outcomes(
+        shared.clone(),
+        result_receiver,
+        sent.clone(),
+        failed.clone(),
+    ));
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            tokio::spawn(work(
+                shared.clone(),
+                job_receiver.clone(),
+                result_sender.clone(),
+                released.clone(),
+            ))
+        })
+        .collect();
+    drop(result_sender);
+
+    let claim_batch = (concurrency * 4) as i64;
+    let mut cursor = 0;
+    let mut pending_jobs: VecDeque<Job> = VecDeque::new();
+    let outcome: anyhow::Result<()> = async {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            if pending_jobs.is_empty() {
+                let jobs = deliveries::claim(
+                    pool,
+                    edition_id,
+                    list.id,
+                    cursor,
+                    claim_batch,
+                    app.clock.now(),
+                )
+                .await?;
+                if let Some(last) = jobs.last() {
+                    cursor = cursor.max(last.subscriber_id);
+                }
+                shared
+                    .in_flight
+                    .fetch_add(jobs.len() as i64, Ordering::SeqCst);
+                pending_jobs.extend(jobs);
+            }
+            if let Some(job) = pending_jobs.pop_front() {
+                tokio::select! {
+                    sent = job_sender.send(job) => { if sent.is_err() { break; } }
+                    _ = shutdown.changed() => {}
+                }
+                progress(
+                    sent.load(Ordering::Relaxed) as u64,
+                    failed.load(Ordering::Relaxed) as u64,
+                );
+                continue;
+            }
+            if shared.in_flight.load(Ordering::SeqCst) > 0 {
+                // Outcomes still to come may schedule retries: wait for the next commit.
+                tokio::select! {
+                    _ = shared.recorded.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+            match deliveries::next_retry_at(pool, edition_id).await? {
+                None => break,
+                Some(at) => {
+                    let wait = (at - app.clock.now()).to_std().unwrap_or_default();
+                    info!(
+                        edition_id,
+                        wait_secs = wait.as_secs(),
+                        "waiting to retry temporary failures"
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+
+    shared.stopping.store(*shutdown.borrow(), Ordering::SeqCst);
+    released
+        .lock()
+        .await
+        .extend(pending_jobs.iter().map(|job| job.subscriber_id));
+    drop(job_sender);
+    for worker in workers {
+        worker.await.context("delivery worker failed")?;
+    }
+    recorder.await.context("delivery recorder failed")??;
+    let released = std::mem::take(&mut *released.lock().await);
+    if !released.is_empty() {
+        deliveries::release(pool, edition_id, &released).await?;
+    }
+    outcome?;
+    progress(
+        sent.load(Ordering::Relaxed) as u64,
+        failed.load(Ordering::Relaxed) as u64,
+    );
+
+    let counts = deliveries::counts(pool, edition_id).await?;
+    if counts.unfinished() == 0 {
+        editions::set_status(pool, edition_id, "sent", Some(app.clock.now())).await?;
+    }
+    Ok(DeliveryReport {
+        edition_id,
+        counts,
+        recovered,
+        stopped: *shutdown.borrow() && counts.unfinished() > 0,
+    })
+}
+
+async fn work(
+    shared: Arc<Shared>,
+    jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
+    results: mpsc::Sender<Recorded>,
+    released: Arc<Mutex<Vec<i64>>>,
+) {
+    let mut connection: Option<Connection> = None;
+    loop {
+        let Some(job) = jobs.lock().await.recv().await else {
+            break;
+        };
+        if shared.stopping.load(Ordering::SeqCst) {
+            released.lock().await.push(job.subscriber_id);
+            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+            continue;
+        }
+        shared.wait_for_rate_slot().await;
+        let outcome = shared.attempt(&job, &mut connection).await;
+        let (ack, acked) = oneshot::channel();
+        let record = Recorded {
+            subscriber_id: job.subscriber_id,
+            outcome,
+            ack,
+        };
+        if results.send(record).await.is_err() {
+            break;
+        }
+        // The next message waits until this outcome is committed: that bounds duplicates.
+        let _ = acked.await;
+    }
+    if let Some(connection) = connection {
+        connection.close().await;
+    }
+}
+
+impl Shared {
+    async fn wait_for_rate_slot(&self) {
+        if self.options.rate_per_second == 0 {
+            return;
+        }
+        let interval = Duration::from_secs(1) / self.options.rate_per_second;
+        let slot = {
+            let mut next = self.next_slot.lock().await;
+            let slot = (*next).max(tokio::time::Instant::now());
+            *next = slot + interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+
+    async fn attempt(&self, job: &Job, connection: &mut Option<Connection>) -> Outcome {
+        let now = self.app.clock.now();
+        match self.send(job, connection, now).await {
+            Ok(()) => Outcome::Sent,
+            Err(SendError::Permanent(error)) => Outcome::Failed {
+                error,
+                bounce: true,
+            },
+            Err(SendError::Transient(error)) => {
+                let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
+                if attempts >= self.options.max_attempts {
+                    Outcome::Failed {
+                        error: format!("gave up after {attempts} attempts: {error}"),
+                        bounce: false,
+                    }
+                } else {
+                    let delay = chrono::Duration::from_std(self.options.backoff(attempts))
+                        .unwrap_or_default();
+                    Outcome::Retry {
+                        error,
+                        at: now + delay,
+                    }
+                }
+            }
+        }
+    }
+
+    async fn send(
+        &self,
+        job: &Job,
+        connection: &mut Option<Connection>,
+        now: DateTime<Utc>,
+    ) -> Result<(), SendError> {
+        let email = EmailAddress::parse(&job.email)
+            .map_err(|error| SendError::Permanent(error.to_string()))?;
+        let token = UnsubscribeToken::new(self.list_id, job.subscriber_id, &job.unsubscribe_secret);
+        let unsubscribe_url = self.app.settings.web.url(&format!("unsubscribe/{token}"));
+        let key = format!("herald.{}.{}", self.edition_id, job.subscriber_id);
+        let recipient = Recipient {
+            email: &email,
+            name: job.name.as_deref(),
+            unsubscribe_url: &unsubscribe_url,
+            message_key: &key,
+        };
+        let mut message = self
+            .prepared
+            .message(&recipient, now)
+            .map_err(|error| SendError::Permanent(format!("{error:#}")))?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
+        let envelope = lettre::address::Envelope::new(
+            Some(
+                self.from
+                    .as_str()
+                    .parse()
+                    .map_err(|e: lettre::address::AddressError| {
+                        SendError::Permanent(e.to_string())
+                    })?,
+            ),
+            vec![email
+                .as_str()
+                .parse()
+                .map_err(|e: lettre::address::AddressError| SendError::Permanent(e.to_string()))?],
+        )
+        .map_err(|error| SendError::Permanent(error.to_string()))?;
+        let bytes = message.formatted();
+
+        if connection.as_ref().is_none_or(|open| !open.is_usable()) {
+            *connection = Some(self.transport.connect().await?);
+        }
+        let Some(open) = connection.as_mut() else {
+            return Err(SendError::Transient("no connection".into()));
+        };
+        let result = open
+            .send(
+                &envelope,
+                &bytes,
+                &format!("{}-{}", self.edition_id, job.subscriber_id),
+            )
+            .await;
+        if !open.is_usable() {
+            *connection = None;
+        }
+        result
+    }
+}
+
+async fn record_outcomes(
+    shared: Arc<Shared>,
+    mut results: mpsc::Receiver<Recorded>,
+    sent: Arc<AtomicI64>,
+    failed: Arc<AtomicI64>,
+) -> anyhow::Result<()> {
+    let mut batch: Vec<Recorded> = Vec::new();
+    while let Some(first) = results.recv().await {
+        batch.push(first);
+        while batch.len() < 512 {
+            match results.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let outcomes: Vec<(i64, Outcome)> = batch
+            .iter()
+            .map(|r| (r.subscriber_id, r.outcome.clone()))
+            .collect();
+        deliveries::record(
+            &shared.app.pool,
+            shared.edition_id,
+            shared.list_id,
+            &outcomes,
+            shared.app.clock.now(),
+        )
+        .await?;
+        for recorded in batch.drain(..) {
+            match recorded.outcome {
+                Outcome::Sent => sent.fetch_add(1, Ordering::Relaxed),
+                Outcome::Failed { .. } => failed.fetch_add(1, Ordering::Relaxed),
+                Outcome::Retry { .. } => 0,
+            };
+            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+            let _ = recorded.ack.send(());
+        }
+        shared.recorded.notify_one();
+    }
+    Ok(())
+}
