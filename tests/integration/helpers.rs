@@ -61,15 +61,41 @@ impl Run {
     }
 }
 
+/// Settings that send through the SMTP server on `port` of 127.0.0.1, quickly: four
+/// connections, immediate retries, short timeouts.
+pub fn smtp_settings(settings: &mut Settings, port: u16) {
+    settings.transport.kind = herald::settings::TransportKind::Smtp;
+    settings.smtp.host = "127.0.0.1".into();
+    settings.smtp.port = port;
+    settings.smtp.tls = herald::settings::SmtpTls::None;
+    settings.smtp.timeout_secs = 2;
+    settings.delivery.concurrency = 4;
+    settings.delivery.retry_base_secs = 0;
+    settings.delivery.max_attempts = 3;
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// An app whose settings `adjust` changes first.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::build(adjust, Arc::new(FixedClock(pinned_now()))).await
+    }
+
+    /// An app on the real clock, for tests that also run the binary (which has no pinned clock).
+    pub async fn spawn_on_system_clock(adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::build(adjust, herald::clock::system()).await
+    }
+
+    async fn build(adjust: impl FnOnce(&mut Settings), clock: herald::clock::SharedClock) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::defaults();
         settings.database.url = format!("sqlite://{}", dir.path().join("herald.db").display());
         settings.transport.outbox_dir = dir.path().join("outbox");
-        let app = App::build_with_clock(settings, Arc::new(FixedClock(pinned_now())))
-            .await
-            .expect("app builds");
+        adjust(&mut settings);
+        let app = App::build_with_clock(settings, clock).await.expect("app builds");
         Self { app, dir }
     }
 

@@ -4,9 +4,11 @@ mod helpers;
 
 mod binary;
 mod concurrency;
+mod delivery;
 mod digest;
 mod digest_snapshot;
 mod lists;
+mod smtp;
 mod settings;
 mod stories;
 mod subscriber_import;

@@ -1,0 +1,52 @@
+"""A real SMTP server for Herald's tests: aiosmtpd, storing every accepted message in a Maildir.
+
+Usage: smtp_server.py MAILDIR [--delay SECONDS]
+Listens on 127.0.0.1 on a free port and prints "PORT <n>" once ready. Each stored message gets an
+X-Envelope-To header with the RCPT TO addresses. --delay slows every DATA answer, so a test can
+kill a client mid-edition.
+"""
+
+import argparse
+import asyncio
+import mailbox
+import sys
+
+from aiosmtpd.smtp import SMTP
+
+
+class MaildirHandler:
+    def __init__(self, path, delay):
+        self.mailbox = mailbox.Maildir(path, create=True)
+        self.delay = delay
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        header = "X-Envelope-To: " + ", ".join(envelope.rcpt_tos) + "\r\n"
+        self.mailbox.add(header.encode() + envelope.original_content)
+        return "250 2.0.0 OK: queued"
+
+
+async def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("maildir")
+    parser.add_argument("--delay", type=float, default=0.0)
+    args = parser.parse_args()
+    handler = MaildirHandler(args.maildir, args.delay)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(handler, decode_data=False, enable_SMTPUTF8=True, data_size_limit=None),
+        host="127.0.0.1",
+        port=0,
+    )
+    port = server.sockets[0].getsockname()[1]
+    print(f"PORT {port}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        sys.exit(0)
