@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::header::{ContentTransferEncoding, ContentType, MIME_VERSION_1_0};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
@@ -182,12 +182,29 @@ impl PreparedEdition {
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
+        let alternative = MultiPart::alternative()
+            .singlepart(part(ContentType::TEXT_PLAIN, self.text.fill(&values)))
+            .singlepart(part(ContentType::TEXT_HTML, self.html.fill(&values)));
+        // lettre prints a multipart's Content-Type with the body, outside the message headers,
+        // so its DKIM signer would list Content-Type in h= without hashing it and every
+        // signature would fail. Hoisting the header into the message headers fixes that.
+        let content_type = alternative
+            .headers()
+            .get::<ContentType>()
+            .context("multipart without Content-Type")?;
+        let header_block = alternative.headers().to_string().len() + 2;
+        let formatted = alternative.formatted();
+        let body = formatted
+            .get(header_block..)
+            .context("multipart body")?
+            .to_vec();
         builder
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(part(ContentType::TEXT_PLAIN, self.text.fill(&values)))
-                    .singlepart(part(ContentType::TEXT_HTML, self.html.fill(&values))),
-            )
+            .header(content_type)
+            .header(MIME_VERSION_1_0)
+            .body(Body::dangerous_pre_encoded(
+                body,
+                ContentTransferEncoding::SevenBit,
+            ))
             .context("building the message")
     }
 }

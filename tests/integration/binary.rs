@@ -258,3 +258,36 @@ fn help_text_describes_the_commands() {
     assert!(output.status.success());
     assert!(stdout(&output).contains("FILE:LINE"), "{}", stdout(&output));
 }
+
+#[test]
+fn demo_delivers_a_real_edition_into_the_outbox_with_no_settings_at_all() {
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    let output = herald(dir.path(), &["demo"]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("outbox"),
+        "says where to look: {}",
+        stdout(&output)
+    );
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))
+        .expect("outbox")
+        .flatten()
+        .collect();
+    assert_eq!(files.len(), 3, "one .eml per confirmed sample subscriber");
+    for file in files {
+        let raw = std::fs::read(file.path()).expect("read");
+        let parsed = mailparse::parse_mail(&raw).expect("a MIME message");
+        assert_eq!(parsed.ctype.mimetype, "multipart/alternative");
+    }
+    let again = herald(dir.path(), &["demo"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("outbox"))
+            .expect("outbox")
+            .count(),
+        3,
+        "a second demo resumes, it does not resend"
+    );
+}

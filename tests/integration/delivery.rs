@@ -16,19 +16,41 @@ use crate::smtp::{Fault, FaultySmtp, RealSmtp};
 async fn newsroom(app: &TestApp, subscribers: &[&str]) {
     app.add_list("daily").await;
     let now = app.app.clock.now();
-    for (path, title, hours) in [("lead", "Central bank holds rates", 2), ("second", "Tram line approved", 4)] {
+    for (path, title, hours) in [
+        ("lead", "Central bank holds rates", 2),
+        ("second", "Tram line approved", 4),
+    ] {
         let published = (now - Age::hours(hours)).to_rfc3339();
         let url = format!("https://news.example.org/{path}");
-        app.run(&["story", "add", "--url", &url, "--title", title, "--score", "5", "--published-at", &published]).await.ok();
+        app.run(&[
+            "story",
+            "add",
+            "--url",
+            &url,
+            "--title",
+            title,
+            "--score",
+            "5",
+            "--published-at",
+            &published,
+        ])
+        .await
+        .ok();
     }
     for email in subscribers {
-        app.run(&["subscriber", "add", email, "--list", "daily", "--confirmed"]).await.ok();
+        app.run(&["subscriber", "add", email, "--list", "daily", "--confirmed"])
+            .await
+            .ok();
     }
 }
 
 fn header(raw: &[u8], name: &str) -> Option<String> {
     let parsed = mailparse::parse_mail(raw).expect("message parses");
-    parsed.headers.iter().find(|h| h.get_key().eq_ignore_ascii_case(name)).map(|h| h.get_value())
+    parsed
+        .headers
+        .iter()
+        .find(|h| h.get_key().eq_ignore_ascii_case(name))
+        .map(|h| h.get_value())
 }
 
 async fn delivery_status(app: &TestApp, email: &str) -> (String, i64) {
@@ -52,10 +74,44 @@ async fn an_edition_reaches_every_active_subscriber_once_through_a_real_smtp_ser
     let server = RealSmtp::start();
     let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
     newsroom(&app, &["a@example.org", "b@example.org", "c@example.org"]).await;
-    app.run(&["subscriber", "add", "pending@example.org", "--list", "daily"]).await.ok();
-    app.run(&["subscriber", "add", "left@example.org", "--list", "daily", "--confirmed"]).await.ok();
-    app.run(&["subscriber", "unsubscribe", "left@example.org", "--list", "daily"]).await.ok();
-    app.run(&["subscriber", "add", "bounced@example.org", "--list", "daily", "--confirmed"]).await.ok();
+    app.run(&[
+        "subscriber",
+        "add",
+        "pending@example.org",
+        "--list",
+        "daily",
+    ])
+    .await
+    .ok();
+    app.run(&[
+        "subscriber",
+        "add",
+        "left@example.org",
+        "--list",
+        "daily",
+        "--confirmed",
+    ])
+    .await
+    .ok();
+    app.run(&[
+        "subscriber",
+        "unsubscribe",
+        "left@example.org",
+        "--list",
+        "daily",
+    ])
+    .await
+    .ok();
+    app.run(&[
+        "subscriber",
+        "add",
+        "bounced@example.org",
+        "--list",
+        "daily",
+        "--confirmed",
+    ])
+    .await
+    .ok();
     sqlx::query("UPDATE subscriptions SET status = 'bounced' WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = 'bounced@example.org')")
         .execute(&app.app.pool)
         .await
@@ -68,25 +124,51 @@ async fn an_edition_reaches_every_active_subscriber_once_through_a_real_smtp_ser
     second.ok();
     let mut recipients = server.recipients();
     recipients.sort();
-    assert_eq!(recipients, vec!["a@example.org", "b@example.org", "c@example.org"]);
+    assert_eq!(
+        recipients,
+        vec!["a@example.org", "b@example.org", "c@example.org"]
+    );
     for raw in server.messages() {
         let to = header(&raw, "To").expect("To");
-        assert!(header(&raw, "From").expect("From").contains("<digest@example.com>"));
-        assert!(header(&raw, "Subject").expect("Subject").starts_with("Herald Daily, 28 Nov: "));
+        assert!(header(&raw, "From")
+            .expect("From")
+            .contains("<digest@example.com>"));
+        assert!(header(&raw, "Subject")
+            .expect("Subject")
+            .starts_with("Herald Daily, 28 Nov: "));
         assert!(header(&raw, "Date").is_some());
-        assert!(header(&raw, "Message-ID").expect("Message-ID").ends_with("@example.com>"));
+        assert!(header(&raw, "Message-ID")
+            .expect("Message-ID")
+            .ends_with("@example.com>"));
         assert_eq!(header(&raw, "MIME-Version").as_deref(), Some("1.0"));
-        assert!(header(&raw, "Content-Type").expect("Content-Type").starts_with("multipart/alternative"));
-        assert_eq!(header(&raw, "List-Id").as_deref(), Some("daily <daily.example.com>"));
+        assert!(header(&raw, "Content-Type")
+            .expect("Content-Type")
+            .starts_with("multipart/alternative"));
+        assert_eq!(
+            header(&raw, "List-Id").as_deref(),
+            Some("daily <daily.example.com>")
+        );
         let unsubscribe = header(&raw, "List-Unsubscribe").expect("List-Unsubscribe");
-        assert!(unsubscribe.starts_with("<http://127.0.0.1:8080/unsubscribe/"), "{unsubscribe}");
-        assert_eq!(header(&raw, "List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+        assert!(
+            unsubscribe.starts_with("<http://127.0.0.1:8080/unsubscribe/"),
+            "{unsubscribe}"
+        );
+        assert_eq!(
+            header(&raw, "List-Unsubscribe-Post").as_deref(),
+            Some("List-Unsubscribe=One-Click")
+        );
         let parsed = mailparse::parse_mail(&raw).expect("parses");
         let html = parsed.subparts[1].get_body().expect("html");
         assert!(html.contains(&to), "personalised for {to}");
-        assert!(html.contains(unsubscribe.trim_matches(['<', '>'])), "visible unsubscribe link");
+        assert!(
+            html.contains(unsubscribe.trim_matches(['<', '>'])),
+            "visible unsubscribe link"
+        );
     }
-    let status = app.run(&["--json", "digest", "status", "--list", "daily"]).await.json();
+    let status = app
+        .run(&["--json", "digest", "status", "--list", "daily"])
+        .await
+        .json();
     assert_eq!(status[0]["status"], "sent");
     assert_eq!(status[0]["total"], 3);
     assert_eq!(status[0]["sent"], 3);
@@ -99,16 +181,43 @@ async fn people_who_join_or_leave_after_the_edition_was_built_are_not_mailed_it(
     let server = RealSmtp::start();
     let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
     newsroom(&app, &["stays@example.org", "leaves@example.org"]).await;
-    let list = lists::require(&app.app.pool, &ListSlug::parse("daily").expect("slug")).await.expect("list");
-    let built = digest::build_edition(&app.app.pool, &app.app.settings, &list, app.app.clock.now()).await.expect("built");
-    assert!(matches!(built, Built::Created { deliveries: 2, .. }), "{built:?}");
-    app.run(&["subscriber", "add", "late@example.org", "--list", "daily", "--confirmed"]).await.ok();
-    app.run(&["subscriber", "unsubscribe", "leaves@example.org", "--list", "daily"]).await.ok();
+    let list = lists::require(&app.app.pool, &ListSlug::parse("daily").expect("slug"))
+        .await
+        .expect("list");
+    let built = digest::build_edition(&app.app.pool, &app.app.settings, &list, app.app.clock.now())
+        .await
+        .expect("built");
+    assert!(
+        matches!(built, Built::Created { deliveries: 2, .. }),
+        "{built:?}"
+    );
+    app.run(&[
+        "subscriber",
+        "add",
+        "late@example.org",
+        "--list",
+        "daily",
+        "--confirmed",
+    ])
+    .await
+    .ok();
+    app.run(&[
+        "subscriber",
+        "unsubscribe",
+        "leaves@example.org",
+        "--list",
+        "daily",
+    ])
+    .await
+    .ok();
 
     app.run(&["digest", "send", "--list", "daily"]).await.ok();
 
     assert_eq!(server.recipients(), vec!["stays@example.org"]);
-    assert_eq!(delivery_status(&app, "leaves@example.org").await.0, "cancelled");
+    assert_eq!(
+        delivery_status(&app, "leaves@example.org").await.0,
+        "cancelled"
+    );
 }
 
 #[tokio::test]
@@ -123,8 +232,14 @@ async fn temporary_failures_are_retried_with_backoff_until_accepted() {
     accepted.sort();
     assert_eq!(accepted, vec!["ok@example.org", "slow@example.org"]);
     assert_eq!(server.attempts("slow@example.org"), 3);
-    assert_eq!(delivery_status(&app, "slow@example.org").await, ("sent".to_string(), 3));
-    assert_eq!(subscription_status(&app, "slow@example.org").await, "active");
+    assert_eq!(
+        delivery_status(&app, "slow@example.org").await,
+        ("sent".to_string(), 3)
+    );
+    assert_eq!(
+        subscription_status(&app, "slow@example.org").await,
+        "active"
+    );
 }
 
 #[tokio::test]
@@ -133,14 +248,22 @@ async fn temporary_failures_give_up_after_max_attempts_without_a_bounce() {
     let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
     newsroom(&app, &["ok@example.org", "down@example.org"]).await;
 
-    let run = app.run(&["--json", "digest", "send", "--list", "daily"]).await;
+    let run = app
+        .run(&["--json", "digest", "send", "--list", "daily"])
+        .await;
 
     let report = run.json();
     assert_eq!(report["sent"], 1);
     assert_eq!(report["failed"], 1);
     assert_eq!(server.attempts("down@example.org"), 3);
-    assert_eq!(delivery_status(&app, "down@example.org").await, ("failed".to_string(), 3));
-    assert_eq!(subscription_status(&app, "down@example.org").await, "active");
+    assert_eq!(
+        delivery_status(&app, "down@example.org").await,
+        ("failed".to_string(), 3)
+    );
+    assert_eq!(
+        subscription_status(&app, "down@example.org").await,
+        "active"
+    );
 }
 
 #[tokio::test]
@@ -153,8 +276,14 @@ async fn a_5xx_is_not_retried_and_bounces_the_address() {
 
     assert_eq!(server.accepted(), vec!["ok@example.org"]);
     assert_eq!(server.attempts("gone@example.org"), 1);
-    assert_eq!(delivery_status(&app, "gone@example.org").await, ("failed".to_string(), 1));
-    assert_eq!(subscription_status(&app, "gone@example.org").await, "bounced");
+    assert_eq!(
+        delivery_status(&app, "gone@example.org").await,
+        ("failed".to_string(), 1)
+    );
+    assert_eq!(
+        subscription_status(&app, "gone@example.org").await,
+        "bounced"
+    );
     let bounces: i64 = sqlx::query_scalar("SELECT bounce_count FROM subscriptions x JOIN subscribers s ON s.id = x.subscriber_id WHERE s.email = 'gone@example.org'")
         .fetch_one(&app.app.pool)
         .await
@@ -166,25 +295,39 @@ async fn a_5xx_is_not_retried_and_bounces_the_address() {
 async fn a_connection_dropped_mid_data_is_retried_and_the_message_arrives_once() {
     let server = FaultySmtp::start(&[("flaky@example.org", Fault::DropInData(1))]).await;
     let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
-    newsroom(&app, &["a@example.org", "flaky@example.org", "z@example.org"]).await;
+    newsroom(
+        &app,
+        &["a@example.org", "flaky@example.org", "z@example.org"],
+    )
+    .await;
 
     app.run(&["digest", "send", "--list", "daily"]).await.ok();
 
     let mut accepted = server.accepted();
     accepted.sort();
-    assert_eq!(accepted, vec!["a@example.org", "flaky@example.org", "z@example.org"]);
-    assert_eq!(delivery_status(&app, "flaky@example.org").await, ("sent".to_string(), 2));
+    assert_eq!(
+        accepted,
+        vec!["a@example.org", "flaky@example.org", "z@example.org"]
+    );
+    assert_eq!(
+        delivery_status(&app, "flaky@example.org").await,
+        ("sent".to_string(), 2)
+    );
 }
 
 #[tokio::test]
 async fn a_server_that_answers_too_slowly_is_a_temporary_failure() {
-    let server = FaultySmtp::start(&[("slow@example.org", Fault::SlowOnce(Duration::from_secs(4)))]).await;
+    let server =
+        FaultySmtp::start(&[("slow@example.org", Fault::SlowOnce(Duration::from_secs(4)))]).await;
     let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
     newsroom(&app, &["slow@example.org"]).await;
 
     app.run(&["digest", "send", "--list", "daily"]).await.ok();
 
-    assert_eq!(delivery_status(&app, "slow@example.org").await, ("sent".to_string(), 2));
+    assert_eq!(
+        delivery_status(&app, "slow@example.org").await,
+        ("sent".to_string(), 2)
+    );
     // The slow first attempt reached the server too: this is the one duplicate SMTP allows.
     assert!(server.accepted().len() <= 2);
 }
@@ -195,13 +338,32 @@ async fn a_test_copy_goes_to_one_address_and_records_nothing() {
     let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
     newsroom(&app, &["reader@example.org"]).await;
 
-    let out = app.run(&["digest", "send", "--list", "daily", "--to", "Editor@Example.org"]).await.ok();
-    let dry = app.run(&["digest", "send", "--list", "daily", "--dry-run"]).await.ok();
+    let out = app
+        .run(&[
+            "digest",
+            "send",
+            "--list",
+            "daily",
+            "--to",
+            "Editor@Example.org",
+        ])
+        .await
+        .ok();
+    let dry = app
+        .run(&["digest", "send", "--list", "daily", "--dry-run"])
+        .await
+        .ok();
 
     assert!(out.contains("sent a test copy"), "{out}");
-    assert!(dry.contains("would build") && dry.contains("1 subscriber"), "{dry}");
+    assert!(
+        dry.contains("would build") && dry.contains("1 subscriber"),
+        "{dry}"
+    );
     assert_eq!(server.recipients(), vec!["editor@example.org"]);
-    let editions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM editions").fetch_one(&app.app.pool).await.expect("count");
+    let editions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM editions")
+        .fetch_one(&app.app.pool)
+        .await
+        .expect("count");
     assert_eq!(editions, 0, "neither --to nor --dry-run records an edition");
 }
 
@@ -210,14 +372,36 @@ async fn an_edition_with_no_stories_is_skipped_once_and_mails_nobody() {
     let server = RealSmtp::start();
     let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
     app.add_list("daily").await;
-    app.run(&["subscriber", "add", "a@example.org", "--list", "daily", "--confirmed"]).await.ok();
+    app.run(&[
+        "subscriber",
+        "add",
+        "a@example.org",
+        "--list",
+        "daily",
+        "--confirmed",
+    ])
+    .await
+    .ok();
 
     let run = app.run(&["digest", "send", "--list", "daily"]).await;
-    app.run(&["story", "add", "--url", "https://news.example.org/late", "--title", "Late story"]).await.ok();
+    app.run(&[
+        "story",
+        "add",
+        "--url",
+        "https://news.example.org/late",
+        "--title",
+        "Late story",
+    ])
+    .await
+    .ok();
     let again = app.run(&["digest", "send", "--list", "daily"]).await;
 
     assert!(run.stderr.contains("nothing to send"), "{}", run.stderr);
-    assert!(again.stderr.contains("nothing to send"), "the day stays skipped: {}", again.stderr);
+    assert!(
+        again.stderr.contains("nothing to send"),
+        "the day stays skipped: {}",
+        again.stderr
+    );
     assert!(server.messages().is_empty());
     let status = app.run(&["--json", "digest", "status"]).await.json();
     assert_eq!(status[0]["status"], "skipped");
@@ -231,7 +415,11 @@ async fn the_file_transport_writes_one_eml_per_message() {
     app.run(&["digest", "send", "--list", "daily"]).await.ok();
 
     let outbox = app.app.settings.transport.outbox_dir.clone();
-    let files: Vec<_> = std::fs::read_dir(&outbox).expect("outbox").flatten().map(|e| e.path()).collect();
+    let files: Vec<_> = std::fs::read_dir(&outbox)
+        .expect("outbox")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     assert_eq!(files.len(), 2, "{files:?}");
     for file in files {
         assert_eq!(file.extension().and_then(|e| e.to_str()), Some("eml"));
@@ -245,20 +433,42 @@ async fn the_send_loop_is_a_library_call_that_reports_its_outcome() {
     let server = RealSmtp::start();
     let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
     newsroom(&app, &["a@example.org", "b@example.org"]).await;
-    let list = lists::require(&app.app.pool, &ListSlug::parse("daily").expect("slug")).await.expect("list");
-    let built = digest::build_edition(&app.app.pool, &app.app.settings, &list, app.app.clock.now()).await.expect("built");
+    let list = lists::require(&app.app.pool, &ListSlug::parse("daily").expect("slug"))
+        .await
+        .expect("list");
+    let built = digest::build_edition(&app.app.pool, &app.app.settings, &list, app.app.clock.now())
+        .await
+        .expect("built");
     let transport = Transport::from_settings(&app.app.settings).expect("transport");
     let options = SendOptions::from_settings(&app.app.settings.delivery);
 
-    let report = sender::deliver_edition(&app.app, built.edition_id(), &transport, &options, never_stop(), &|_, _| {})
-        .await
-        .expect("delivered");
-    let again = sender::deliver_edition(&app.app, built.edition_id(), &transport, &options, never_stop(), &|_, _| {})
-        .await
-        .expect("resumed");
+    let report = sender::deliver_edition(
+        &app.app,
+        built.edition_id(),
+        &transport,
+        &options,
+        never_stop(),
+        &|_, _| {},
+    )
+    .await
+    .expect("delivered");
+    let again = sender::deliver_edition(
+        &app.app,
+        built.edition_id(),
+        &transport,
+        &options,
+        never_stop(),
+        &|_, _| {},
+    )
+    .await
+    .expect("resumed");
 
     assert!(report.completed());
     assert_eq!((report.counts.sent, report.counts.total), (2, 2));
     assert_eq!(again.counts.sent, 2);
-    assert_eq!(server.messages().len(), 2, "a finished edition sends nothing more");
+    assert_eq!(
+        server.messages().len(),
+        2,
+        "a finished edition sends nothing more"
+    );
 }

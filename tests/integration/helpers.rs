@@ -95,7 +95,9 @@ impl TestApp {
         settings.database.url = format!("sqlite://{}", dir.path().join("herald.db").display());
         settings.transport.outbox_dir = dir.path().join("outbox");
         adjust(&mut settings);
-        let app = App::build_with_clock(settings, clock).await.expect("app builds");
+        let app = App::build_with_clock(settings, clock)
+            .await
+            .expect("app builds");
         Self { app, dir }
     }
 

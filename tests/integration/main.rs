@@ -4,12 +4,14 @@ mod helpers;
 
 mod binary;
 mod concurrency;
+mod crash;
 mod delivery;
 mod digest;
 mod digest_snapshot;
+mod dkim;
 mod lists;
-mod smtp;
 mod settings;
+mod smtp;
 mod stories;
 mod subscriber_import;
 mod subscribers;

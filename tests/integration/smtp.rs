@@ -15,8 +15,17 @@ use tokio::net::TcpListener;
 pub fn python() -> PathBuf {
     let path = std::env::var_os("HERALD_TEST_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv-test/bin/python")));
-    assert!(path.exists(), "{} is missing: run the tests with `bash .ci/test`, which installs it", path.display());
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/.venv-test/bin/python"
+            ))
+        });
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `bash .ci/test`, which installs it",
+        path.display()
+    );
     path
 }
 
@@ -49,17 +58,32 @@ impl RealSmtp {
             .expect("aiosmtpd starts");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("aiosmtpd reports its port");
-        let port = line.trim().strip_prefix("PORT ").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("unexpected: {line}"));
-        Self { child, port, maildir }
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("aiosmtpd reports its port");
+        let port = line
+            .trim()
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected: {line}"));
+        Self {
+            child,
+            port,
+            maildir,
+        }
     }
 
     /// Every message received so far, raw.
     pub fn messages(&self) -> Vec<Vec<u8>> {
         let new = self.maildir.path().join("mail").join("new");
-        let mut files: Vec<_> = std::fs::read_dir(&new).map(|dir| dir.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        let mut files: Vec<_> = std::fs::read_dir(&new)
+            .map(|dir| dir.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
         files.sort();
-        files.iter().map(|path| std::fs::read(path).expect("read message")).collect()
+        files
+            .iter()
+            .map(|path| std::fs::read(path).expect("read message"))
+            .collect()
     }
 
     /// The envelope recipient of every message, in arrival order.
@@ -69,15 +93,25 @@ impl RealSmtp {
             .map(|raw| {
                 let text = String::from_utf8_lossy(raw);
                 let first = text.lines().next().unwrap_or_default();
-                first.trim_start_matches("X-Envelope-To: ").trim().to_string()
+                first
+                    .trim_start_matches("X-Envelope-To: ")
+                    .trim()
+                    .to_string()
             })
             .collect()
+    }
+
+    /// How many messages arrived so far (cheap: counts files).
+    pub fn count(&self) -> usize {
+        std::fs::read_dir(self.maildir.path().join("mail").join("new"))
+            .map(|dir| dir.count())
+            .unwrap_or(0)
     }
 
     pub fn wait_for(&self, count: usize, limit: Duration) -> usize {
         let started = Instant::now();
         loop {
-            let received = self.messages().len();
+            let received = self.count();
             if received >= count || started.elapsed() > limit {
                 return received;
             }
@@ -145,7 +179,13 @@ impl FaultySmtp {
     }
 
     pub fn attempts(&self, address: &str) -> usize {
-        self.state.lock().expect("state").attempts.get(address).copied().unwrap_or(0)
+        self.state
+            .lock()
+            .expect("state")
+            .attempts
+            .get(address)
+            .copied()
+            .unwrap_or(0)
     }
 
     async fn serve(&self, socket: tokio::net::TcpStream) {
@@ -162,13 +202,21 @@ impl FaultySmtp {
             let command = line.trim_end().to_ascii_uppercase();
             let reply: String = if command.starts_with("EHLO") {
                 "250-faulty.test\r\n250-8BITMIME\r\n250 PIPELINING\r\n".into()
-            } else if command.starts_with("HELO") || command.starts_with("MAIL") || command.starts_with("NOOP") {
+            } else if command.starts_with("HELO")
+                || command.starts_with("MAIL")
+                || command.starts_with("NOOP")
+            {
                 "250 OK\r\n".into()
             } else if command.starts_with("RSET") {
                 rcpt.clear();
                 "250 OK\r\n".into()
             } else if command.starts_with("RCPT") {
-                rcpt = line.trim_end().split(['<', '>']).nth(1).unwrap_or_default().to_ascii_lowercase();
+                rcpt = line
+                    .trim_end()
+                    .split(['<', '>'])
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
                 let attempt = {
                     let mut state = self.state.lock().expect("state");
                     let count = state.attempts.entry(rcpt.clone()).or_default();
@@ -176,7 +224,9 @@ impl FaultySmtp {
                     (*count, state.faults.get(&rcpt).copied())
                 };
                 match attempt {
-                    (n, Some(Fault::TempFail(times))) if n <= times => "451 4.3.0 try again later\r\n".into(),
+                    (n, Some(Fault::TempFail(times))) if n <= times => {
+                        "451 4.3.0 try again later\r\n".into()
+                    }
                     (_, Some(Fault::Reject)) => "550 5.1.1 no such user\r\n".into(),
                     _ => "250 OK\r\n".into(),
                 }
@@ -184,7 +234,10 @@ impl FaultySmtp {
                 let _ = write.write_all(b"354 go ahead\r\n").await;
                 let (attempt, fault) = {
                     let state = self.state.lock().expect("state");
-                    (state.attempts.get(&rcpt).copied().unwrap_or(0), state.faults.get(&rcpt).copied())
+                    (
+                        state.attempts.get(&rcpt).copied().unwrap_or(0),
+                        state.faults.get(&rcpt).copied(),
+                    )
                 };
                 let mut body_lines = 0;
                 loop {
@@ -205,7 +258,11 @@ impl FaultySmtp {
                 if let (Some(Fault::SlowOnce(delay)), 1) = (fault, attempt) {
                     tokio::time::sleep(delay).await;
                 }
-                self.state.lock().expect("state").accepted.push(rcpt.clone());
+                self.state
+                    .lock()
+                    .expect("state")
+                    .accepted
+                    .push(rcpt.clone());
                 "250 2.0.0 queued\r\n".into()
             } else if command.starts_with("QUIT") {
                 let _ = write.write_all(b"221 bye\r\n").await;

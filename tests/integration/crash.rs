@@ -1,0 +1,173 @@
+//! `herald digest send` as a child process, killed mid-edition: nobody is missed, and
+//! duplicates stay within the messages that were in flight.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Duration as Age;
+
+use crate::helpers::{smtp_settings, TestApp};
+use crate::smtp::RealSmtp;
+
+const CONCURRENCY: usize = 4;
+
+async fn newsroom(app: &TestApp, subscribers: usize) -> Vec<String> {
+    app.add_list("daily").await;
+    let published = (app.app.clock.now() - Age::hours(1)).to_rfc3339();
+    app.run(&[
+        "story",
+        "add",
+        "--url",
+        "https://news.example.org/lead",
+        "--title",
+        "Lead",
+        "--published-at",
+        &published,
+    ])
+    .await
+    .ok();
+    let emails: Vec<String> = (0..subscribers)
+        .map(|i| format!("reader{i:03}@example.org"))
+        .collect();
+    let csv: String = emails.iter().map(|e| format!("{e}\n")).collect();
+    let file = app.write_file("people.csv", format!("email\n{csv}").as_bytes());
+    app.run(&[
+        "subscriber",
+        "import",
+        &file,
+        "--list",
+        "daily",
+        "--confirmed",
+    ])
+    .await
+    .ok();
+    emails
+}
+
+fn send(app: &TestApp, port: u16) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("HERALD") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .current_dir(app.dir.path())
+        .env("HERALD__DATABASE__URL", &app.app.settings.database.url)
+        .env("HERALD__TRANSPORT__KIND", "smtp")
+        .env("HERALD__SMTP__HOST", "127.0.0.1")
+        .env("HERALD__SMTP__PORT", port.to_string())
+        .env("HERALD__SMTP__TLS", "none")
+        .env("HERALD__SMTP__TIMEOUT_SECS", "5")
+        .env("HERALD__DELIVERY__CONCURRENCY", CONCURRENCY.to_string())
+        .env("HERALD__DELIVERY__RETRY_BASE_SECS", "0")
+        .args(["digest", "send", "--list", "daily"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("herald starts")
+}
+
+fn wait_with_limit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+fn tally(server: &RealSmtp) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for recipient in server.recipients() {
+        *counts.entry(recipient).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_killed_at_several_points_misses_nobody_and_duplicates_only_in_flight_messages() {
+    let server = RealSmtp::start_with_delay(0.04);
+    let app = TestApp::spawn_on_system_clock(|s| smtp_settings(s, server.port)).await;
+    let emails = newsroom(&app, 240).await;
+    let kill_points = [10, 90, 170];
+
+    for kill_at in kill_points {
+        let mut child = send(&app, server.port);
+        let reached = server.wait_for(kill_at, Duration::from_secs(60));
+        assert!(
+            reached >= kill_at,
+            "only {reached} messages before the kill point {kill_at}"
+        );
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+    }
+    let mut last = send(&app, server.port);
+    let status =
+        wait_with_limit(&mut last, Duration::from_secs(120)).expect("the last run finishes");
+
+    assert!(status.success(), "the resumed send completes");
+    let counts = tally(&server);
+    let missed: Vec<&String> = emails.iter().filter(|e| !counts.contains_key(*e)).collect();
+    assert!(missed.is_empty(), "missed: {missed:?}");
+    let duplicates: usize = counts.values().map(|n| n - 1).sum();
+    assert!(
+        counts.values().all(|&n| n <= 2),
+        "nobody gets more than one duplicate: {counts:?}"
+    );
+    assert!(
+        duplicates <= kill_points.len() * CONCURRENCY,
+        "{duplicates} duplicates after {} kills of {CONCURRENCY} in-flight messages each",
+        kill_points.len()
+    );
+    let status = app
+        .run(&["--json", "digest", "status", "--list", "daily"])
+        .await
+        .json();
+    assert_eq!(status[0]["sent"], 240);
+    assert_eq!(status[0]["status"], "sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_claiming_finishes_in_flight_messages_and_a_rerun_sends_no_duplicate() {
+    let server = RealSmtp::start_with_delay(0.04);
+    let app = TestApp::spawn_on_system_clock(|s| smtp_settings(s, server.port)).await;
+    let emails = newsroom(&app, 160).await;
+
+    let mut child = send(&app, server.port);
+    server.wait_for(40, Duration::from_secs(60));
+    let stopping = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status =
+        wait_with_limit(&mut child, Duration::from_secs(10)).expect("exits within 10 s of SIGTERM");
+    let stopped_in = stopping.elapsed();
+    let after_stop = server.count();
+    let mut rerun = send(&app, server.port);
+    let finished = wait_with_limit(&mut rerun, Duration::from_secs(120)).expect("rerun finishes");
+
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a stopped send says the edition is unfinished"
+    );
+    assert!(
+        stopped_in < Duration::from_secs(5),
+        "stopped in {stopped_in:?}"
+    );
+    assert!(after_stop < emails.len(), "stopped before the end");
+    assert!(finished.success());
+    let counts = tally(&server);
+    assert_eq!(counts.len(), emails.len(), "everyone got the edition");
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "a graceful stop leaves no duplicate: {counts:?}"
+    );
+}
