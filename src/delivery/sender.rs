@@ -149,6 +149,9 @@ struct Shared {
     in_flight: AtomicI64,
     recorded: Notify,
     next_slot: Mutex<tokio::time::Instant>,
+    /// Claims and outcome commits take turns here instead of in SQLite's busy handler, which
+    /// sleeps for milliseconds when two of our own connections want the write lock at once.
+    writes: Mutex<()>,
 }
 
 struct Recorded {
@@ -220,6 +223,7 @@ pub async fn deliver_edition(
         in_flight: AtomicI64::new(0),
         recorded: Notify::new(),
         next_slot: Mutex::new(tokio::time::Instant::now()),
+        writes: Mutex::new(()),
     });
     let concurrency = options.concurrency.max(1);
     let (job_sender, job_receiver) = mpsc::channel::<Job>(concurrency);
@@ -247,7 +251,7 @@ pub async fn deliver_edition(
         .collect();
     drop(result_sender);
 
-    let claim_batch = (concurrency * 4) as i64;
+    let claim_batch = (concurrency * 16).min(512) as i64;
     let mut cursor = 0;
     let mut pending_jobs: VecDeque<Job> = VecDeque::new();
     let outcome: anyhow::Result<()> = async {
@@ -256,15 +260,18 @@ pub async fn deliver_edition(
                 break;
             }
             if pending_jobs.is_empty() {
-                let jobs = deliveries::claim(
-                    pool,
-                    edition_id,
-                    list.id,
-                    cursor,
-                    claim_batch,
-                    app.clock.now(),
-                )
-                .await?;
+                let jobs = {
+                    let _turn = shared.writes.lock().await;
+                    deliveries::claim(
+                        pool,
+                        edition_id,
+                        list.id,
+                        cursor,
+                        claim_batch,
+                        app.clock.now(),
+                    )
+                    .await?
+                };
                 if let Some(last) = jobs.last() {
                     cursor = cursor.max(last.subscriber_id);
                 }
@@ -273,9 +280,12 @@ pub async fn deliver_edition(
                     .fetch_add(jobs.len() as i64, Ordering::SeqCst);
                 pending_jobs.extend(jobs);
             }
-            if let Some(job) = pending_jobs.pop_front() {
+            if !pending_jobs.is_empty() {
                 tokio::select! {
-                    sent = job_sender.send(job) => { if sent.is_err() { break; } }
+                    permit = job_sender.reserve() => match (permit, pending_jobs.pop_front()) {
+                        (Ok(permit), Some(job)) => permit.send(job),
+                        _ => break,
+                    },
                     _ = shutdown.changed() => {}
                 }
                 progress(
@@ -352,6 +362,7 @@ async fn work(
     released: Arc<Mutex<Vec<i64>>>,
 ) {
     let mut connection: Option<Connection> = None;
+    let mut uncommitted: Option<oneshot::Receiver<()>> = None;
     loop {
         let Some(job) = jobs.lock().await.recv().await else {
             break;
@@ -363,6 +374,12 @@ async fn work(
         }
         shared.wait_for_rate_slot().await;
         let outcome = shared.attempt(&job, &mut connection).await;
+        // This message went out while the previous outcome was being committed; it is reported
+        // only once that commit is done. So at most two messages per connection are ever
+        // accepted-but-unrecorded: that bounds duplicates after a crash.
+        if let Some(previous) = uncommitted.take() {
+            let _ = previous.await;
+        }
         let (ack, acked) = oneshot::channel();
         let record = Recorded {
             subscriber_id: job.subscriber_id,
@@ -372,8 +389,10 @@ async fn work(
         if results.send(record).await.is_err() {
             break;
         }
-        // The next message waits until this outcome is committed: that bounds duplicates.
-        let _ = acked.await;
+        uncommitted = Some(acked);
+    }
+    if let Some(last) = uncommitted {
+        let _ = last.await;
     }
     if let Some(connection) = connection {
         connection.close().await;
@@ -502,14 +521,18 @@ async fn record_outcomes(
             .iter()
             .map(|r| (r.subscriber_id, r.outcome.clone()))
             .collect();
-        deliveries::record(
-            &shared.app.pool,
-            shared.edition_id,
-            shared.list_id,
-            &outcomes,
-            shared.app.clock.now(),
-        )
-        .await?;
+        {
+            let _turn = shared.writes.lock().await;
+            let now = shared.app.clock.now();
+            deliveries::record(
+                &shared.app.pool,
+                shared.edition_id,
+                shared.list_id,
+                &outcomes,
+                now,
+            )
+            .await?;
+        }
         for recorded in batch.drain(..) {
             match recorded.outcome {
                 Outcome::Sent => sent.fetch_add(1, Ordering::Relaxed),

@@ -12,6 +12,7 @@ use anyhow::Context;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
 use lettre::transport::smtp::extension::ClientId;
 use secrecy::ExposeSecret;
 use tokio::net::TcpStream;
@@ -103,9 +104,11 @@ impl Transport {
                             target.host, target.port
                         ))
                     })??;
+                let (connection, pipelining) = connection;
                 Ok(Connection::Smtp {
                     connection: Box::new(connection),
                     timeout: target.timeout,
+                    pipelining,
                 })
             }
         }
@@ -120,7 +123,7 @@ impl Transport {
 }
 
 impl SmtpTarget {
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+    async fn connect(&self) -> Result<(AsyncSmtpConnection, bool), SendError> {
         let tls = || {
             TlsParameters::new(self.host.clone())
                 .map_err(|error| SendError::Transient(error.to_string()))
@@ -170,7 +173,13 @@ impl SmtpTarget {
                 .auth(&[Mechanism::Plain, Mechanism::Login], credentials)
                 .await?;
         }
-        Ok(connection)
+        // lettre keeps no record of PIPELINING, so ask again (a repeated EHLO is allowed and
+        // resets nothing that matters here).
+        let ehlo = connection.command(Ehlo::new(self.hello.clone())).await?;
+        let pipelining = ehlo
+            .message()
+            .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING"));
+        Ok((connection, pipelining))
     }
 }
 
@@ -179,6 +188,8 @@ pub enum Connection {
     Smtp {
         connection: Box<AsyncSmtpConnection>,
         timeout: Duration,
+        /// The server advertised PIPELINING (RFC 2920).
+        pipelining: bool,
     },
     File(PathBuf),
 }
@@ -196,8 +207,14 @@ impl Connection {
             Self::Smtp {
                 connection,
                 timeout,
-            } => match tokio::time::timeout(*timeout, connection.send(envelope, message)).await {
-                Ok(result) => result.map(|_| ()).map_err(SendError::from),
+                pipelining,
+            } => match tokio::time::timeout(
+                *timeout,
+                transmit(connection, *pipelining, envelope, message),
+            )
+            .await
+            {
+                Ok(result) => result.map_err(SendError::from),
                 Err(_) => {
                     connection.abort().await;
                     Err(SendError::Transient(
@@ -223,10 +240,88 @@ impl Connection {
         if let Self::Smtp {
             mut connection,
             timeout,
+            ..
         } = self
         {
             let _ = tokio::time::timeout(timeout, connection.quit()).await;
         }
+    }
+}
+
+/// One SMTP transaction. lettre's `send` copies the message through a byte-at-a-time
+/// dot-stuffing codec that costs more CPU than building the message; our messages are ASCII
+/// (quoted-printable, encoded headers), so the DATA payload is stuffed here with a substring
+/// search and written in one piece. Anything else goes through lettre's own path.
+async fn transmit(
+    connection: &mut AsyncSmtpConnection,
+    pipelining: bool,
+    envelope: &Envelope,
+    message: &[u8],
+) -> Result<(), lettre::transport::smtp::Error> {
+    let ascii_addresses = envelope
+        .from()
+        .is_none_or(|from| AsRef::<str>::as_ref(from).is_ascii())
+        && envelope
+            .to()
+            .iter()
+            .all(|to| AsRef::<str>::as_ref(to).is_ascii());
+    let text = match std::str::from_utf8(message) {
+        Ok(text) if ascii_addresses && text.is_ascii() => text,
+        _ => return connection.send(envelope, message).await.map(|_| ()),
+    };
+    let result = async {
+        let mail = Mail::new(envelope.from().cloned(), Vec::new());
+        if pipelining {
+            // MAIL, RCPT and DATA in one write, then their answers in order (RFC 2920).
+            let mut batch = mail.to_string();
+            for to in envelope.to() {
+                batch.push_str(&Rcpt::new(to.clone(), Vec::new()).to_string());
+            }
+            batch.push_str(&Data.to_string());
+            connection.command(batch).await?;
+            for _ in envelope.to() {
+                connection.read_response().await?;
+            }
+            connection.read_response().await?;
+        } else {
+            connection.command(mail).await?;
+            for to in envelope.to() {
+                connection
+                    .command(Rcpt::new(to.clone(), Vec::new()))
+                    .await?;
+            }
+            connection.command(Data).await?;
+        }
+        connection.command(DataPayload(text)).await
+    }
+    .await;
+    if result.is_err() {
+        // As lettre does: a failed transaction leaves the session in an unknown state.
+        connection.abort().await;
+    }
+    result.map(|_| ())
+}
+
+/// The message after DATA: lines starting with '.' get a second one (RFC 5321 4.5.2), then
+/// the terminating `.` line.
+struct DataPayload<'a>(&'a str);
+
+impl std::fmt::Display for DataPayload<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut rest = self.0;
+        if rest.starts_with('.') {
+            f.write_str(".")?;
+        }
+        while let Some(at) = rest.find("\r\n.") {
+            f.write_str(&rest[..at + 3])?;
+            f.write_str(".")?;
+            rest = &rest[at + 3..];
+        }
+        f.write_str(rest)?;
+        if !self.0.is_empty() && !self.0.ends_with("\r\n") {
+            f.write_str("\r\n")?;
+        }
+        f.write_str(".\r\n")
     }
 }
 
@@ -241,4 +336,19 @@ async fn write_eml(dir: &std::path::Path, name: &str, message: &[u8]) -> anyhow:
         .await
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DataPayload;
+
+    #[test]
+    fn data_payload_stuffs_leading_dots_and_terminates() {
+        assert_eq!(
+            DataPayload("a\r\n.b\r\n..c\r\nd.e\r\n").to_string(),
+            "a\r\n..b\r\n...c\r\nd.e\r\n.\r\n"
+        );
+        assert_eq!(DataPayload(".x").to_string(), "..x\r\n.\r\n");
+        assert_eq!(DataPayload("x\r\n.").to_string(), "x\r\n..\r\n.\r\n");
+    }
 }

@@ -166,22 +166,43 @@ pub async fn record(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let mut tx = begin_immediate(pool).await.context("starting record")?;
+    // The common case, sent, is one statement for the whole batch.
+    let sent: Vec<i64> = results
+        .iter()
+        .filter(|(_, outcome)| *outcome == Outcome::Sent)
+        .map(|(id, _)| *id)
+        .collect();
+    for chunk in sent.chunks(500) {
+        let mut update = QueryBuilder::<Sqlite>::new("UPDATE deliveries SET status = 'sent', last_error = NULL, next_attempt_at = NULL, sent_at = ");
+        update
+            .push_bind(to_db_time(now))
+            .push(" WHERE edition_id = ")
+            .push_bind(edition_id)
+            .push(" AND subscriber_id IN (");
+        let mut ids = update.separated(", ");
+        for id in chunk {
+            ids.push_bind(id);
+        }
+        update.push(")");
+        update
+            .build()
+            .execute(&mut *tx)
+            .await
+            .context("recording sent deliveries")?;
+    }
     for (subscriber_id, outcome) in results {
-        let (status, error, next, sent_at) = match outcome {
-            Outcome::Sent => ("sent", None, None, Some(to_db_time(now))),
-            Outcome::Retry { error, at } => {
-                ("retry", Some(error.as_str()), Some(to_db_time(*at)), None)
-            }
-            Outcome::Failed { error, .. } => ("failed", Some(error.as_str()), None, None),
+        let (status, error, next) = match outcome {
+            Outcome::Sent => continue,
+            Outcome::Retry { error, at } => ("retry", error.as_str(), Some(to_db_time(*at))),
+            Outcome::Failed { error, .. } => ("failed", error.as_str(), None),
         };
         sqlx::query(
-            "UPDATE deliveries SET status = ?, last_error = ?, next_attempt_at = ?, sent_at = ?
+            "UPDATE deliveries SET status = ?, last_error = ?, next_attempt_at = ?
              WHERE edition_id = ? AND subscriber_id = ?",
         )
         .bind(status)
         .bind(error)
         .bind(next)
-        .bind(sent_at)
         .bind(edition_id)
         .bind(subscriber_id)
         .execute(&mut *tx)
