@@ -2,9 +2,10 @@
 //!
 //! Guarantees, and how they are kept:
 //! - a row is marked `sending` and committed before its SMTP transaction, and `sent` after the
-//!   server's 250. A worker takes its next message only once its previous outcome is committed,
-//!   so at most `concurrency` messages are ever accepted-but-unrecorded: a crash resends at most
-//!   that many duplicates, and loses nothing;
+//!   server's 250. A worker may send its next message while the previous outcome is being
+//!   committed, but reports it only after that commit, so at most two messages per connection
+//!   are ever accepted-but-unrecorded: a crash resends at most that many duplicates (each row at
+//!   most once), and loses nothing;
 //! - one process sends an edition at a time (an OS file lock, released by the kernel when the
 //!   process dies), so rows still `sending` when the lock is taken belong to a dead process and
 //!   are sent again;
