@@ -199,7 +199,7 @@ pub async fn send(app: &App, list: &ListRecord, output: &mut Output<'_>) -> anyh
         app,
         edition_id,
         &transport,
-        &SendOptions::from_settings(&app.settings.delivery),
+        &SendOptions::from_settings(&app.settings),
         crate::shutdown::on_signals(),
         &|sent, failed| {
             bar.set_position(done_before + sent + failed);

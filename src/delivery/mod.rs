@@ -3,5 +3,6 @@
 pub mod dkim;
 pub mod headers;
 pub mod message;
+pub mod rate;
 pub mod sender;
 pub mod transport;

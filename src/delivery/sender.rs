@@ -27,11 +27,12 @@ use tracing::{info, warn};
 use crate::app::App;
 use crate::delivery::dkim;
 use crate::delivery::message::{ListIdentity, PreparedEdition, Recipient};
+use crate::delivery::rate::RateLimiter;
 use crate::delivery::transport::{Connection, SendError, Transport};
 use crate::digest::template::Template;
 use crate::digest::RenderedEdition;
 use crate::domain::{EmailAddress, UnsubscribeToken};
-use crate::settings::DeliverySettings;
+use crate::settings::{Settings, TransportKind};
 use crate::store::deliveries::{self, DeliveryCounts, Job, Outcome};
 use crate::store::{editions, lists};
 
@@ -47,9 +48,17 @@ pub struct SendOptions {
 }
 
 impl SendOptions {
-    pub fn from_settings(settings: &DeliverySettings) -> Self {
+    /// From `[delivery]`; over SMTP, also at most `smtp.pool_size` connections (one message is
+    /// in flight per connection).
+    pub fn from_settings(settings: &Settings) -> Self {
+        let delivery = &settings.delivery;
+        let concurrency = match settings.transport.kind {
+            TransportKind::Smtp => delivery.concurrency.min(settings.smtp.pool_size),
+            TransportKind::File => delivery.concurrency,
+        };
+        let settings = delivery;
         Self {
-            concurrency: settings.concurrency as usize,
+            concurrency: concurrency as usize,
             rate_per_second: settings.rate_per_second,
             max_attempts: settings.max_attempts,
             retry_base: Duration::from_secs(settings.retry_base_secs),
@@ -149,7 +158,7 @@ struct Shared {
     stopping: AtomicBool,
     in_flight: AtomicI64,
     recorded: Notify,
-    next_slot: Mutex<tokio::time::Instant>,
+    rate: RateLimiter,
     /// Claims and outcome commits take turns here instead of in SQLite's busy handler, which
     /// sleeps for milliseconds when two of our own connections want the write lock at once.
     writes: Mutex<()>,
@@ -223,7 +232,7 @@ pub async fn deliver_edition(
         stopping: AtomicBool::new(false),
         in_flight: AtomicI64::new(0),
         recorded: Notify::new(),
-        next_slot: Mutex::new(tokio::time::Instant::now()),
+        rate: RateLimiter::per_second(options.rate_per_second),
         writes: Mutex::new(()),
     });
     let concurrency = options.concurrency.max(1);
@@ -373,7 +382,7 @@ async fn work(
             shared.in_flight.fetch_sub(1, Ordering::SeqCst);
             continue;
         }
-        shared.wait_for_rate_slot().await;
+        shared.rate.wait().await;
         let outcome = shared.attempt(&job, &mut connection).await;
         // This message went out while the previous outcome was being committed; it is reported
         // only once that commit is done. So at most two messages per connection are ever
@@ -401,20 +410,6 @@ async fn work(
 }
 
 impl Shared {
-    async fn wait_for_rate_slot(&self) {
-        if self.options.rate_per_second == 0 {
-            return;
-        }
-        let interval = Duration::from_secs(1) / self.options.rate_per_second;
-        let slot = {
-            let mut next = self.next_slot.lock().await;
-            let slot = (*next).max(tokio::time::Instant::now());
-            *next = slot + interval;
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-    }
-
     async fn attempt(&self, job: &Job, connection: &mut Option<Connection>) -> Outcome {
         let now = self.app.clock.now();
         match self.send(job, connection, now).await {

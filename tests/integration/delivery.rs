@@ -440,7 +440,7 @@ async fn the_send_loop_is_a_library_call_that_reports_its_outcome() {
         .await
         .expect("built");
     let transport = Transport::from_settings(&app.app.settings).expect("transport");
-    let options = SendOptions::from_settings(&app.app.settings.delivery);
+    let options = SendOptions::from_settings(&app.app.settings);
 
     let report = sender::deliver_edition(
         &app.app,
