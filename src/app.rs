@@ -1,9 +1,12 @@
 //! The application context every command and worker shares: settings, the database and the clock.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use sqlx::SqlitePool;
 
 use crate::clock::{self, SharedClock};
+use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::store;
 
@@ -12,6 +15,7 @@ pub struct App {
     pub settings: Settings,
     pub pool: SqlitePool,
     pub clock: SharedClock,
+    pub metrics: Arc<Metrics>,
 }
 
 impl App {
@@ -28,6 +32,7 @@ impl App {
             settings,
             pool,
             clock,
+            metrics: Arc::new(Metrics::default()),
         })
     }
 }

@@ -3,17 +3,21 @@
 pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod daemon;
 pub mod delivery;
 pub mod demo;
 pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod import;
+pub mod metrics;
+pub mod scheduler;
 pub mod settings;
 pub mod shutdown;
 pub mod store;
 #[path = "../templates/mod.rs"]
 pub mod templates;
+pub mod web;
 
 pub use app::App;
 pub use error::BadInput;

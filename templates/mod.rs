@@ -4,6 +4,7 @@
 
 pub mod digest_html;
 pub mod digest_text;
+pub mod pages;
 pub mod style;
 
 use crate::settings::NewsletterSettings;

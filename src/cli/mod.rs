@@ -72,6 +72,9 @@ pub enum Command {
     /// Preview, send and follow editions of the digest.
     #[command(subcommand)]
     Digest(digest::Cmd),
+    /// Run the daemon: the schedules, their deliveries, and the web pages (subscribe, confirm,
+    /// unsubscribe, archive, health, metrics). Stops cleanly on SIGTERM or Ctrl-C.
+    Serve,
     /// Zero-setup tour: a sample list, stories and subscribers, and a real edition delivered
     /// as .eml files into the outbox directory.
     Demo,
@@ -82,6 +85,8 @@ impl Cli {
     pub fn log_level(&self) -> &'static str {
         match (self.quiet, self.verbose) {
             (true, _) => "error",
+            // The daemon reports what it does; one-shot commands only what went wrong.
+            (false, 0) if matches!(self.command, Command::Serve) => "info",
             (false, 0) => "warn",
             (false, 1) => "info",
             (false, 2) => "debug",
@@ -137,5 +142,12 @@ pub async fn run_with_app(
         Command::Story(cmd) => story::run(app, cmd, output).await,
         Command::Digest(cmd) => digest::run(app, cmd, output).await,
         Command::Demo => demo::run(app, output).await,
+        Command::Serve => {
+            let bind = app.settings.web.bind;
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .map_err(|error| anyhow::anyhow!("cannot listen on web.bind {bind}: {error}"))?;
+            crate::daemon::serve(app.clone(), listener, crate::shutdown::on_signals()).await
+        }
     }
 }

@@ -31,7 +31,7 @@ use crate::delivery::rate::RateLimiter;
 use crate::delivery::transport::{Connection, SendError, Transport};
 use crate::digest::template::Template;
 use crate::digest::RenderedEdition;
-use crate::domain::{EmailAddress, UnsubscribeToken};
+use crate::domain::{EmailAddress, SubscriptionToken};
 use crate::settings::{Settings, TransportKind};
 use crate::store::deliveries::{self, DeliveryCounts, Job, Outcome};
 use crate::store::{editions, lists};
@@ -445,7 +445,8 @@ impl Shared {
     ) -> Result<(), SendError> {
         let email = EmailAddress::parse(&job.email)
             .map_err(|error| SendError::Permanent(error.to_string()))?;
-        let token = UnsubscribeToken::new(self.list_id, job.subscriber_id, &job.unsubscribe_secret);
+        let token =
+            SubscriptionToken::new(self.list_id, job.subscriber_id, &job.unsubscribe_secret);
         let unsubscribe_url = self.app.settings.web.url(&format!("unsubscribe/{token}"));
         let key = format!("herald.{}.{}", self.edition_id, job.subscriber_id);
         let recipient = Recipient {
@@ -484,6 +485,7 @@ impl Shared {
         let Some(open) = connection.as_mut() else {
             return Err(SendError::Transient("no connection".into()));
         };
+        let started = std::time::Instant::now();
         let result = open
             .send(
                 &envelope,
@@ -491,6 +493,7 @@ impl Shared {
                 &format!("{}-{}", self.edition_id, job.subscriber_id),
             )
             .await;
+        self.app.metrics.observe_send(started.elapsed());
         if !open.is_usable() {
             *connection = None;
         }

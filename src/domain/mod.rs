@@ -5,12 +5,12 @@ mod list;
 mod schedule;
 mod story;
 mod subscription;
+mod subscription_token;
 pub mod text;
-mod unsubscribe_token;
 
 pub use email_address::EmailAddress;
 pub use list::{ListSlug, ListTitle, MaxStories};
 pub use schedule::{CronExpr, Schedule, Timezone};
 pub use story::{optional_line, optional_summary, Score, Section, StoryTitle, StoryUrl};
 pub use subscription::{ConsentSource, SubscriberName, SubscriptionStatus};
-pub use unsubscribe_token::UnsubscribeToken;
+pub use subscription_token::SubscriptionToken;

@@ -208,3 +208,15 @@ pub async fn status_report(
     .await
     .context("reading edition status")
 }
+
+/// Dates of the list's editions that were mailed (not skipped), newest first.
+#[instrument(skip_all)]
+pub async fn published_dates(pool: &SqlitePool, list_id: i64) -> anyhow::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT local_date FROM editions WHERE list_id = ? AND status != 'skipped' ORDER BY local_date DESC",
+    )
+    .bind(list_id)
+    .fetch_all(pool)
+    .await
+    .context("reading archive")
+}

@@ -5,6 +5,8 @@ pub mod deliveries;
 pub mod editions;
 pub mod import;
 pub mod lists;
+pub mod optin;
+pub mod schedule;
 pub mod stories;
 pub mod subscribers;
 

@@ -2,16 +2,17 @@ use std::fmt;
 
 use crate::error::BadInput;
 
-/// The token in a subscriber's unsubscribe link: which subscription, and its secret (128 random
-/// bits, hex). The ids find the row; the secret proves the link came from our email.
+/// The token in a confirm or unsubscribe link: which subscription, and a secret of 128 random
+/// bits (hex) stored with it, one per purpose. The ids find the row; the secret proves the link
+/// came from our email.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnsubscribeToken {
+pub struct SubscriptionToken {
     pub list_id: i64,
     pub subscriber_id: i64,
     secret: String,
 }
 
-impl UnsubscribeToken {
+impl SubscriptionToken {
     pub fn new(list_id: i64, subscriber_id: i64, secret: &str) -> Self {
         Self {
             list_id,
@@ -21,7 +22,7 @@ impl UnsubscribeToken {
     }
 
     pub fn parse(raw: &str) -> Result<Self, BadInput> {
-        let invalid = || BadInput(format!("invalid unsubscribe token {raw:?}"));
+        let invalid = || BadInput(format!("invalid link token {raw:?}"));
         let mut parts = raw.split('.');
         let (Some(list), Some(subscriber), Some(secret), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -47,7 +48,7 @@ impl UnsubscribeToken {
     }
 }
 
-impl fmt::Display for UnsubscribeToken {
+impl fmt::Display for SubscriptionToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -63,8 +64,8 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_check_their_secret() {
-        let token = UnsubscribeToken::new(3, 4660, "0123456789abcdef0123456789abcdef");
-        let parsed = UnsubscribeToken::parse(&token.to_string()).expect("valid");
+        let token = SubscriptionToken::new(3, 4660, "0123456789abcdef0123456789abcdef");
+        let parsed = SubscriptionToken::parse(&token.to_string()).expect("valid");
         assert_eq!(parsed, token);
         assert_eq!(token.to_string(), "3.1234.0123456789abcdef0123456789abcdef");
         assert!(parsed.matches("0123456789abcdef0123456789abcdef"));
@@ -81,7 +82,7 @@ mod tests {
             "x.2.0123456789abcdef0123456789abcdef",
             "1.2.short",
         ] {
-            assert!(UnsubscribeToken::parse(bad).is_err(), "{bad}");
+            assert!(SubscriptionToken::parse(bad).is_err(), "{bad}");
         }
     }
 }

@@ -1,0 +1,150 @@
+//! `herald serve`: the web server, the scheduler and the deliveries it starts, wired together;
+//! shutdown is a future (a watch) passed in, so tests stop it without signals.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_cron_scheduler::{Job, JobScheduler};
+use tracing::{error, info, warn};
+
+use crate::app::App;
+use crate::delivery::sender::{self, SendOptions, Shutdown};
+use crate::delivery::transport::Transport;
+use crate::scheduler::{self, Decision};
+use crate::web::{self, WebState};
+
+/// How often the scheduler looks for due editions: every minute, on the minute.
+const TICK: &str = "0 * * * * *";
+
+/// Runs until `shutdown` fires, then stops taking work, lets deliveries finish or release their
+/// rows, and returns.
+pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> anyhow::Result<()> {
+    let transport = Transport::from_settings(&app.settings)?;
+    let address = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    let router = web::router(WebState::new(app.clone(), transport.clone()));
+    let web_shutdown = wait_for(shutdown.clone());
+    let web = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(web_shutdown)
+        .await
+    });
+    info!(%address, base_url = %app.settings.web.base_url, "listening");
+
+    let (tick_sender, mut ticks) = mpsc::channel::<()>(1);
+    let mut cron = JobScheduler::new()
+        .await
+        .context("starting the scheduler")?;
+    cron.add(
+        Job::new_async(TICK, move |_, _| {
+            let tick_sender = tick_sender.clone();
+            Box::pin(async move {
+                let _ = tick_sender.try_send(());
+            })
+        })
+        .context("scheduling the tick")?,
+    )
+    .await
+    .context("scheduling the tick")?;
+    cron.start().await.context("starting the scheduler")?;
+
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let mut watchdog =
+        sd_notify::watchdog_enabled().map(|period| tokio::time::interval(period / 2));
+
+    let options = SendOptions::from_settings(&app.settings);
+    let mut deliveries: JoinSet<(i64, anyhow::Result<sender::DeliveryReport>)> = JoinSet::new();
+    let mut running: HashSet<i64> = HashSet::new();
+    // The first tick runs at once: it sends what was missed while the daemon was down.
+    let mut due_now = true;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        if due_now {
+            due_now = false;
+            match scheduler::tick(&app, app.clock.now()).await {
+                Ok(decisions) => {
+                    for (list, decision) in decisions {
+                        if let Decision::Send { edition_id, .. } = decision {
+                            if running.insert(edition_id) {
+                                info!(list = %list.slug, edition_id, "delivering");
+                                let (app, transport, options, stop) = (
+                                    app.clone(),
+                                    transport.clone(),
+                                    options.clone(),
+                                    shutdown.clone(),
+                                );
+                                deliveries.spawn(async move {
+                                    let report = sender::deliver_edition(
+                                        &app,
+                                        edition_id,
+                                        &transport,
+                                        &options,
+                                        stop,
+                                        &|_, _| {},
+                                    )
+                                    .await;
+                                    (edition_id, report)
+                                });
+                            }
+                        }
+                    }
+                }
+                Err(error) => error!("scheduler: {error:#}"),
+            }
+        }
+        tokio::select! {
+            _ = ticks.recv() => due_now = true,
+            _ = shutdown.changed() => {}
+            _ = async { match watchdog.as_mut() { Some(w) => { w.tick().await; } None => std::future::pending().await } } => {
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+            }
+            Some(done) = deliveries.join_next(), if !deliveries.is_empty() => match done {
+                Ok((edition_id, Ok(report))) => {
+                    running.remove(&edition_id);
+                    info!(edition_id, sent = report.counts.sent, failed = report.counts.failed, unfinished = report.counts.unfinished(), "edition delivered");
+                    // Retries still waiting, or a stop: the next tick picks the edition up again.
+                }
+                Ok((edition_id, Err(error))) => {
+                    running.remove(&edition_id);
+                    warn!(edition_id, "delivery stopped: {error:#}");
+                }
+                Err(error) => error!("delivery task failed: {error}"),
+            },
+        }
+    }
+
+    info!("stopping: no new work; finishing in-flight messages");
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    let _ = cron.shutdown().await;
+    while let Some(done) = deliveries.join_next().await {
+        if let Ok((edition_id, Err(error))) = done {
+            warn!(edition_id, "delivery stopped: {error:#}");
+        }
+    }
+    match tokio::time::timeout(Duration::from_secs(5), web).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(error))) => return Err(error).context("web server"),
+        Ok(Err(error)) => return Err(error).context("web server task"),
+        Err(_) => warn!("web server did not stop within 5 s"),
+    }
+    Ok(())
+}
+
+async fn wait_for(mut shutdown: Shutdown) {
+    while !*shutdown.borrow() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! `/healthz` and `/metrics` (Prometheus text format, names prefixed `herald_`).
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::{internal, WebState};
+
+pub async fn healthz(State(state): State<WebState>) -> Response {
+    match sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(&state.app.pool)
+        .await
+    {
+        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+        Err(error) => {
+            tracing::error!("health check: {error}");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(state): State<WebState>) -> Response {
+    match render(&state).await {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(error) => internal(error),
+    }
+}
+
+async fn render(state: &WebState) -> anyhow::Result<String> {
+    let pool = &state.app.pool;
+    let mut out = String::new();
+    let gauge = |out: &mut String, name: &str, help: &str| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+    };
+
+    gauge(&mut out, "herald_editions", "Editions by status.");
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM editions GROUP BY status ORDER BY status")
+            .fetch_all(pool)
+            .await?;
+    for (status, count) in rows {
+        let _ = writeln!(out, "herald_editions{{status=\"{status}\"}} {count}");
+    }
+
+    gauge(&mut out, "herald_deliveries", "Deliveries by outcome.");
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status")
+            .fetch_all(pool)
+            .await?;
+    for (status, count) in rows {
+        let _ = writeln!(out, "herald_deliveries{{status=\"{status}\"}} {count}");
+    }
+
+    gauge(
+        &mut out,
+        "herald_subscribers",
+        "Subscriptions by list and status.",
+    );
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT l.slug, s.status, COUNT(*) FROM subscriptions s JOIN lists l ON l.id = s.list_id
+         GROUP BY l.slug, s.status ORDER BY l.slug, s.status",
+    )
+    .fetch_all(pool)
+    .await?;
+    for (list, status, count) in rows {
+        let _ = writeln!(
+            out,
+            "herald_subscribers{{list=\"{list}\",status=\"{status}\"}} {count}"
+        );
+    }
+
+    gauge(
+        &mut out,
+        "herald_last_successful_send_timestamp_seconds",
+        "When each list last finished sending an edition.",
+    );
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT l.slug, MAX(e.completed_at) FROM editions e JOIN lists l ON l.id = e.list_id
+         WHERE e.status = 'sent' AND e.completed_at IS NOT NULL GROUP BY l.slug ORDER BY l.slug",
+    )
+    .fetch_all(pool)
+    .await?;
+    for (list, at) in rows {
+        let _ = writeln!(
+            out,
+            "herald_last_successful_send_timestamp_seconds{{list=\"{list}\"}} {at}"
+        );
+    }
+
+    state.app.metrics.write_send_histogram(&mut out);
+    let metrics = &state.app.metrics;
+    for (name, help, value) in [
+        (
+            "herald_subscribe_requests_total",
+            "Sign-up form submissions.",
+            &metrics.subscribe_requests,
+        ),
+        (
+            "herald_subscribe_rate_limited_total",
+            "Sign-ups refused by the per-address rate limit.",
+            &metrics.subscribe_rate_limited,
+        ),
+        (
+            "herald_confirmation_emails_total",
+            "Double opt-in emails sent.",
+            &metrics.confirmations_sent,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+            value.load(Ordering::Relaxed)
+        );
+    }
+    Ok(out)
+}

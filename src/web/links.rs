@@ -1,0 +1,85 @@
+//! The links in emails: `/confirm/{token}` and `/unsubscribe/{token}` (RFC 8058 one-click).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::{html, internal, WebState};
+use crate::domain::SubscriptionToken;
+use crate::store::optin;
+use crate::templates::pages;
+
+pub async fn confirm(State(state): State<WebState>, Path(token): Path<String>) -> Response {
+    let brand = &state.app.settings.newsletter;
+    let valid = match SubscriptionToken::parse(&token) {
+        Ok(token) => optin::confirm(&state.app.pool, &token, state.app.clock.now()).await,
+        Err(_) => Ok(false),
+    };
+    match valid {
+        Ok(true) => html(
+            StatusCode::OK,
+            pages::message(
+                brand,
+                "Subscription confirmed",
+                "Thank you: the next edition will be in your inbox.",
+            ),
+        ),
+        Ok(false) => html(
+            StatusCode::NOT_FOUND,
+            pages::message(
+                brand,
+                "Link not valid",
+                "This confirmation link is not valid. Please sign up again.",
+            ),
+        ),
+        Err(error) => internal(error),
+    }
+}
+
+/// GET shows a button and changes nothing: mail scanners open links, people press buttons.
+pub async fn unsubscribe_page(
+    State(state): State<WebState>,
+    Path(token): Path<String>,
+) -> Response {
+    let action = format!(
+        "/unsubscribe/{}",
+        token
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+            .collect::<String>()
+    );
+    html(
+        StatusCode::OK,
+        pages::unsubscribe(&state.app.settings.newsletter, &action),
+    )
+}
+
+/// POST unsubscribes at once. The answer is the same 200 whatever the token, so the endpoint
+/// says nothing about who is subscribed; no cookies, no redirect (RFC 8058).
+pub async fn unsubscribe(State(state): State<WebState>, Path(token): Path<String>) -> Response {
+    if let Ok(token) = SubscriptionToken::parse(&token) {
+        if let Err(error) = optin::unsubscribe(&state.app.pool, &token, state.app.clock.now()).await
+        {
+            return internal(error);
+        }
+    }
+    html(
+        StatusCode::OK,
+        pages::message(
+            &state.app.settings.newsletter,
+            "Unsubscribed",
+            "You will not receive this newsletter any more.",
+        ),
+    )
+}
+
+pub async fn unsubscribe_help(State(state): State<WebState>) -> Response {
+    html(
+        StatusCode::OK,
+        pages::message(
+            &state.app.settings.newsletter,
+            "Unsubscribe",
+            "To unsubscribe, use the link at the bottom of any edition you received.",
+        ),
+    )
+}

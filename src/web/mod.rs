@@ -1,0 +1,113 @@
+//! The HTTP side of `herald serve` (axum): sign-up with double opt-in, confirm and unsubscribe
+//! links, the edition archive, health and metrics. Thin handlers over `store` and `templates`.
+
+mod archive;
+mod health;
+mod links;
+mod subscribe;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::Markup;
+
+use crate::app::App;
+use crate::delivery::transport::Transport;
+
+#[derive(Clone)]
+pub struct WebState {
+    pub app: App,
+    pub transport: Transport,
+    pub limiter: Arc<IpLimiter>,
+}
+
+impl WebState {
+    pub fn new(app: App, transport: Transport) -> Self {
+        Self {
+            app,
+            transport,
+            limiter: Arc::new(IpLimiter::new(SIGNUPS_PER_IP, SIGNUP_WINDOW)),
+        }
+    }
+}
+
+/// Sign-ups one client address may make per window, against list-bombing.
+pub const SIGNUPS_PER_IP: usize = 10;
+pub const SIGNUP_WINDOW: Duration = Duration::from_secs(600);
+
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/subscribe", get(subscribe::form).post(subscribe::submit))
+        .route("/confirm/{token}", get(links::confirm))
+        .route("/unsubscribe", get(links::unsubscribe_help))
+        .route(
+            "/unsubscribe/{token}",
+            get(links::unsubscribe_page).post(links::unsubscribe),
+        )
+        .route("/archive/{list}", get(archive::index))
+        .route("/archive/{list}/{date}", get(archive::edition))
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
+        .with_state(state)
+}
+
+fn html(status: StatusCode, markup: Markup) -> Response {
+    (status, Html(markup.into_string())).into_response()
+}
+
+/// Something went wrong inside: logged once with its chain, a plain 500 outside.
+fn internal(error: anyhow::Error) -> Response {
+    tracing::error!("{error:#}");
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+}
+
+/// A sliding-window counter per client address.
+pub struct IpLimiter {
+    limit: usize,
+    window: Duration,
+    seen: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+}
+
+impl IpLimiter {
+    pub fn new(limit: usize, window: Duration) -> Self {
+        Self {
+            limit,
+            window,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one request from `ip`; false when it is over the limit.
+    pub fn allow(&self, ip: IpAddr) -> bool {
+        let now = Instant::now();
+        let Ok(mut seen) = self.seen.lock() else {
+            return true;
+        };
+        // Forget addresses whose window has passed, so the map stays small.
+        if seen.len() > 10_000 {
+            seen.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) < self.window)
+            });
+        }
+        let times = seen.entry(ip).or_default();
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
+            times.pop_front();
+        }
+        if times.len() >= self.limit {
+            return false;
+        }
+        times.push_back(now);
+        true
+    }
+}

@@ -1,0 +1,191 @@
+//! `GET /subscribe` and `POST /subscribe`: double opt-in.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use chrono::Duration;
+use serde::Deserialize;
+use std::sync::atomic::Ordering;
+use tracing::warn;
+
+use super::{html, internal, WebState};
+use crate::domain::{EmailAddress, ListSlug, SubscriberName};
+use crate::store::{lists, optin};
+use crate::templates::pages::{self, ListChoice};
+
+/// How long before a repeated sign-up of one address sends another confirmation mail.
+pub const CONFIRMATION_COOLDOWN_MINUTES: i64 = 10;
+
+#[derive(Deserialize, Default)]
+pub struct SubscribeForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    list: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn choices(state: &WebState) -> anyhow::Result<Vec<ListChoice>> {
+    Ok(lists::all(&state.app.pool)
+        .await?
+        .into_iter()
+        .map(|list| ListChoice {
+            slug: list.slug.to_string(),
+            title: list.title.as_str().to_string(),
+        })
+        .collect())
+}
+
+pub async fn form(State(state): State<WebState>) -> Response {
+    match choices(&state).await {
+        Ok(lists) => html(
+            StatusCode::OK,
+            pages::subscribe_form(&state.app.settings.newsletter, &lists, None, ("", "", "")),
+        ),
+        Err(error) => internal(error),
+    }
+}
+
+pub async fn submit(
+    State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(form): Form<SubscribeForm>,
+) -> Response {
+    state
+        .app
+        .metrics
+        .subscribe_requests
+        .fetch_add(1, Ordering::Relaxed);
+    let brand = &state.app.settings.newsletter;
+    let lists = match choices(&state).await {
+        Ok(lists) => lists,
+        Err(error) => return internal(error),
+    };
+    let refill = (form.email.as_str(), form.name.as_str(), form.list.as_str());
+    if !state.limiter.allow(peer.ip()) {
+        state
+            .app
+            .metrics
+            .subscribe_rate_limited
+            .fetch_add(1, Ordering::Relaxed);
+        let reason = "Too many sign-ups from your network. Please try again in a few minutes.";
+        return html(
+            StatusCode::TOO_MANY_REQUESTS,
+            pages::subscribe_form(brand, &lists, Some(reason), refill),
+        );
+    }
+    let email = match EmailAddress::parse(&form.email) {
+        Ok(email) => email,
+        Err(error) => {
+            let reason = format!("Please check the address: {error}.");
+            return html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                pages::subscribe_form(brand, &lists, Some(&reason), refill),
+            );
+        }
+    };
+    let list = match ListSlug::parse(&form.list) {
+        Ok(slug) => lists::find(&state.app.pool, &slug).await,
+        Err(_) => Ok(None),
+    };
+    let list = match list {
+        Ok(Some(list)) => list,
+        Ok(None) => {
+            let reason = format!("There is no newsletter called {:?}.", form.list);
+            return html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                pages::subscribe_form(brand, &lists, Some(&reason), refill),
+            );
+        }
+        Err(error) => return internal(error),
+    };
+    let name = SubscriberName::parse(&form.name);
+    let now = state.app.clock.now();
+    let cooldown = Duration::minutes(CONFIRMATION_COOLDOWN_MINUTES);
+    let ip = peer.ip().to_string();
+    let due = match optin::sign_up(
+        &state.app.pool,
+        list.id,
+        &email,
+        name.as_ref(),
+        Some(&ip),
+        cooldown,
+        now,
+    )
+    .await
+    {
+        Ok(due) => due,
+        Err(error) => return internal(error),
+    };
+    if let Some(due) = due {
+        // Sent in the background: the answer must not take longer for a new address than for a
+        // known one, or its timing would tell them apart.
+        let state = state.clone();
+        let title = list.title.as_str().to_string();
+        tokio::spawn(async move {
+            if let Err(error) = send_confirmation(&state, &title, &email, &due).await {
+                warn!("confirmation mail to {email} failed: {error:#}");
+            }
+        });
+    }
+    html(
+        StatusCode::OK,
+        pages::message(
+            brand,
+            "Check your inbox",
+            "If the address can receive our newsletter, a message with a confirmation link is on its way. \
+             Open it to start receiving the digest.",
+        ),
+    )
+}
+
+async fn send_confirmation(
+    state: &WebState,
+    list_title: &str,
+    email: &EmailAddress,
+    due: &optin::ConfirmationDue,
+) -> anyhow::Result<()> {
+    let settings = &state.app.settings;
+    let confirm_url = settings.web.url(&format!("confirm/{}", due.token));
+    let (subject, text, html) = pages::confirmation_email(
+        &settings.newsletter,
+        list_title,
+        due.name.as_deref(),
+        &confirm_url,
+    );
+    let from = lettre::message::Mailbox::new(
+        Some(settings.newsletter.name.clone()),
+        settings.newsletter.from.as_str().parse()?,
+    );
+    let message = lettre::Message::builder()
+        .from(from)
+        .to(lettre::message::Mailbox::new(None, email.as_str().parse()?))
+        .subject(subject)
+        .date(std::time::SystemTime::from(state.app.clock.now()))
+        .message_id(Some(format!(
+            "<confirm.{}.{}@{}>",
+            due.token.list_id,
+            rand::random::<u64>(),
+            settings.newsletter.from.domain()
+        )))
+        .header(crate::delivery::headers::AutoSubmitted)
+        .multipart(lettre::message::MultiPart::alternative_plain_html(
+            text, html,
+        ))?;
+    let mut connection = state.transport.connect().await?;
+    let name = format!("confirm-{}-{}", due.token.list_id, due.token.subscriber_id);
+    connection
+        .send(message.envelope(), &message.formatted(), &name)
+        .await?;
+    connection.close().await;
+    state
+        .app
+        .metrics
+        .confirmations_sent
+        .fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
