@@ -5,11 +5,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Duration as Age;
-use herald::delivery::sender::{self, never_stop, SendOptions};
-use herald::delivery::transport::Transport;
-use herald::digest;
-use herald::domain::ListSlug;
-use herald::store::lists;
+use herald::{daemon, scheduler};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::helpers::{smtp_settings, TestApp};
 use crate::smtp::RealSmtp;
@@ -63,10 +61,12 @@ fn serve_exits_0_soon_after_sigterm() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admin_commands_succeed_while_an_edition_is_being_sent() {
+async fn admin_commands_succeed_while_the_daemon_sends_an_edition() {
     let server = RealSmtp::start_with_delay(0.002);
     let app = TestApp::spawn_on_system_clock(|s| smtp_settings(s, server.port)).await;
-    app.add_list("daily").await;
+    app.run(&["list", "add", "daily", "--schedule", "* * * * *"])
+        .await
+        .ok();
     let published = (app.app.clock.now() - Age::hours(1)).to_rfc3339();
     app.run(&[
         "story",
@@ -92,28 +92,14 @@ async fn admin_commands_succeed_while_an_edition_is_being_sent() {
     ])
     .await
     .ok();
-    let list = lists::require(&app.app.pool, &ListSlug::parse("daily").expect("slug"))
+    // The daemon "was down" for the last minute: its first tick sends the missed edition.
+    scheduler::tick(&app.app, app.app.clock.now() - Age::minutes(2))
         .await
-        .expect("list");
-    let built = digest::build_edition(&app.app.pool, &app.app.settings, &list, app.app.clock.now())
-        .await
-        .expect("built");
-    let transport = Transport::from_settings(&app.app.settings).expect("transport");
-    let options = SendOptions::from_settings(&app.app.settings);
-    let sending = {
-        let app = app.app.clone();
-        tokio::spawn(async move {
-            sender::deliver_edition(
-                &app,
-                built.edition_id(),
-                &transport,
-                &options,
-                never_stop(),
-                &|_, _| {},
-            )
-            .await
-        })
-    };
+        .expect("tick");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let (stop, stopped) = watch::channel(false);
+    let daemon = tokio::spawn(daemon::serve(app.app.clone(), listener, stopped));
+    server.wait_for(1, Duration::from_secs(20));
 
     let database = app.app.settings.database.url.clone();
     let admin = tokio::task::spawn_blocking(move || {
@@ -146,13 +132,19 @@ async fn admin_commands_succeed_while_an_edition_is_being_sent() {
             .collect::<Vec<_>>()
     });
     let results = admin.await.expect("admin commands");
-    let report = sending.await.expect("task").expect("delivered");
+    let delivered = server.wait_for(800, Duration::from_secs(60));
+    let _ = stop.send(true);
+    tokio::time::timeout(Duration::from_secs(10), daemon)
+        .await
+        .expect("stops")
+        .expect("task")
+        .expect("serve");
 
     for (command, code, stderr) in results {
         assert_eq!(code, Some(0), "{command}: {stderr}");
         assert!(!stderr.contains("locked"), "{command}: {stderr}");
     }
-    assert_eq!(report.counts.sent, 800);
+    assert_eq!(delivered, 800, "the daemon delivered the whole edition");
 }
 
 fn systemd_analyze(args: &[&str]) -> std::process::Output {
