@@ -26,7 +26,10 @@ type SampleStory = (
     &'static str,
 );
 
-const STORIES: [SampleStory; 6] = [
+/// How many sample stories the demo list gets.
+pub const STORY_COUNT: usize = 6;
+
+const STORIES: [SampleStory; STORY_COUNT] = [
     ("economy/rates", "Central bank holds rates for a fourth month as inflation cools", "news", 412, 3, Some("Kim Lee"),
      "The bank kept its main rate at 3.5%, citing sticky services inflation, but signalled that a cut could come in the spring if wage growth keeps slowing."),
     ("city/tram", "Council approves the eastern tram line after a six-hour debate", "news", 230, 5, Some("Sam Ortiz"),

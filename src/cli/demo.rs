@@ -13,7 +13,7 @@ pub async fn run(app: &App, output: &mut Output<'_>) -> anyhow::Result<()> {
         output.err,
         "sample list \"{}\" with {} stories and 3 confirmed subscribers (plus one unconfirmed, who gets nothing)",
         list.slug,
-        6
+        demo::STORY_COUNT
     )?;
     digest::send(&app, &list, output).await?;
     let outbox = &app.settings.transport.outbox_dir;

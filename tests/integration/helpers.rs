@@ -123,6 +123,18 @@ impl TestApp {
         }
     }
 
+    /// `subscriber ls --json` of a list, optionally of one status.
+    pub async fn subscribers(&self, list: &str, status: Option<&str>) -> Vec<serde_json::Value> {
+        let mut args = vec!["--json", "subscriber", "ls", "--list", list];
+        if let Some(status) = status {
+            args.extend(["--status", status]);
+        }
+        match self.run(&args).await.json() {
+            serde_json::Value::Array(rows) => rows,
+            other => panic!("not an array: {other}"),
+        }
+    }
+
     pub async fn add_list(&self, slug: &str) {
         self.run(&["list", "add", slug]).await.ok();
     }

@@ -1,10 +1,7 @@
 use crate::helpers::TestApp;
 
 async fn statuses(app: &TestApp, list: &str) -> Vec<(String, String, String)> {
-    let all = app
-        .run(&["--json", "subscriber", "ls", "--list", list])
-        .await
-        .json();
+    let all = serde_json::Value::Array(app.subscribers(list, None).await);
     all.as_array()
         .expect("array")
         .iter()

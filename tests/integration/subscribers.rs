@@ -27,10 +27,7 @@ async fn subscribers_are_pending_until_confirmed() {
     .await
     .ok();
 
-    let all = app
-        .run(&["--json", "subscriber", "ls", "--list", "news"])
-        .await
-        .json();
+    let all = serde_json::Value::Array(app.subscribers("news", None).await);
     let all = all.as_array().expect("array");
     assert_eq!(all.len(), 2);
     assert_eq!(all[0]["email"], "active@example.org");
@@ -38,18 +35,7 @@ async fn subscribers_are_pending_until_confirmed() {
     assert_eq!(all[1]["email"], "pending@example.org");
     assert_eq!(all[1]["name"], "Pat");
     assert_eq!(all[1]["status"], "pending");
-    let active = app
-        .run(&[
-            "--json",
-            "subscriber",
-            "ls",
-            "--list",
-            "news",
-            "--status",
-            "active",
-        ])
-        .await
-        .json();
+    let active = serde_json::Value::Array(app.subscribers("news", Some("active")).await);
     assert_eq!(active.as_array().expect("array").len(), 1);
 }
 
@@ -79,10 +65,7 @@ async fn addresses_are_unique_case_insensitively_and_stored_lower_case() {
         .ok();
 
     assert!(again.contains("already on news"), "{again}");
-    let all = app
-        .run(&["--json", "subscriber", "ls", "--list", "news"])
-        .await
-        .json();
+    let all = serde_json::Value::Array(app.subscribers("news", None).await);
     assert_eq!(all.as_array().expect("array").len(), 1);
     assert_eq!(all[0]["email"], "ada.lovelace@example.org");
 }
@@ -109,10 +92,7 @@ async fn confirmed_add_confirms_a_pending_subscription_but_never_downgrades() {
         .await
         .ok();
 
-    let all = app
-        .run(&["--json", "subscriber", "ls", "--list", "news"])
-        .await
-        .json();
+    let all = serde_json::Value::Array(app.subscribers("news", None).await);
     assert_eq!(all[0]["status"], "active");
 }
 
@@ -152,23 +132,9 @@ async fn unsubscribed_people_keep_their_status_and_show_in_ls() {
         .ok();
 
     assert!(twice.contains("already unsubscribed"), "{twice}");
-    let all = app
-        .run(&["--json", "subscriber", "ls", "--list", "news"])
-        .await
-        .json();
+    let all = serde_json::Value::Array(app.subscribers("news", None).await);
     assert_eq!(all[0]["status"], "unsubscribed");
-    let active = app
-        .run(&[
-            "--json",
-            "subscriber",
-            "ls",
-            "--list",
-            "news",
-            "--status",
-            "active",
-        ])
-        .await
-        .json();
+    let active = serde_json::Value::Array(app.subscribers("news", Some("active")).await);
     assert!(active.as_array().expect("array").is_empty());
 }
 
@@ -304,10 +270,7 @@ async fn exported_csv_imports_back_unchanged() {
     .await
     .ok();
 
-    let copy = app
-        .run(&["--json", "subscriber", "ls", "--list", "copy"])
-        .await
-        .json();
+    let copy = serde_json::Value::Array(app.subscribers("copy", None).await);
     assert_eq!(copy[0]["email"], "b@example.org");
     assert_eq!(copy[0]["name"], "Bo \"B\" Smith");
     assert_eq!(copy[0]["status"], "active");
@@ -362,9 +325,6 @@ async fn bad_subscriber_input_is_refused_with_exit_2_naming_the_value() {
         assert_eq!(run.exit_code(), 2, "{args:?}");
         assert!(run.error().contains(named), "{args:?}: {}", run.error());
     }
-    let all = app
-        .run(&["--json", "subscriber", "ls", "--list", "news"])
-        .await
-        .json();
+    let all = serde_json::Value::Array(app.subscribers("news", None).await);
     assert!(all.as_array().expect("array").is_empty());
 }
