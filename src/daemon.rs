@@ -15,7 +15,9 @@ use tracing::{error, info, warn};
 use crate::app::App;
 use crate::delivery::sender::{self, SendOptions, Shutdown};
 use crate::delivery::transport::Transport;
+use crate::feeds::{self, FeedClient};
 use crate::scheduler::{self, Decision};
+use crate::store::feeds as store_feeds;
 use crate::web::{self, WebState};
 
 /// How often the scheduler looks for due editions: every minute, on the minute.
@@ -28,7 +30,7 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     let address = listener
         .local_addr()
         .context("reading the listening address")?;
-    let router = web::router(WebState::new(app.clone(), transport.clone()));
+    let router = web::router(WebState::new(app.clone(), transport.clone())?);
     let web_shutdown = wait_for(shutdown.clone());
     let web = tokio::spawn(async move {
         axum::serve(
@@ -56,6 +58,8 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     .await
     .context("scheduling the tick")?;
     cron.start().await.context("starting the scheduler")?;
+
+    let feeds = tokio::spawn(poll_feeds(app.clone(), shutdown.clone()));
 
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let mut watchdog =
@@ -132,6 +136,7 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
             warn!(edition_id, "delivery stopped: {error:#}");
         }
     }
+    let _ = feeds.await;
     match tokio::time::timeout(Duration::from_secs(5), web).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(error))) => return Err(error).context("web server"),
@@ -139,6 +144,40 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
         Err(_) => warn!("web server did not stop within 5 s"),
     }
     Ok(())
+}
+
+/// Polls every feed once per `feeds.poll_interval_secs`, spread evenly over the interval, in its
+/// own task so a slow feed never holds up a send.
+async fn poll_feeds(app: App, mut shutdown: Shutdown) {
+    let client = match FeedClient::new(&app.settings.feeds) {
+        Ok(client) => client,
+        Err(error) => return error!("feed polling off: {error:#}"),
+    };
+    let interval = Duration::from_secs(app.settings.feeds.poll_interval_secs);
+    loop {
+        let list = match store_feeds::all(&app.pool).await {
+            Ok(list) => list,
+            Err(error) => {
+                error!("reading feeds: {error:#}");
+                Vec::new()
+            }
+        };
+        let pause = interval / u32::try_from(list.len().max(1)).unwrap_or(u32::MAX);
+        for feed in std::iter::once(None).chain(list.into_iter().map(Some)) {
+            if let Some(feed) = feed {
+                if let Err(error) = feeds::poll(&app, &client, &feed).await {
+                    error!(feed = %feed.url, "storing feed items: {error:#}");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = shutdown.changed() => return,
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
+    }
 }
 
 async fn wait_for(mut shutdown: Shutdown) {

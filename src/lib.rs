@@ -9,6 +9,7 @@ pub mod demo;
 pub mod digest;
 pub mod domain;
 pub mod error;
+pub mod feeds;
 pub mod import;
 pub mod metrics;
 pub mod scheduler;

@@ -125,6 +125,10 @@ pub struct ApiSettings {
 #[derive(Debug, Clone)]
 pub struct FeedSettings {
     pub poll_interval_secs: u64,
+    /// A feed that has not answered in full by then counts as failed.
+    pub timeout_secs: u64,
+    /// A feed larger than this is refused.
+    pub max_bytes: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -161,6 +165,15 @@ pub struct SecretSetting {
 }
 
 impl SecretSetting {
+    /// A secret given as a value (tests, and callers that read it elsewhere).
+    pub fn from_value(key: &'static str, value: &str) -> Self {
+        Self {
+            key,
+            inline: Some(SecretString::from(value.to_string())),
+            file: None,
+        }
+    }
+
     pub fn is_set(&self) -> bool {
         self.inline.is_some() || self.file.is_some()
     }
@@ -342,12 +355,16 @@ struct RawApi {
 #[serde(default, deny_unknown_fields)]
 struct RawFeeds {
     poll_interval_secs: u64,
+    timeout_secs: u64,
+    max_bytes: u64,
 }
 
 impl Default for RawFeeds {
     fn default() -> Self {
         Self {
             poll_interval_secs: 900,
+            timeout_secs: 20,
+            max_bytes: 5 * 1024 * 1024,
         }
     }
 }
@@ -506,6 +523,8 @@ impl Raw {
         positive("delivery.concurrency", self.delivery.concurrency.into())?;
         positive("delivery.max_attempts", self.delivery.max_attempts.into())?;
         positive("feeds.poll_interval_secs", self.feeds.poll_interval_secs)?;
+        positive("feeds.timeout_secs", self.feeds.timeout_secs)?;
+        positive("feeds.max_bytes", self.feeds.max_bytes)?;
         if self.smtp.password.is_some() && self.smtp.password_file.is_some() {
             return Err("setting smtp.password and smtp.password_file: give only one".into());
         }
@@ -642,6 +661,8 @@ impl Raw {
             },
             feeds: FeedSettings {
                 poll_interval_secs: self.feeds.poll_interval_secs,
+                timeout_secs: self.feeds.timeout_secs,
+                max_bytes: self.feeds.max_bytes,
             },
             schedule: ScheduleSettings {
                 catch_up_hours: self.schedule.catch_up_hours,

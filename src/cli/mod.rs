@@ -3,6 +3,7 @@
 
 mod demo;
 pub(crate) mod digest;
+mod feed;
 mod init;
 mod list;
 mod output;
@@ -69,6 +70,9 @@ pub enum Command {
     /// Manage stories (articles and blog posts).
     #[command(subcommand)]
     Story(story::Cmd),
+    /// Manage the RSS, Atom and JSON feeds stories come from.
+    #[command(subcommand)]
+    Feed(feed::Cmd),
     /// Preview, send and follow editions of the digest.
     #[command(subcommand)]
     Digest(digest::Cmd),
@@ -141,6 +145,7 @@ pub async fn run_with_app(
         Command::Subscriber(cmd) => subscriber::run(app, cmd, output).await,
         Command::Story(cmd) => story::run(app, cmd, output).await,
         Command::Digest(cmd) => digest::run(app, cmd, output).await,
+        Command::Feed(cmd) => feed::run(app, cmd, output).await,
         Command::Demo => demo::run(app, output).await,
         Command::Serve => {
             let bind = app.settings.web.bind;

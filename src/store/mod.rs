@@ -3,6 +3,7 @@
 
 pub mod deliveries;
 pub mod editions;
+pub mod feeds;
 pub mod import;
 pub mod lists;
 pub mod optin;

@@ -145,3 +145,82 @@ pub async fn published_since(
     .context("reading stories")?;
     Ok(rows.into_iter().map(StoryRecord::from).collect())
 }
+
+/// What storing a feed item did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedUpsert {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+/// Stores a feed item: found by guid, else by link, and updated in place when its title,
+/// summary, author, link or updated time changed; never duplicated. A new item without a publish
+/// time counts as published when first seen (`now`). Run inside a write transaction.
+#[instrument(skip_all, fields(url = %story.url))]
+pub async fn upsert_feed_item(
+    conn: &mut SqliteConnection,
+    story: &NewStory,
+    now: DateTime<Utc>,
+) -> anyhow::Result<FeedUpsert> {
+    type Current = (
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    );
+    let mut current: Option<Current> = None;
+    if let Some(guid) = &story.guid {
+        current = sqlx::query_as(
+            "SELECT id, url, title, summary, author, updated_at FROM stories WHERE guid = ?",
+        )
+        .bind(guid)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("looking up feed item")?;
+    }
+    if current.is_none() {
+        current = sqlx::query_as(
+            "SELECT id, url, title, summary, author, updated_at FROM stories WHERE url = ?",
+        )
+        .bind(story.url.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .context("looking up feed item")?;
+    }
+    let Some((id, url, title, summary, author, updated_at)) = current else {
+        upsert(conn, story, now).await?;
+        return Ok(FeedUpsert::Inserted);
+    };
+    let unchanged = url == story.url.as_str()
+        && title == story.title.as_str()
+        && (story.summary.is_none() || summary == story.summary)
+        && (story.author.is_none() || author == story.author)
+        && (story.updated_at.is_none() || updated_at == story.updated_at.map(to_db_time));
+    if unchanged {
+        return Ok(FeedUpsert::Unchanged);
+    }
+    // A changed link moves the story, unless another story already has that link.
+    sqlx::query(
+        "UPDATE stories SET
+             url = CASE WHEN EXISTS (SELECT 1 FROM stories WHERE url = ?1 AND id != ?8) THEN url ELSE ?1 END,
+             guid = COALESCE(?2, guid), title = ?3, summary = COALESCE(?4, summary),
+             author = COALESCE(?5, author), image_url = COALESCE(?6, image_url),
+             updated_at = COALESCE(?7, updated_at)
+         WHERE id = ?8",
+    )
+    .bind(story.url.as_str())
+    .bind(story.guid.as_deref())
+    .bind(story.title.as_str())
+    .bind(story.summary.as_deref())
+    .bind(story.author.as_deref())
+    .bind(story.image_url.as_ref().map(StoryUrl::as_str))
+    .bind(story.updated_at.map(to_db_time))
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .context("updating feed item")?;
+    Ok(FeedUpsert::Updated)
+}

@@ -1,6 +1,7 @@
 //! The HTTP side of `herald serve` (axum): sign-up with double opt-in, confirm and unsubscribe
 //! links, the edition archive, health and metrics. Thin handlers over `store` and `templates`.
 
+mod api;
 mod archive;
 mod health;
 mod links;
@@ -11,11 +12,13 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::Router;
 use maud::Markup;
+use secrecy::SecretString;
 
 use crate::app::App;
 use crate::delivery::transport::Transport;
@@ -25,15 +28,20 @@ pub struct WebState {
     pub app: App,
     pub transport: Transport,
     pub limiter: Arc<IpLimiter>,
+    /// `None`: the story API is off.
+    pub api_token: Option<Arc<SecretString>>,
 }
 
 impl WebState {
-    pub fn new(app: App, transport: Transport) -> Self {
-        Self {
+    /// Reads the API token (from its file, if given as one) once, at start.
+    pub fn new(app: App, transport: Transport) -> anyhow::Result<Self> {
+        let api_token = app.settings.api.token.resolve()?.map(Arc::new);
+        Ok(Self {
             app,
             transport,
             limiter: Arc::new(IpLimiter::new(SIGNUPS_PER_IP, SIGNUP_WINDOW)),
-        }
+            api_token,
+        })
     }
 }
 
@@ -54,6 +62,10 @@ pub fn router(state: WebState) -> Router {
         .route("/archive/{list}/{date}", get(archive::edition))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
+        .route(
+            "/api/stories",
+            put(api::put_stories).layer(DefaultBodyLimit::max(api::BODY_LIMIT)),
+        )
         .with_state(state)
 }
 

@@ -11,16 +11,23 @@ use tokio::sync::watch;
 use crate::helpers::{smtp_settings, TestApp};
 use crate::smtp::RealSmtp;
 
-struct Daemon {
-    app: TestApp,
-    base: String,
+pub struct Daemon {
+    pub app: TestApp,
+    pub base: String,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    http: reqwest::Client,
+    pub http: reqwest::Client,
 }
 
 impl Daemon {
-    async fn start(smtp_port: Option<u16>) -> Self {
+    pub async fn start(smtp_port: Option<u16>) -> Self {
+        Self::start_with(smtp_port, |_| {}).await
+    }
+
+    pub async fn start_with(
+        smtp_port: Option<u16>,
+        adjust: impl FnOnce(&mut herald::settings::Settings),
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let base_url = base.clone();
@@ -29,10 +36,12 @@ impl Daemon {
                 smtp_settings(s, port);
             }
             s.web.base_url = base_url.parse().expect("url");
+            adjust(s);
         })
         .await;
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(daemon::serve(app.app.clone(), listener, stopped));
+        herald::feeds::install_tls_provider();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -79,7 +88,7 @@ impl Daemon {
             .expect("subscription")
     }
 
-    async fn stop(self) {
+    pub async fn stop(self) {
         let _ = self.stop.send(true);
         let result = tokio::time::timeout(Duration::from_secs(10), self.task)
             .await

@@ -1,0 +1,111 @@
+//! `PUT /api/stories`: the site's CMS upserts stories (and updates their votes) by URL.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+
+use super::{internal, WebState};
+use crate::import::stories_json::story_from_json;
+use crate::store::begin_immediate;
+use crate::store::stories::{self, Upserted};
+
+/// Larger bodies get 413 before they are read.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+fn problem(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// Bearer-token check in time that does not depend on where the tokens differ.
+fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .as_bytes();
+    let expected = token.as_bytes();
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+pub async fn put_stories(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(token) = &state.api_token else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "the story API is off: set api.token or api.token_file",
+        );
+    };
+    if !authorized(&headers, token.expose_secret()) {
+        let mut response = problem(
+            StatusCode::UNAUTHORIZED,
+            "a valid Authorization: Bearer token is required",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return response;
+    }
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(error) => return problem(StatusCode::BAD_REQUEST, &format!("invalid JSON: {error}")),
+    };
+    let (items, single) = match value {
+        Value::Array(items) => (items, false),
+        object @ Value::Object(_) => (vec![object], true),
+        _ => {
+            return problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "expected a story object or an array of them",
+            )
+        }
+    };
+    let mut parsed = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        match story_from_json(item) {
+            Ok(story) => parsed.push(story),
+            Err(reason) if single => return problem(StatusCode::UNPROCESSABLE_ENTITY, &reason),
+            Err(reason) => {
+                return problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("item {}: {reason}", index + 1),
+                )
+            }
+        }
+    }
+    let now = state.app.clock.now();
+    let stored: anyhow::Result<(u64, u64)> = async {
+        let mut tx = begin_immediate(&state.app.pool).await?;
+        let (mut inserted, mut updated) = (0, 0);
+        for story in &parsed {
+            match stories::upsert(&mut tx, story, now).await? {
+                Upserted::Inserted => inserted += 1,
+                Upserted::Updated => updated += 1,
+            }
+        }
+        tx.commit().await?;
+        Ok((inserted, updated))
+    }
+    .await;
+    match stored {
+        Ok((inserted, updated)) => (
+            StatusCode::OK,
+            Json(json!({ "inserted": inserted, "updated": updated })),
+        )
+            .into_response(),
+        Err(error) => internal(error),
+    }
+}
