@@ -10,6 +10,7 @@ mod delivery;
 mod digest;
 mod digest_snapshot;
 mod dkim;
+mod feeds;
 mod lists;
 mod operations;
 mod schedule;
