@@ -136,7 +136,8 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
             warn!(edition_id, "delivery stopped: {error:#}");
         }
     }
-    let _ = feeds.await;
+    // A poll in progress may wait on a slow feed; polls are idempotent, so it is simply dropped.
+    feeds.abort();
     match tokio::time::timeout(Duration::from_secs(5), web).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(error))) => return Err(error).context("web server"),
@@ -163,21 +164,27 @@ async fn poll_feeds(app: App, mut shutdown: Shutdown) {
             }
         };
         let pause = interval / u32::try_from(list.len().max(1)).unwrap_or(u32::MAX);
-        for feed in std::iter::once(None).chain(list.into_iter().map(Some)) {
-            if let Some(feed) = feed {
-                if let Err(error) = feeds::poll(&app, &client, &feed).await {
-                    error!(feed = %feed.url, "storing feed items: {error:#}");
-                }
+        if list.is_empty() && !pause_or_stop(pause, &mut shutdown).await {
+            return;
+        }
+        for feed in list {
+            if let Err(error) = feeds::poll(&app, &client, &feed).await {
+                error!(feed = %feed.url, "storing feed items: {error:#}");
             }
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = shutdown.changed() => return,
-            }
-            if *shutdown.borrow() {
+            if !pause_or_stop(pause, &mut shutdown).await {
                 return;
             }
         }
     }
+}
+
+/// Sleeps for `pause`; false when a stop was requested meanwhile.
+async fn pause_or_stop(pause: Duration, shutdown: &mut Shutdown) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => {}
+        _ = shutdown.changed() => {}
+    }
+    !*shutdown.borrow()
 }
 
 async fn wait_for(mut shutdown: Shutdown) {

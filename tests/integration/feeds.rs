@@ -365,3 +365,28 @@ async fn feed_commands_refuse_bad_input_with_exit_2() {
         .expect("array")
         .is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_polls_feeds_on_its_own() {
+    let (base, _) = serve_fixtures().await;
+    let daemon = crate::daemon::Daemon::start_with(None, |s| s.feeds.poll_interval_secs = 1).await;
+    daemon
+        .app
+        .run(&["feed", "add", &format!("{base}/feed.json")])
+        .await
+        .ok();
+
+    let mut found = false;
+    for _ in 0..50 {
+        if !stories(&daemon.app).await.is_empty() {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    assert!(found, "the daemon polled the feed within 5 s");
+    let listed = daemon.app.run(&["--json", "feed", "ls"]).await.json();
+    assert!(!listed[0]["last_polled_at"].is_null());
+    daemon.stop().await;
+}
