@@ -43,7 +43,10 @@ pub fn connect_options(url: &str) -> Result<SqliteConnectOptions, BadInput> {
         // commits, and delivery state is resent, not lost, in that case.
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT))
+        .busy_timeout(BUSY_TIMEOUT)
+        // 1 MiB of page cache per connection (SQLite's default is 2): the OS caches the file
+        // anyway, and a send to 200,000 people then stays within a few MiB of one to 20,000.
+        .pragma("cache_size", "-1024"))
 }
 
 /// Opens the database, creating the file if needed, and applies pending migrations.
