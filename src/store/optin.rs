@@ -6,6 +6,7 @@ use sqlx::SqlitePool;
 use tracing::instrument;
 
 use crate::domain::{EmailAddress, SubscriberName, SubscriptionToken};
+use crate::store::subscribers::{upsert_person, NameUpdate};
 use crate::store::{begin_immediate, to_db_time};
 
 /// A confirmation mail to send now.
@@ -29,17 +30,7 @@ pub async fn sign_up(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<ConfirmationDue>> {
     let mut tx = begin_immediate(pool).await.context("starting sign-up")?;
-    let subscriber_id: i64 = sqlx::query_scalar(
-        "INSERT INTO subscribers (email, name, created_at) VALUES (?, ?, ?)
-         ON CONFLICT (email) DO UPDATE SET name = COALESCE(subscribers.name, excluded.name)
-         RETURNING id",
-    )
-    .bind(email.as_str())
-    .bind(name.map(SubscriberName::as_str))
-    .bind(to_db_time(now))
-    .fetch_one(&mut *tx)
-    .await
-    .context("storing subscriber")?;
+    let subscriber_id = upsert_person(&mut tx, email, name, NameUpdate::FillMissing, now).await?;
     let existing: Option<(String, Option<i64>)> = sqlx::query_as(
         "SELECT status, confirmation_sent_at FROM subscriptions WHERE list_id = ? AND subscriber_id = ?",
     )
@@ -109,58 +100,60 @@ pub enum LinkPurpose {
 }
 
 /// Confirms a pending subscription. True when the link is valid (whatever the status was).
-#[instrument(skip_all)]
 pub async fn confirm(
     pool: &SqlitePool,
     token: &SubscriptionToken,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
-    let mut tx = begin_immediate(pool)
-        .await
-        .context("starting confirmation")?;
-    if !valid(&mut tx, token, LinkPurpose::Confirm).await? {
-        return Ok(false);
-    }
-    sqlx::query(
-        "UPDATE subscriptions SET status = 'active', confirmed_at = ?, updated_at = ?
-         WHERE list_id = ? AND subscriber_id = ? AND status = 'pending'",
+    follow_link(
+        pool,
+        token,
+        LinkPurpose::Confirm,
+        "UPDATE subscriptions SET status = 'active', confirmed_at = ?1, updated_at = ?1
+         WHERE list_id = ?2 AND subscriber_id = ?3 AND status = 'pending'",
+        now,
     )
-    .bind(to_db_time(now))
-    .bind(to_db_time(now))
-    .bind(token.list_id)
-    .bind(token.subscriber_id)
-    .execute(&mut *tx)
     .await
-    .context("confirming")?;
-    tx.commit().await.context("committing confirmation")?;
-    Ok(true)
 }
 
 /// Unsubscribes at once. True when the link is valid.
-#[instrument(skip_all)]
 pub async fn unsubscribe(
     pool: &SqlitePool,
     token: &SubscriptionToken,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
-    let mut tx = begin_immediate(pool)
-        .await
-        .context("starting unsubscribe")?;
-    if !valid(&mut tx, token, LinkPurpose::Unsubscribe).await? {
+    follow_link(
+        pool,
+        token,
+        LinkPurpose::Unsubscribe,
+        "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = ?1, updated_at = ?1
+         WHERE list_id = ?2 AND subscriber_id = ?3 AND status IN ('pending', 'active')",
+        now,
+    )
+    .await
+}
+
+/// Checks the link's secret and, if it holds, applies `update` (binding now, list, subscriber).
+#[instrument(skip_all, fields(purpose = ?purpose))]
+async fn follow_link(
+    pool: &SqlitePool,
+    token: &SubscriptionToken,
+    purpose: LinkPurpose,
+    update: &'static str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let mut tx = begin_immediate(pool).await.context("starting link")?;
+    if !valid(&mut tx, token, purpose).await? {
         return Ok(false);
     }
-    sqlx::query(
-        "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = ?, updated_at = ?
-         WHERE list_id = ? AND subscriber_id = ? AND status IN ('pending', 'active')",
-    )
-    .bind(to_db_time(now))
-    .bind(to_db_time(now))
-    .bind(token.list_id)
-    .bind(token.subscriber_id)
-    .execute(&mut *tx)
-    .await
-    .context("unsubscribing")?;
-    tx.commit().await.context("committing unsubscribe")?;
+    sqlx::query(update)
+        .bind(to_db_time(now))
+        .bind(token.list_id)
+        .bind(token.subscriber_id)
+        .execute(&mut *tx)
+        .await
+        .context("following link")?;
+    tx.commit().await.context("committing link")?;
     Ok(true)
 }
 

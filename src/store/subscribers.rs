@@ -94,17 +94,7 @@ pub async fn add(
     let mut tx = begin_immediate(pool)
         .await
         .context("starting transaction")?;
-    let subscriber_id: i64 = sqlx::query_scalar(
-        "INSERT INTO subscribers (email, name, created_at) VALUES (?, ?, ?)
-         ON CONFLICT (email) DO UPDATE SET name = COALESCE(excluded.name, subscribers.name)
-         RETURNING id",
-    )
-    .bind(email.as_str())
-    .bind(name.map(SubscriberName::as_str))
-    .bind(to_db_time(now))
-    .fetch_one(&mut *tx)
-    .await
-    .context("storing subscriber")?;
+    let subscriber_id = upsert_person(&mut tx, email, name, NameUpdate::Replace, now).await?;
 
     let existing: Option<String> = sqlx::query_scalar(
         "SELECT status FROM subscriptions WHERE list_id = ? AND subscriber_id = ?",
@@ -157,6 +147,44 @@ pub async fn add(
     }
     tx.commit().await.context("committing subscription")?;
     Ok(outcome)
+}
+
+/// Whether a name given now replaces one already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NameUpdate {
+    /// An admin's input wins.
+    Replace,
+    /// A web form fills in a missing name but never overwrites one.
+    FillMissing,
+}
+
+/// The subscriber's id, creating the person if needed.
+pub(crate) async fn upsert_person(
+    conn: &mut sqlx::SqliteConnection,
+    email: &EmailAddress,
+    name: Option<&SubscriberName>,
+    update: NameUpdate,
+    now: DateTime<Utc>,
+) -> anyhow::Result<i64> {
+    let sql = match update {
+        NameUpdate::Replace => {
+            "INSERT INTO subscribers (email, name, created_at) VALUES (?, ?, ?)
+             ON CONFLICT (email) DO UPDATE SET name = COALESCE(excluded.name, subscribers.name)
+             RETURNING id"
+        }
+        NameUpdate::FillMissing => {
+            "INSERT INTO subscribers (email, name, created_at) VALUES (?, ?, ?)
+             ON CONFLICT (email) DO UPDATE SET name = COALESCE(subscribers.name, excluded.name)
+             RETURNING id"
+        }
+    };
+    sqlx::query_scalar(sql)
+        .bind(email.as_str())
+        .bind(name.map(SubscriberName::as_str))
+        .bind(to_db_time(now))
+        .fetch_one(&mut *conn)
+        .await
+        .context("storing subscriber")
 }
 
 /// Marks the subscription unsubscribed. Returns the status it had before.
