@@ -104,13 +104,13 @@ pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
 /// Holds the edition's send lock for as long as it lives.
 struct EditionLock {
-    _file: Option<std::fs::File>,
+    held: Option<(std::fs::File, PathBuf)>,
 }
 
 impl EditionLock {
     fn acquire(app: &App, edition_id: i64) -> anyhow::Result<Self> {
         let Some(path) = lock_path(app, edition_id)? else {
-            return Ok(Self { _file: None });
+            return Ok(Self { held: None });
         };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -122,13 +122,24 @@ impl EditionLock {
             .open(&path)
             .with_context(|| format!("opening {}", path.display()))?;
         match file.try_lock() {
-            Ok(()) => Ok(Self { _file: Some(file) }),
+            Ok(()) => Ok(Self {
+                held: Some((file, path)),
+            }),
             Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
                 "edition {edition_id} is being sent by another herald process; it will finish it"
             ),
             Err(std::fs::TryLockError::Error(error)) => {
                 Err(error).with_context(|| format!("locking {}", path.display()))
             }
+        }
+    }
+
+    /// A finished edition needs no lock any more: remove its file (still holding the lock, so
+    /// no other process is in the middle of it) rather than keep one file per edition forever.
+    fn release_finished(self) {
+        if let Some((file, path)) = self.held {
+            let _ = std::fs::remove_file(&path);
+            drop(file);
         }
     }
 }
@@ -179,7 +190,7 @@ pub async fn deliver_edition(
     mut shutdown: Shutdown,
     progress: Progress<'_>,
 ) -> anyhow::Result<DeliveryReport> {
-    let _lock = EditionLock::acquire(app, edition_id)?;
+    let lock = EditionLock::acquire(app, edition_id)?;
     let pool = &app.pool;
     let edition = editions::get(pool, edition_id).await?;
     let (Some(subject), Some(html), Some(text)) = (&edition.subject, &edition.html, &edition.text)
@@ -356,6 +367,7 @@ pub async fn deliver_edition(
     let counts = deliveries::counts(pool, edition_id).await?;
     if counts.unfinished() == 0 {
         editions::set_status(pool, edition_id, "sent", Some(app.clock.now())).await?;
+        lock.release_finished();
     }
     Ok(DeliveryReport {
         edition_id,

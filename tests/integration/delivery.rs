@@ -471,4 +471,7 @@ async fn the_send_loop_is_a_library_call_that_reports_its_outcome() {
         2,
         "a finished edition sends nothing more"
     );
+    let locks = app.dir.path().join("herald.db.locks");
+    let left = std::fs::read_dir(&locks).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "a finished edition leaves no lock file behind");
 }
