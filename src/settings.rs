@@ -3,7 +3,7 @@
 //! the program at start with the key and the value named, not hours later at send time.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -85,6 +85,9 @@ pub struct DeliverySettings {
 pub struct WebSettings {
     pub bind: SocketAddr,
     pub base_url: Url,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client (for the sign-up rate
+    /// limit and the consent record); empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl WebSettings {
@@ -297,6 +300,7 @@ impl Default for RawDelivery {
 struct RawWeb {
     bind: String,
     base_url: String,
+    trusted_proxies: Vec<String>,
 }
 
 impl Default for RawWeb {
@@ -304,6 +308,7 @@ impl Default for RawWeb {
         Self {
             bind: "127.0.0.1:8080".into(),
             base_url: "http://127.0.0.1:8080".into(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -472,6 +477,8 @@ impl Settings {
                 .prefix_separator("__")
                 .separator("__")
                 .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("web.trusted_proxies")
                 .source(env),
         );
         let raw: Raw = builder
@@ -540,6 +547,19 @@ impl Raw {
                 .map_err(|_| format!("{:?} is not an address:port", self.web.bind)),
         )?;
         let base_url = key("web.base_url", http_url(&self.web.base_url))?;
+        let trusted_proxies = self
+            .web
+            .trusted_proxies
+            .iter()
+            .map(|raw| {
+                key(
+                    "web.trusted_proxies",
+                    raw.trim()
+                        .parse::<IpAddr>()
+                        .map_err(|_| format!("{raw:?} is not an IP address")),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
 
         let dkim = match (
             self.dkim.selector,
@@ -649,7 +669,11 @@ impl Raw {
                 max_attempts: self.delivery.max_attempts,
                 retry_base_secs: self.delivery.retry_base_secs,
             },
-            web: WebSettings { bind, base_url },
+            web: WebSettings {
+                bind,
+                base_url,
+                trusted_proxies,
+            },
             dkim,
             newsletter,
             api: ApiSettings {

@@ -1,9 +1,9 @@
 //! `GET /subscribe` and `POST /subscribe`: double opt-in.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use chrono::Duration;
@@ -53,8 +53,10 @@ pub async fn form(State(state): State<WebState>) -> Response {
 pub async fn submit(
     State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Form(form): Form<SubscribeForm>,
 ) -> Response {
+    let client = client_ip(peer.ip(), &headers, &state.app.settings.web.trusted_proxies);
     state
         .app
         .metrics
@@ -66,7 +68,7 @@ pub async fn submit(
         Err(error) => return internal(error),
     };
     let refill = (form.email.as_str(), form.name.as_str(), form.list.as_str());
-    if !state.limiter.allow(peer.ip()) {
+    if !state.limiter.allow(client) {
         state
             .app
             .metrics
@@ -106,7 +108,7 @@ pub async fn submit(
     let name = SubscriberName::parse(&form.name);
     let now = state.app.clock.now();
     let cooldown = Duration::minutes(CONFIRMATION_COOLDOWN_MINUTES);
-    let ip = peer.ip().to_string();
+    let ip = client.to_string();
     let due = match optin::sign_up(
         &state.app.pool,
         list.id,
@@ -141,6 +143,23 @@ pub async fn submit(
              Open it to start receiving the digest.",
         ),
     )
+}
+
+/// The client's address: the TCP peer, or, when the peer is a trusted proxy, the last address in
+/// `X-Forwarded-For` that is not itself a trusted proxy (earlier entries can be forged).
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|part| part.trim().parse::<IpAddr>().ok())
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
 }
 
 async fn send_confirmation(
@@ -188,4 +207,34 @@ async fn send_confirmation(
         .confirmations_sent
         .fetch_add(1, Ordering::Relaxed);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().expect("header"));
+        headers
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "127.0.0.1".parse().expect("ip");
+        let client: IpAddr = "203.0.113.7".parse().expect("ip");
+        let headers = forwarded("198.51.100.1, 203.0.113.7");
+        assert_eq!(
+            client_ip(proxy, &headers, &[]),
+            proxy,
+            "untrusted: the header is ignored"
+        );
+        assert_eq!(
+            client_ip(proxy, &headers, &[proxy]),
+            client,
+            "the last hop the proxy saw"
+        );
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &[proxy]), proxy);
+        assert_eq!(client_ip(proxy, &forwarded("nonsense"), &[proxy]), proxy);
+    }
 }

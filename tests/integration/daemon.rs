@@ -384,3 +384,57 @@ async fn the_archive_shows_editions_without_personal_data_and_metrics_count_them
     }
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_rate_limit_counts_forwarded_clients() {
+    let daemon = Daemon::start_with(None, |s| {
+        s.web.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")]
+    })
+    .await;
+    daemon.app.add_list("daily").await;
+    let post_from = |client: &'static str, i: usize| {
+        daemon
+            .http
+            .post(format!("{}/subscribe", daemon.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", client)
+            .body(format!("email=p{i}%40example.org&list=daily"))
+            .send()
+    };
+
+    for i in 0..herald::web::SIGNUPS_PER_IP {
+        assert_eq!(
+            post_from("203.0.113.9", i)
+                .await
+                .expect("POST")
+                .status()
+                .as_u16(),
+            200
+        );
+    }
+    let limited = post_from("203.0.113.9", 99)
+        .await
+        .expect("POST")
+        .status()
+        .as_u16();
+    let other = post_from("198.51.100.4", 100)
+        .await
+        .expect("POST")
+        .status()
+        .as_u16();
+
+    assert_eq!(limited, 429, "the forwarded client hit its limit");
+    assert_eq!(other, 200, "another client behind the same proxy is not");
+    let ip: Option<String> = sqlx::query_scalar(
+        "SELECT consent_ip FROM subscriptions x JOIN subscribers s ON s.id = x.subscriber_id WHERE s.email = 'p100@example.org'",
+    )
+    .fetch_one(&daemon.app.app.pool)
+    .await
+    .expect("consent");
+    assert_eq!(
+        ip.as_deref(),
+        Some("198.51.100.4"),
+        "the consent record names the real client"
+    );
+    daemon.stop().await;
+}

@@ -159,3 +159,34 @@ fn the_example_file_documents_valid_defaults() {
         format!("{defaults:?}")
     );
 }
+
+#[test]
+fn trusted_proxies_come_from_the_file_or_a_comma_list_in_the_environment() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(&dir, "[web]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n");
+    let from_file = Settings::load_with_env(Some(&path), Some(HashMap::new())).expect("valid");
+    assert_eq!(from_file.web.trusted_proxies.len(), 2);
+
+    let env = HashMap::from([(
+        "HERALD__WEB__TRUSTED_PROXIES".to_string(),
+        "10.0.0.1,10.0.0.2".to_string(),
+    )]);
+    let from_env = Settings::from_sources(None, Some(env)).expect("valid");
+    assert_eq!(
+        from_env.web.trusted_proxies,
+        vec![
+            "10.0.0.1".parse::<std::net::IpAddr>().expect("ip"),
+            "10.0.0.2".parse().expect("ip")
+        ]
+    );
+
+    let path = write(&dir, "[web]\ntrusted_proxies = [\"proxy.local\"]\n");
+    let error = format!(
+        "{:#}",
+        Settings::load_with_env(Some(&path), Some(HashMap::new())).expect_err("not an IP")
+    );
+    assert!(
+        error.contains("web.trusted_proxies") && error.contains("proxy.local"),
+        "{error}"
+    );
+}
