@@ -6,7 +6,6 @@ use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Serialize;
 
 use crate::app::App;
 use crate::cli::Output;
@@ -69,27 +68,15 @@ pub const PREVIEW_EMAIL: &str = "reader@example.com";
 
 pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result<()> {
     match cmd {
-        Cmd::Send {
-            list, to: Some(to), ..
-        } => {
+        Cmd::Send { list, to, dry_run } => {
             let list = lists::require(&app.pool, &ListSlug::parse(&list)?).await?;
-            send_test_copy(app, &list, &EmailAddress::parse(&to)?, output).await
-        }
-        Cmd::Send {
-            list,
-            to: None,
-            dry_run: true,
-        } => {
-            let list = lists::require(&app.pool, &ListSlug::parse(&list)?).await?;
-            dry_run(app, &list, output).await
-        }
-        Cmd::Send {
-            list,
-            to: None,
-            dry_run: false,
-        } => {
-            let list = lists::require(&app.pool, &ListSlug::parse(&list)?).await?;
-            send(app, &list, output).await
+            match (to, dry_run) {
+                (Some(to), _) => {
+                    send_test_copy(app, &list, &EmailAddress::parse(&to)?, output).await
+                }
+                (None, true) => dry_run_report(app, &list, output).await,
+                (None, false) => send(app, &list, output).await,
+            }
         }
         Cmd::Status { list } => status(app, list.as_deref(), output).await,
         Cmd::Preview { list, format, out } => {
@@ -252,7 +239,11 @@ async fn print_report(
     Ok(())
 }
 
-async fn dry_run(app: &App, list: &ListRecord, output: &mut Output<'_>) -> anyhow::Result<()> {
+async fn dry_run_report(
+    app: &App,
+    list: &ListRecord,
+    output: &mut Output<'_>,
+) -> anyhow::Result<()> {
     let now = app.clock.now();
     let date = digest::build::local_date(list, now);
     if let Some(edition) = editions::find(&app.pool, list.id, date).await? {
@@ -340,41 +331,16 @@ async fn send_test_copy(
     Ok(())
 }
 
-#[derive(Serialize)]
-struct StatusView {
-    list: String,
-    date: String,
-    status: String,
-    total: i64,
-    pending: i64,
-    sent: i64,
-    failed: i64,
-    cancelled: i64,
-}
-
 async fn status(app: &App, list: Option<&str>, output: &mut Output<'_>) -> anyhow::Result<()> {
     let list_id = match list {
         Some(slug) => Some(lists::require(&app.pool, &ListSlug::parse(slug)?).await?.id),
         None => None,
     };
     let rows = editions::status_report(&app.pool, list_id).await?;
-    let views: Vec<StatusView> = rows
-        .into_iter()
-        .map(|row| StatusView {
-            list: row.list,
-            date: row.date,
-            status: row.status,
-            total: row.total,
-            pending: row.pending,
-            sent: row.sent,
-            failed: row.failed,
-            cancelled: row.cancelled,
-        })
-        .collect();
     if output.json {
-        return output.print_json(&views);
+        return output.print_json(&rows);
     }
-    let table: Vec<Vec<String>> = views
+    let table: Vec<Vec<String>> = rows
         .iter()
         .map(|v| {
             vec![

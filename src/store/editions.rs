@@ -171,8 +171,8 @@ pub async fn set_status(
     Ok(())
 }
 
-/// One line of `digest status`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// One line of `digest status` (its `--json` shape too).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct EditionStatus {
     pub list: String,
     pub date: String,
