@@ -6,7 +6,6 @@ use serde::Serialize;
 use crate::app::App;
 use crate::cli::Output;
 use crate::domain::{Section, StoryUrl};
-use crate::error::BadInput;
 use crate::feeds::{self, FeedClient, PollCounts};
 use crate::store::feeds as store;
 
@@ -46,8 +45,7 @@ struct PollView {
 pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result<()> {
     match cmd {
         Cmd::Add { url, section } => {
-            let url = StoryUrl::parse(&url)
-                .map_err(|e| BadInput(e.0.replace("story URL", "feed URL")))?;
+            let url = StoryUrl::parse_as(&url, "feed URL")?;
             let section = section
                 .as_deref()
                 .map(Section::parse)
@@ -85,8 +83,7 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             output.print_table(&["URL", "SECTION", "LAST POLLED", "LAST ERROR"], &rows)
         }
         Cmd::Rm { url } => {
-            let url = StoryUrl::parse(&url)
-                .map_err(|e| BadInput(e.0.replace("story URL", "feed URL")))?;
+            let url = StoryUrl::parse_as(&url, "feed URL")?;
             store::remove(&app.pool, &url).await?;
             writeln!(output.out, "removed feed {url}")?;
             Ok(())

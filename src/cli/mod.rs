@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 use crate::app::App;
 use crate::settings::Settings;
 
-pub use output::Output;
+pub use output::{Input, Output};
 
 /// Herald: a self-hosted daily digest mailer.
 ///

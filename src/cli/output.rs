@@ -1,8 +1,40 @@
 //! Where a command writes: results to `out`, diagnostics and progress to `err`.
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::Path;
 
 use serde::Serialize;
+
+use crate::error::BadInput;
+
+/// An input file named on the command line, or stdin for `-`.
+pub struct Input {
+    /// How diagnostics name it: the path, or `stdin`.
+    pub source: String,
+    pub reader: Box<dyn Read + Send>,
+    /// Its size in bytes, when known (for a progress bar).
+    pub size: Option<u64>,
+}
+
+impl Input {
+    pub fn open(path: &Path) -> Result<Self, BadInput> {
+        if path.as_os_str() == "-" {
+            return Ok(Self {
+                source: "stdin".into(),
+                reader: Box::new(std::io::stdin()),
+                size: None,
+            });
+        }
+        let file = File::open(path)
+            .map_err(|error| BadInput(format!("cannot open {}: {error}", path.display())))?;
+        Ok(Self {
+            source: path.display().to_string(),
+            size: file.metadata().ok().map(|meta| meta.len()),
+            reader: Box::new(BufReader::with_capacity(256 * 1024, file)),
+        })
+    }
+}
 
 pub struct Output<'a> {
     pub out: &'a mut dyn Write,

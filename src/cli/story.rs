@@ -1,7 +1,5 @@
 //! `herald story ...`: articles and blog posts.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -9,7 +7,7 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use crate::app::App;
-use crate::cli::Output;
+use crate::cli::{Input, Output};
 use crate::domain::{optional_line, optional_summary, Score, Section, StoryTitle, StoryUrl};
 use crate::error::BadInput;
 use crate::import::stories_json;
@@ -118,14 +116,11 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             Ok(())
         }
         Cmd::Import { file } => {
-            let (source, input): (String, Box<dyn Read + Send>) = if file.as_os_str() == "-" {
-                ("stdin".into(), Box::new(std::io::stdin()))
-            } else {
-                let opened = File::open(&file).map_err(|error| {
-                    BadInput(format!("cannot open {}: {error}", file.display()))
-                })?;
-                (file.display().to_string(), Box::new(opened))
-            };
+            let Input {
+                source,
+                reader: input,
+                ..
+            } = Input::open(&file)?;
             let report =
                 stories_json::import(&app.pool, &source, input, now, &mut *output.err).await?;
             if output.json {

@@ -1,7 +1,6 @@
 //! `herald subscriber ...`: people and their subscriptions.
 
-use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -10,7 +9,7 @@ use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::app::App;
-use crate::cli::Output;
+use crate::cli::{Input, Output};
 use crate::domain::{ConsentSource, EmailAddress, ListSlug, SubscriberName, SubscriptionStatus};
 use crate::error::BadInput;
 use crate::import::subscribers_csv::{self, CsvImport};
@@ -229,19 +228,11 @@ async fn import(
     confirmed: bool,
     output: &mut Output<'_>,
 ) -> anyhow::Result<()> {
-    let (source, input, size): (String, Box<dyn Read + Send>, Option<u64>) =
-        if file.as_os_str() == "-" {
-            ("stdin".into(), Box::new(std::io::stdin()), None)
-        } else {
-            let opened = File::open(file)
-                .map_err(|error| BadInput(format!("cannot open {}: {error}", file.display())))?;
-            let size = opened.metadata().ok().map(|meta| meta.len());
-            (
-                file.display().to_string(),
-                Box::new(std::io::BufReader::with_capacity(256 * 1024, opened)),
-                size,
-            )
-        };
+    let Input {
+        source,
+        reader: input,
+        size,
+    } = Input::open(file)?;
 
     let progress = if output.interactive && !output.json {
         let bar = match size {

@@ -12,10 +12,15 @@ pub struct StoryUrl(Url);
 
 impl StoryUrl {
     pub fn parse(raw: &str) -> Result<Self, BadInput> {
+        Self::parse_as(raw, "story URL")
+    }
+
+    /// Parses any http(s) link we fetch or show; `what` names it in errors ("feed URL").
+    pub fn parse_as(raw: &str, what: &str) -> Result<Self, BadInput> {
         let trimmed = raw.trim();
-        let invalid = |reason: &str| BadInput(format!("invalid story URL {trimmed:?}: {reason}"));
+        let invalid = |reason: &str| BadInput(format!("invalid {what} {trimmed:?}: {reason}"));
         if trimmed.is_empty() {
-            return Err(BadInput::new("story URL is empty"));
+            return Err(BadInput(format!("{what} is empty")));
         }
         if trimmed.len() > 2048 {
             return Err(invalid("longer than 2048 characters"));
