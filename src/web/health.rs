@@ -43,22 +43,23 @@ async fn render(state: &WebState) -> anyhow::Result<String> {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
     };
 
-    gauge(&mut out, "herald_editions", "Editions by status.");
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, COUNT(*) FROM editions GROUP BY status ORDER BY status")
-            .fetch_all(pool)
-            .await?;
-    for (status, count) in rows {
-        let _ = writeln!(out, "herald_editions{{status=\"{status}\"}} {count}");
-    }
-
-    gauge(&mut out, "herald_deliveries", "Deliveries by outcome.");
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status")
-            .fetch_all(pool)
-            .await?;
-    for (status, count) in rows {
-        let _ = writeln!(out, "herald_deliveries{{status=\"{status}\"}} {count}");
+    for (name, help, sql) in [
+        (
+            "herald_editions",
+            "Editions by status.",
+            "SELECT status, COUNT(*) FROM editions GROUP BY status ORDER BY status",
+        ),
+        (
+            "herald_deliveries",
+            "Deliveries by outcome.",
+            "SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status",
+        ),
+    ] {
+        gauge(&mut out, name, help);
+        let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(pool).await?;
+        for (status, count) in rows {
+            let _ = writeln!(out, "{name}{{status=\"{status}\"}} {count}");
+        }
     }
 
     gauge(
