@@ -159,18 +159,7 @@ async fn sign_ups_answer_the_same_for_new_and_known_addresses_and_do_not_flood_t
     let smtp = RealSmtp::start();
     let daemon = Daemon::start(Some(smtp.port)).await;
     daemon.app.add_list("daily").await;
-    daemon
-        .app
-        .run(&[
-            "subscriber",
-            "add",
-            "known@example.org",
-            "--list",
-            "daily",
-            "--confirmed",
-        ])
-        .await
-        .ok();
+    daemon.app.add_confirmed("known@example.org", "daily").await;
 
     let new = daemon
         .post("/subscribe", "email=new%40example.org&list=daily")
@@ -239,18 +228,7 @@ async fn bad_sign_ups_get_the_form_again_with_the_reason_and_floods_are_rate_lim
 async fn get_unsubscribe_changes_nothing_and_one_click_post_unsubscribes() {
     let daemon = Daemon::start(None).await;
     daemon.app.add_list("daily").await;
-    daemon
-        .app
-        .run(&[
-            "subscriber",
-            "add",
-            "ann@example.org",
-            "--list",
-            "daily",
-            "--confirmed",
-        ])
-        .await
-        .ok();
+    daemon.app.add_confirmed("ann@example.org", "daily").await;
     let (list_id, subscriber_id, secret): (i64, i64, String) =
         sqlx::query_as("SELECT list_id, subscriber_id, unsubscribe_secret FROM subscriptions")
             .fetch_one(&daemon.app.app.pool)

@@ -38,9 +38,7 @@ async fn newsroom(app: &TestApp, subscribers: &[&str]) {
         .ok();
     }
     for email in subscribers {
-        app.run(&["subscriber", "add", email, "--list", "daily", "--confirmed"])
-            .await
-            .ok();
+        app.add_confirmed(email, "daily").await;
     }
 }
 
@@ -83,16 +81,7 @@ async fn an_edition_reaches_every_active_subscriber_once_through_a_real_smtp_ser
     ])
     .await
     .ok();
-    app.run(&[
-        "subscriber",
-        "add",
-        "left@example.org",
-        "--list",
-        "daily",
-        "--confirmed",
-    ])
-    .await
-    .ok();
+    app.add_confirmed("left@example.org", "daily").await;
     app.run(&[
         "subscriber",
         "unsubscribe",
@@ -102,16 +91,7 @@ async fn an_edition_reaches_every_active_subscriber_once_through_a_real_smtp_ser
     ])
     .await
     .ok();
-    app.run(&[
-        "subscriber",
-        "add",
-        "bounced@example.org",
-        "--list",
-        "daily",
-        "--confirmed",
-    ])
-    .await
-    .ok();
+    app.add_confirmed("bounced@example.org", "daily").await;
     sqlx::query("UPDATE subscriptions SET status = 'bounced' WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = 'bounced@example.org')")
         .execute(&app.app.pool)
         .await
@@ -191,16 +171,7 @@ async fn people_who_join_or_leave_after_the_edition_was_built_are_not_mailed_it(
         matches!(built, Built::Created { deliveries: 2, .. }),
         "{built:?}"
     );
-    app.run(&[
-        "subscriber",
-        "add",
-        "late@example.org",
-        "--list",
-        "daily",
-        "--confirmed",
-    ])
-    .await
-    .ok();
+    app.add_confirmed("late@example.org", "daily").await;
     app.run(&[
         "subscriber",
         "unsubscribe",
@@ -372,16 +343,7 @@ async fn an_edition_with_no_stories_is_skipped_once_and_mails_nobody() {
     let server = RealSmtp::start();
     let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
     app.add_list("daily").await;
-    app.run(&[
-        "subscriber",
-        "add",
-        "a@example.org",
-        "--list",
-        "daily",
-        "--confirmed",
-    ])
-    .await
-    .ok();
+    app.add_confirmed("a@example.org", "daily").await;
 
     let run = app.run(&["digest", "send", "--list", "daily"]).await;
     app.run(&[

@@ -135,6 +135,13 @@ impl TestApp {
         }
     }
 
+    /// `subscriber add EMAIL --list LIST --confirmed`, which must succeed.
+    pub async fn add_confirmed(&self, email: &str, list: &str) {
+        self.run(&["subscriber", "add", email, "--list", list, "--confirmed"])
+            .await
+            .ok();
+    }
+
     pub async fn add_list(&self, slug: &str) {
         self.run(&["list", "add", slug]).await.ok();
     }

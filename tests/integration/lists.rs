@@ -85,16 +85,7 @@ async fn list_set_changes_only_the_given_fields() {
 async fn list_rm_deletes_the_list_and_its_subscriptions() {
     let app = TestApp::spawn().await;
     app.add_list("gone").await;
-    app.run(&[
-        "subscriber",
-        "add",
-        "a@example.org",
-        "--list",
-        "gone",
-        "--confirmed",
-    ])
-    .await
-    .ok();
+    app.add_confirmed("a@example.org", "gone").await;
 
     app.run(&["list", "rm", "gone"]).await.ok();
 

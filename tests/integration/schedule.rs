@@ -139,16 +139,7 @@ async fn an_edition_is_sent_once_even_when_the_schedule_fires_again_that_day() {
     app.run(&["list", "add", "twice", "--schedule", "0 7,9 * * *"])
         .await
         .ok();
-    app.run(&[
-        "subscriber",
-        "add",
-        "a@example.org",
-        "--list",
-        "twice",
-        "--confirmed",
-    ])
-    .await
-    .ok();
+    app.add_confirmed("a@example.org", "twice").await;
     decision(&app, utc(2026, 11, 28, 6, 0)).await;
     story_at(&app, "lead", utc(2026, 11, 28, 6, 30)).await;
 
@@ -183,16 +174,7 @@ async fn a_missed_edition_is_sent_on_start_within_catch_up_hours_and_never_twice
     app.run(&["list", "add", "daily", "--schedule", "0 7 * * *"])
         .await
         .ok();
-    app.run(&[
-        "subscriber",
-        "add",
-        "a@example.org",
-        "--list",
-        "daily",
-        "--confirmed",
-    ])
-    .await
-    .ok();
+    app.add_confirmed("a@example.org", "daily").await;
     decision(&app, utc(2026, 11, 27, 12, 0)).await;
     story_at(&app, "overnight", utc(2026, 11, 28, 3, 0)).await;
 

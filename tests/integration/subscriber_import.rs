@@ -204,16 +204,7 @@ async fn a_duplicate_far_apart_in_a_large_file_is_still_found() {
 async fn a_plain_import_never_resubscribes_someone_who_left() {
     let app = TestApp::spawn().await;
     app.add_list("news").await;
-    app.run(&[
-        "subscriber",
-        "add",
-        "left@example.org",
-        "--list",
-        "news",
-        "--confirmed",
-    ])
-    .await
-    .ok();
+    app.add_confirmed("left@example.org", "news").await;
     app.run(&[
         "subscriber",
         "unsubscribe",

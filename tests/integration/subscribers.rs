@@ -16,16 +16,7 @@ async fn subscribers_are_pending_until_confirmed() {
     ])
     .await
     .ok();
-    app.run(&[
-        "subscriber",
-        "add",
-        "active@example.org",
-        "--list",
-        "news",
-        "--confirmed",
-    ])
-    .await
-    .ok();
+    app.add_confirmed("active@example.org", "news").await;
 
     let all = serde_json::Value::Array(app.subscribers("news", None).await);
     let all = all.as_array().expect("array");
@@ -78,16 +69,7 @@ async fn confirmed_add_confirms_a_pending_subscription_but_never_downgrades() {
         .await
         .ok();
 
-    app.run(&[
-        "subscriber",
-        "add",
-        "a@example.org",
-        "--list",
-        "news",
-        "--confirmed",
-    ])
-    .await
-    .ok();
+    app.add_confirmed("a@example.org", "news").await;
     app.run(&["subscriber", "add", "a@example.org", "--list", "news"])
         .await
         .ok();
@@ -100,16 +82,7 @@ async fn confirmed_add_confirms_a_pending_subscription_but_never_downgrades() {
 async fn unsubscribed_people_keep_their_status_and_show_in_ls() {
     let app = TestApp::spawn().await;
     app.add_list("news").await;
-    app.run(&[
-        "subscriber",
-        "add",
-        "a@example.org",
-        "--list",
-        "news",
-        "--confirmed",
-    ])
-    .await
-    .ok();
+    app.add_confirmed("a@example.org", "news").await;
 
     app.run(&[
         "subscriber",
