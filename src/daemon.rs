@@ -1,7 +1,7 @@
 //! `herald serve`: the web server, the scheduler and the deliveries it starts, wired together;
 //! shutdown is a future (a watch) passed in, so tests stop it without signals.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use crate::delivery::transport::Transport;
 use crate::feeds::{self, FeedClient};
 use crate::scheduler::{self, Decision};
 use crate::store::feeds as store_feeds;
+use crate::store::{deliveries, editions};
 use crate::web::{self, WebState};
 
 /// How often the scheduler looks for due editions: every minute, on the minute.
@@ -65,9 +66,7 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     let mut watchdog =
         sd_notify::watchdog_enabled().map(|period| tokio::time::interval(period / 2));
 
-    let options = SendOptions::from_settings(&app.settings);
-    let mut deliveries: JoinSet<(i64, anyhow::Result<sender::DeliveryReport>)> = JoinSet::new();
-    let mut running: HashSet<i64> = HashSet::new();
+    let mut deliveries = Deliveries::new(&app, &transport, shutdown.clone());
     // The first tick runs at once: it sends what was missed while the daemon was down.
     let mut due_now = true;
     loop {
@@ -80,31 +79,16 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
                 Ok(decisions) => {
                     for (list, decision) in decisions {
                         if let Decision::Send { edition_id, .. } = decision {
-                            if running.insert(edition_id) {
+                            if deliveries.start(edition_id) {
                                 info!(list = %list.slug, edition_id, "delivering");
-                                let (app, transport, options, stop) = (
-                                    app.clone(),
-                                    transport.clone(),
-                                    options.clone(),
-                                    shutdown.clone(),
-                                );
-                                deliveries.spawn(async move {
-                                    let report = sender::deliver_edition(
-                                        &app,
-                                        edition_id,
-                                        &transport,
-                                        &options,
-                                        stop,
-                                        &|_, _| {},
-                                    )
-                                    .await;
-                                    (edition_id, report)
-                                });
                             }
                         }
                     }
                 }
                 Err(error) => error!("scheduler: {error:#}"),
+            }
+            if let Err(error) = deliveries.resume_unfinished().await {
+                error!("resuming unfinished editions: {error:#}");
             }
         }
         tokio::select! {
@@ -113,16 +97,8 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
             _ = async { match watchdog.as_mut() { Some(w) => { w.tick().await; } None => std::future::pending().await } } => {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
             }
-            Some(done) = deliveries.join_next(), if !deliveries.is_empty() => match done {
-                Ok((edition_id, Ok(report))) => {
-                    running.remove(&edition_id);
-                    info!(edition_id, sent = report.counts.sent, failed = report.counts.failed, unfinished = report.counts.unfinished(), "edition delivered");
-                    // Retries still waiting, or a stop: the next tick picks the edition up again.
-                }
-                Ok((edition_id, Err(error))) => {
-                    running.remove(&edition_id);
-                    warn!(edition_id, "delivery stopped: {error:#}");
-                }
+            Some(done) = deliveries.running.join_next(), if !deliveries.running.is_empty() => match done {
+                Ok((edition_id, report)) => deliveries.finished(edition_id, report),
                 Err(error) => error!("delivery task failed: {error}"),
             },
         }
@@ -131,7 +107,7 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     info!("stopping: no new work; finishing in-flight messages");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     let _ = cron.shutdown().await;
-    while let Some(done) = deliveries.join_next().await {
+    while let Some(done) = deliveries.running.join_next().await {
         if let Ok((edition_id, Err(error))) = done {
             warn!(edition_id, "delivery stopped: {error:#}");
         }
@@ -145,6 +121,122 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
         Err(_) => warn!("web server did not stop within 5 s"),
     }
     Ok(())
+}
+
+/// How long the daemon keeps trying an unfinished edition on its own; after that it takes
+/// `herald digest resend`.
+const RESUME_FOR: Duration = Duration::from_secs(24 * 3600);
+/// The pause before the daemon tries an edition again whose run stopped short: at least this,
+/// doubling with each run that stops short, at most [`RESUME_PAUSE_MAX`].
+const RESUME_PAUSE_MIN: Duration = Duration::from_secs(60);
+const RESUME_PAUSE_MAX: Duration = Duration::from_secs(3600);
+
+type DeliveryTask = (i64, anyhow::Result<sender::DeliveryReport>);
+
+/// The editions the daemon is delivering, and when it may try again those that stopped short.
+struct Deliveries {
+    app: App,
+    transport: Transport,
+    options: SendOptions,
+    shutdown: Shutdown,
+    running: JoinSet<DeliveryTask>,
+    active: HashSet<i64>,
+    /// Edition -> (runs in a row that stopped short, not before).
+    paused: HashMap<i64, (u32, tokio::time::Instant)>,
+}
+
+impl Deliveries {
+    fn new(app: &App, transport: &Transport, shutdown: Shutdown) -> Self {
+        Self {
+            app: app.clone(),
+            transport: transport.clone(),
+            options: SendOptions::from_settings(&app.settings),
+            shutdown,
+            running: JoinSet::new(),
+            active: HashSet::new(),
+            paused: HashMap::new(),
+        }
+    }
+
+    /// Starts delivering the edition unless it is running already; true if it started.
+    fn start(&mut self, edition_id: i64) -> bool {
+        if !self.active.insert(edition_id) {
+            return false;
+        }
+        let (app, transport, options, stop) = (
+            self.app.clone(),
+            self.transport.clone(),
+            self.options.clone(),
+            self.shutdown.clone(),
+        );
+        self.running.spawn(async move {
+            let report =
+                sender::deliver_edition(&app, edition_id, &transport, &options, stop, &|_, _| {})
+                    .await;
+            (edition_id, report)
+        });
+        true
+    }
+
+    /// Editions of the last day that a run left unfinished (the relay was down, the daemon
+    /// stopped, recipients were deferred) go out again once their pause is over.
+    async fn resume_unfinished(&mut self) -> anyhow::Result<()> {
+        let since = self.app.clock.now() - chrono::Duration::from_std(RESUME_FOR)?;
+        let now = tokio::time::Instant::now();
+        for edition_id in editions::unfinished(&self.app.pool, since).await? {
+            let pausing = self
+                .paused
+                .get(&edition_id)
+                .is_some_and(|(_, until)| *until > now);
+            if pausing || self.active.contains(&edition_id) {
+                continue;
+            }
+            deliveries::requeue_deferred(&self.app.pool, edition_id).await?;
+            if self.start(edition_id) {
+                info!(edition_id, "resuming an unfinished edition");
+            }
+        }
+        Ok(())
+    }
+
+    fn finished(&mut self, edition_id: i64, report: anyhow::Result<sender::DeliveryReport>) {
+        self.active.remove(&edition_id);
+        let unfinished = match report {
+            Ok(report) => {
+                info!(
+                    edition_id,
+                    sent = report.counts.sent,
+                    failed = report.counts.failed,
+                    unfinished = report.counts.unfinished(),
+                    "edition delivered"
+                );
+                if let Some(halt) = &report.halt {
+                    error!(edition_id, "delivery stopped: {halt}");
+                }
+                report.counts.unfinished() > 0 && !report.stopped
+            }
+            Err(error) => {
+                warn!(edition_id, "delivery stopped: {error:#}");
+                true
+            }
+        };
+        if !unfinished {
+            self.paused.remove(&edition_id);
+            return;
+        }
+        let runs = self.paused.get(&edition_id).map_or(0, |(runs, _)| *runs) + 1;
+        let pause = RESUME_PAUSE_MIN
+            .max(self.options.retry_base)
+            .saturating_mul(1 << (runs - 1).min(10))
+            .min(RESUME_PAUSE_MAX);
+        warn!(
+            edition_id,
+            "edition unfinished; trying again in {} s",
+            pause.as_secs()
+        );
+        self.paused
+            .insert(edition_id, (runs, tokio::time::Instant::now() + pause));
+    }
 }
 
 /// Polls every feed once per `feeds.poll_interval_secs`, spread evenly over the interval, in its

@@ -70,6 +70,8 @@ pub struct SmtpSettings {
     pub password: SecretSetting,
     pub pool_size: u32,
     pub timeout_secs: u64,
+    /// A PEM bundle of CAs to trust beside the built-in and system roots (a private relay's CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -258,6 +260,7 @@ struct RawSmtp {
     password_file: Option<PathBuf>,
     pool_size: u32,
     timeout_secs: u64,
+    ca_file: Option<PathBuf>,
 }
 
 impl Default for RawSmtp {
@@ -271,6 +274,7 @@ impl Default for RawSmtp {
             password_file: None,
             pool_size: 8,
             timeout_secs: 30,
+            ca_file: None,
         }
     }
 }
@@ -662,6 +666,7 @@ impl Raw {
                 },
                 pool_size: self.smtp.pool_size,
                 timeout_secs: self.smtp.timeout_secs,
+                ca_file: self.smtp.ca_file,
             },
             delivery: DeliverySettings {
                 concurrency: self.delivery.concurrency,

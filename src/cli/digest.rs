@@ -1,11 +1,13 @@
 //! `herald digest ...`: editions.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tracing::info;
 
 use crate::app::App;
 use crate::cli::Output;
@@ -48,7 +50,17 @@ pub enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Editions with their delivery counts, newest first.
+    /// Send an edition's unfinished deliveries again, on purpose: those deferred after
+    /// repeated temporary failures, and any left by a run that stopped (a dead relay, a stop).
+    /// Readers who have it, bounced or left are not mailed.
+    Resend {
+        #[arg(long, value_name = "SLUG")]
+        list: String,
+        /// The edition's local date; today's in the list's timezone when not given.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+    },
+    /// Editions with their delivery counts, newest first, and why an unfinished one stopped.
     Status {
         #[arg(long, value_name = "SLUG")]
         list: Option<String>,
@@ -77,6 +89,10 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
                 (None, true) => dry_run_report(app, &list, output).await,
                 (None, false) => send(app, &list, output).await,
             }
+        }
+        Cmd::Resend { list, date } => {
+            let list = lists::require(&app.pool, &ListSlug::parse(&list)?).await?;
+            resend(app, &list, date.as_deref(), output).await
         }
         Cmd::Status { list } => status(app, list.as_deref(), output).await,
         Cmd::Preview { list, format, out } => {
@@ -146,6 +162,8 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
 
 /// `digest send`: build (or resume) today's edition and deliver it.
 pub async fn send(app: &App, list: &ListRecord, output: &mut Output<'_>) -> anyhow::Result<()> {
+    // A wrong password or a dead relay fails here, before an edition or a row exists.
+    let transport = ready_transport(app).await?;
     let built = digest::build_edition(&app.pool, &app.settings, list, app.clock.now()).await?;
     let edition_id = built.edition_id();
     match built {
@@ -164,10 +182,72 @@ pub async fn send(app: &App, list: &ListRecord, output: &mut Output<'_>) -> anyh
             return print_report(app, edition_id, None, output).await;
         }
         Built::Existing { .. } => {
+            deliveries::requeue_deferred(&app.pool, edition_id).await?;
             writeln!(output.err, "resuming today's edition of {}", list.slug)?
         }
     }
+    let again = format!("herald digest send --list {}", list.slug);
+    deliver(app, edition_id, &transport, &again, output).await
+}
+
+/// `digest resend`: the edition of a date, its deferred rows back in the queue, delivered.
+async fn resend(
+    app: &App,
+    list: &ListRecord,
+    date: Option<&str>,
+    output: &mut Output<'_>,
+) -> anyhow::Result<()> {
+    let date = match date {
+        Some(raw) => chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map_err(|_| BadInput(format!("--date {raw:?} is not a date (YYYY-MM-DD)")))?,
+        None => digest::build::local_date(list, app.clock.now()),
+    };
+    let edition = editions::find(&app.pool, list.id, date)
+        .await?
+        .ok_or_else(|| BadInput(format!("{} has no edition for {date}", list.slug)))?;
+    if edition.status == "skipped" {
+        writeln!(
+            output.err,
+            "nothing to resend: the {date} edition of {} was skipped",
+            list.slug
+        )?;
+        return Ok(());
+    }
+    let transport = ready_transport(app).await?;
+    let requeued = deliveries::requeue_deferred(&app.pool, edition.id).await?;
+    writeln!(
+        output.err,
+        "resending the {date} edition of {}: {requeued} deferred delivery(ies) back in the queue",
+        list.slug
+    )?;
+    let again = format!("herald digest resend --list {} --date {date}", list.slug);
+    deliver(app, edition.id, &transport, &again, output).await
+}
+
+/// The transport of the settings, once a probe (connect, TLS, AUTH, QUIT; or a write to the
+/// outbox) has shown it works. Its failure names the server, the stage and the reply.
+async fn ready_transport(app: &App) -> anyhow::Result<Transport> {
     let transport = Transport::from_settings(&app.settings)?;
+    transport
+        .probe()
+        .await
+        .map_err(|failure| anyhow::anyhow!("cannot send through {failure}"))?;
+    Ok(transport)
+}
+
+/// How often a run without a terminal reports its progress.
+const PROGRESS_EVERY: Duration = Duration::from_secs(60);
+const PROGRESS_EVERY_MESSAGES: u64 = 10_000;
+
+/// Delivers the edition's unfinished rows, showing progress, and fails unless it completed.
+/// `again` is the command that resumes it.
+async fn deliver(
+    app: &App,
+    edition_id: i64,
+    transport: &Transport,
+    again: &str,
+    output: &mut Output<'_>,
+) -> anyhow::Result<()> {
     let before = deliveries::counts(&app.pool, edition_id).await?;
     let bar = if output.interactive && !output.json {
         let bar = ProgressBar::new(before.total as u64).with_style(
@@ -177,30 +257,58 @@ pub async fn send(app: &App, list: &ListRecord, output: &mut Output<'_>) -> anyh
             .context("progress template")?,
         );
         bar.set_draw_target(ProgressDrawTarget::stderr());
-        bar
+        Some(bar)
     } else {
-        ProgressBar::hidden()
+        None
     };
     let done_before = (before.sent + before.failed + before.cancelled) as u64;
+    let total = before.total as u64;
+    let logged = std::sync::Mutex::new((Instant::now(), 0u64));
     let report = sender::deliver_edition(
         app,
         edition_id,
-        &transport,
+        transport,
         &SendOptions::from_settings(&app.settings),
         crate::shutdown::on_signals(),
-        &|sent, failed| {
-            bar.set_position(done_before + sent + failed);
-            bar.set_message(format!("{failed} failed"));
+        &|sent, failed| match &bar {
+            Some(bar) => {
+                bar.set_position(done_before + sent + failed);
+                bar.set_message(format!("{failed} failed"));
+            }
+            // Without a terminal (cron, systemd, a pipe): a line a minute or per 10,000.
+            None => {
+                let Ok(mut last) = logged.lock() else { return };
+                let done = sent + failed;
+                if last.0.elapsed() >= PROGRESS_EVERY || done >= last.1 + PROGRESS_EVERY_MESSAGES {
+                    *last = (Instant::now(), done);
+                    info!(
+                        edition_id,
+                        "progress: {} of {total} done ({sent} sent, {failed} failed in this run)",
+                        done_before + done
+                    );
+                }
+            }
         },
     )
     .await?;
-    bar.finish_and_clear();
-    print_report(app, edition_id, Some(report), output).await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    print_report(app, edition_id, Some(report.clone()), output).await?;
+    let unfinished = report.counts.unfinished();
+    if let Some(halt) = &report.halt {
+        if unfinished > 0 {
+            anyhow::bail!(
+                "delivery stopped: {halt}; {unfinished} deliveries unfinished, no reader's \
+                 standing changed; once fixed, run `{again}`"
+            );
+        }
+    }
     if report.stopped || !report.completed() {
         anyhow::bail!(
-            "stopped with {} deliveries unfinished; run `herald digest send --list {}` again to resume",
-            report.counts.unfinished(),
-            list.slug
+            "stopped with {unfinished} deliveries unfinished ({} deferred after repeated \
+             temporary failures); run `{again}` to try them again",
+            report.counts.deferred
         );
     }
     Ok(())
@@ -212,7 +320,7 @@ async fn print_report(
     report: Option<DeliveryReport>,
     output: &mut Output<'_>,
 ) -> anyhow::Result<()> {
-    let counts = match report {
+    let counts = match &report {
         Some(report) => report.counts,
         None => deliveries::counts(&app.pool, edition_id).await?,
     };
@@ -224,7 +332,9 @@ async fn print_report(
             "failed": counts.failed,
             "cancelled": counts.cancelled,
             "pending": counts.unfinished(),
-            "recovered": report.map_or(0, |r| r.recovered),
+            "deferred": counts.deferred,
+            "recovered": report.as_ref().map_or(0, |r| r.recovered),
+            "stopped_by": report.as_ref().and_then(|r| r.halt.as_ref()).map(|h| h.to_string()),
         }));
     }
     writeln!(
@@ -351,12 +461,20 @@ async fn status(app: &App, list: Option<&str>, output: &mut Output<'_>) -> anyho
                 v.pending.to_string(),
                 v.sent.to_string(),
                 v.failed.to_string(),
+                v.last_error.clone().unwrap_or_default(),
             ]
         })
         .collect();
     output.print_table(
         &[
-            "LIST", "DATE", "STATUS", "TOTAL", "PENDING", "SENT", "FAILED",
+            "LIST",
+            "DATE",
+            "STATUS",
+            "TOTAL",
+            "PENDING",
+            "SENT",
+            "FAILED",
+            "STOPPED BY",
         ],
         &table,
     )

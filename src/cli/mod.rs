@@ -84,13 +84,22 @@ pub enum Command {
     Demo,
 }
 
+impl Command {
+    fn reports_progress(&self) -> bool {
+        matches!(
+            self,
+            Self::Serve | Self::Digest(digest::Cmd::Send { .. } | digest::Cmd::Resend { .. })
+        )
+    }
+}
+
 impl Cli {
     /// The log filter implied by -v/-q, used when RUST_LOG is not set.
     pub fn log_level(&self) -> &'static str {
         match (self.quiet, self.verbose) {
             (true, _) => "error",
-            // The daemon reports what it does; one-shot commands only what went wrong.
-            (false, 0) if matches!(self.command, Command::Serve) => "info",
+            // The daemon and a send report what they do; other commands only what went wrong.
+            (false, 0) if self.command.reports_progress() => "info",
             (false, 0) => "warn",
             (false, 1) => "info",
             (false, 2) => "debug",

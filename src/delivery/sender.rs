@@ -10,7 +10,11 @@
 //!   process dies), so rows still `sending` when the lock is taken belong to a dead process and
 //!   are sent again;
 //! - outcomes are written in group commits, so SQLite is not the bottleneck;
-//! - a stop request ends claiming, lets in-flight messages finish and puts the rest back.
+//! - only the server's answer to a recipient changes that recipient's row for good; a failure
+//!   of the server or of our side puts the row back uncharged and feeds the circuit breaker
+//!   ([`Breaker`]), which pauses, gives up, or stops the run at once for a permanent refusal;
+//! - a stop request ends claiming, gives in-flight messages [`STOP_GRACE`] to finish and puts
+//!   the rest back (an abandoned message may have reached the server: the one duplicate).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -25,10 +29,12 @@ use tokio::sync::{mpsc, oneshot, watch, Mutex, Notify};
 use tracing::{info, warn};
 
 use crate::app::App;
+use crate::delivery::breaker::{Breaker, Halt};
 use crate::delivery::dkim;
+use crate::delivery::failure::{SendError, ServerFailure, Stage};
 use crate::delivery::message::{ListIdentity, PreparedEdition, Recipient};
 use crate::delivery::rate::RateLimiter;
-use crate::delivery::transport::{Connection, SendError, Transport};
+use crate::delivery::transport::{Connection, Transport};
 use crate::digest::template::Template;
 use crate::digest::RenderedEdition;
 use crate::domain::{EmailAddress, SubscriptionToken};
@@ -72,6 +78,10 @@ impl SendOptions {
     }
 }
 
+/// How long in-flight messages may take to finish after a stop request before they are
+/// abandoned and put back, so SIGTERM ends a run within seconds whatever the server does.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
 /// A stop request: `true` once the run should wind down.
 pub type Shutdown = watch::Receiver<bool>;
 
@@ -83,7 +93,7 @@ pub fn never_stop() -> Shutdown {
     receiver
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryReport {
     pub edition_id: i64,
     pub counts: DeliveryCounts,
@@ -91,6 +101,8 @@ pub struct DeliveryReport {
     pub recovered: u64,
     /// The run was asked to stop before the edition was finished.
     pub stopped: bool,
+    /// The server's failure that ended the run early, if one did.
+    pub halt: Option<Halt>,
 }
 
 impl DeliveryReport {
@@ -166,6 +178,8 @@ struct Shared {
     dkim: Option<DkimConfig>,
     transport: Transport,
     options: SendOptions,
+    breaker: Breaker,
+    shutdown: Shutdown,
     stopping: AtomicBool,
     in_flight: AtomicI64,
     recorded: Notify,
@@ -202,6 +216,7 @@ pub async fn deliver_edition(
             counts,
             recovered: 0,
             stopped: false,
+            halt: None,
         });
     };
     let recovered = deliveries::recover_in_flight(pool, edition_id).await?;
@@ -240,6 +255,8 @@ pub async fn deliver_edition(
         dkim,
         transport: transport.clone(),
         options: options.clone(),
+        breaker: Breaker::new(options.max_attempts, options.retry_base),
+        shutdown: shutdown.clone(),
         stopping: AtomicBool::new(false),
         in_flight: AtomicI64::new(0),
         recorded: Notify::new(),
@@ -275,9 +292,10 @@ pub async fn deliver_edition(
     let claim_batch = (concurrency * 16).min(512) as i64;
     let mut cursor = 0;
     let mut pending_jobs: VecDeque<Job> = VecDeque::new();
+    let mut halted = shared.breaker.halted();
     let outcome: anyhow::Result<()> = async {
         loop {
-            if *shutdown.borrow() {
+            if *shutdown.borrow() || *halted.borrow() {
                 break;
             }
             if pending_jobs.is_empty() {
@@ -308,6 +326,7 @@ pub async fn deliver_edition(
                         _ => break,
                     },
                     _ = shutdown.changed() => {}
+                    _ = halted.changed() => {}
                 }
                 progress(
                     sent.load(Ordering::Relaxed) as u64,
@@ -321,6 +340,7 @@ pub async fn deliver_edition(
                     _ = shared.recorded.notified() => {}
                     _ = tokio::time::sleep(Duration::from_millis(200)) => {}
                     _ = shutdown.changed() => {}
+                    _ = halted.changed() => {}
                 }
                 continue;
             }
@@ -336,6 +356,7 @@ pub async fn deliver_edition(
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
                         _ = shutdown.changed() => {}
+                        _ = halted.changed() => {}
                     }
                 }
             }
@@ -344,7 +365,9 @@ pub async fn deliver_edition(
     }
     .await;
 
-    shared.stopping.store(*shutdown.borrow(), Ordering::SeqCst);
+    shared
+        .stopping
+        .store(*shutdown.borrow() || *halted.borrow(), Ordering::SeqCst);
     released
         .lock()
         .await
@@ -365,6 +388,22 @@ pub async fn deliver_edition(
     );
 
     let counts = deliveries::counts(pool, edition_id).await?;
+    let halt = shared.breaker.halt();
+    let unfinished_because = match &halt {
+        _ if counts.unfinished() == 0 => None,
+        Some(halt) => Some(halt.to_string()),
+        None if counts.deferred > 0 => Some(format!(
+            "{} recipient(s) kept answering with temporary failures through {} attempts",
+            counts.deferred, options.max_attempts
+        )),
+        None => None,
+    };
+    if let Some(halt) = &halt {
+        if counts.unfinished() > 0 {
+            warn!(edition_id, "delivery stopped: {halt}");
+        }
+    }
+    editions::set_last_error(pool, edition_id, unfinished_because.as_deref()).await?;
     if counts.unfinished() == 0 {
         editions::set_status(pool, edition_id, "sent", Some(app.clock.now())).await?;
         lock.release_finished();
@@ -374,6 +413,7 @@ pub async fn deliver_edition(
         counts,
         recovered,
         stopped: *shutdown.borrow() && counts.unfinished() > 0,
+        halt,
     })
 }
 
@@ -395,7 +435,17 @@ async fn work(
             continue;
         }
         shared.rate.wait().await;
-        let outcome = shared.attempt(&job, &mut connection).await;
+        let finished = tokio::select! {
+            outcome = shared.attempt(&job, &mut connection) => Some(outcome),
+            _ = shared.stop_grace_over() => None,
+        };
+        let outcome = finished.unwrap_or_else(|| {
+            // The server may have the message already: resending it is the one duplicate.
+            connection = None;
+            Outcome::Requeue {
+                error: "stopped while in flight".into(),
+            }
+        });
         // This message went out while the previous outcome was being committed; it is reported
         // only once that commit is done. So at most two messages per connection are ever
         // accepted-but-unrecorded: that bounds duplicates after a crash.
@@ -424,18 +474,34 @@ async fn work(
 impl Shared {
     async fn attempt(&self, job: &Job, connection: &mut Option<Connection>) -> Outcome {
         let now = self.app.clock.now();
+        let Some(admission) = self.breaker.admit().await else {
+            return Outcome::Requeue {
+                error: "not attempted: the run stopped".into(),
+            };
+        };
         match self.send(job, connection, now).await {
-            Ok(()) => Outcome::Sent,
-            Err(SendError::Permanent(error)) => Outcome::Failed {
+            Ok(()) => {
+                self.breaker.succeeded();
+                Outcome::Sent
+            }
+            Err(SendError::Rejected { stage, reply }) => {
+                // The server answered for this recipient: it is alive.
+                self.breaker.succeeded();
+                Outcome::Failed {
+                    error: format!("rejected at {stage}: {reply}"),
+                    bounce: true,
+                }
+            }
+            Err(SendError::Unsendable(error)) => Outcome::Failed {
                 error,
-                bounce: true,
+                bounce: false,
             },
-            Err(SendError::Transient(error)) => {
+            Err(SendError::Deferred { stage, reply }) => {
+                let error = format!("deferred at {stage}: {reply}");
                 let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
                 if attempts >= self.options.max_attempts {
-                    Outcome::Failed {
-                        error: format!("gave up after {attempts} attempts: {error}"),
-                        bounce: false,
+                    Outcome::Deferred {
+                        error: format!("{attempts} attempts: {error}"),
                     }
                 } else {
                     let delay = chrono::Duration::from_std(self.options.backoff(attempts))
@@ -446,7 +512,34 @@ impl Shared {
                     }
                 }
             }
+            Err(SendError::Server(failure)) => {
+                self.breaker.failed(admission, &failure);
+                Outcome::Requeue {
+                    error: failure.to_string(),
+                }
+            }
         }
+    }
+
+    /// Resolves [`STOP_GRACE`] after a stop request; never without one.
+    async fn stop_grace_over(&self) {
+        let mut shutdown = self.shutdown.clone();
+        while !*shutdown.borrow() {
+            if shutdown.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+        tokio::time::sleep(STOP_GRACE).await;
+    }
+
+    /// A failure to build the message is ours, not the reader's: it stops the run.
+    fn our_failure(&self, detail: String) -> SendError {
+        SendError::Server(ServerFailure {
+            target: "herald".into(),
+            stage: Stage::Message,
+            detail,
+            permanent: true,
+        })
     }
 
     async fn send(
@@ -456,7 +549,7 @@ impl Shared {
         now: DateTime<Utc>,
     ) -> Result<(), SendError> {
         let email = EmailAddress::parse(&job.email)
-            .map_err(|error| SendError::Permanent(error.to_string()))?;
+            .map_err(|error| SendError::Unsendable(error.to_string()))?;
         let token =
             SubscriptionToken::new(self.list_id, job.subscriber_id, &job.unsubscribe_secret);
         let unsubscribe_url = self.app.settings.web.url(&format!("unsubscribe/{token}"));
@@ -470,32 +563,28 @@ impl Shared {
         let mut message = self
             .prepared
             .message(&recipient, now)
-            .map_err(|error| SendError::Permanent(format!("{error:#}")))?;
+            .map_err(|error| self.our_failure(format!("{error:#}")))?;
         if let Some(dkim) = &self.dkim {
             message.sign(dkim);
         }
-        let envelope = lettre::address::Envelope::new(
-            Some(
-                self.from
-                    .as_str()
-                    .parse()
-                    .map_err(|e: lettre::address::AddressError| {
-                        SendError::Permanent(e.to_string())
-                    })?,
-            ),
-            vec![email
-                .as_str()
-                .parse()
-                .map_err(|e: lettre::address::AddressError| SendError::Permanent(e.to_string()))?],
-        )
-        .map_err(|error| SendError::Permanent(error.to_string()))?;
+        let from = self
+            .from
+            .as_str()
+            .parse()
+            .map_err(|e: lettre::address::AddressError| self.our_failure(e.to_string()))?;
+        let to = email
+            .as_str()
+            .parse()
+            .map_err(|e: lettre::address::AddressError| SendError::Unsendable(e.to_string()))?;
+        let envelope = lettre::address::Envelope::new(Some(from), vec![to])
+            .map_err(|error| SendError::Unsendable(error.to_string()))?;
         let bytes = message.formatted();
 
         if connection.as_ref().is_none_or(|open| !open.is_usable()) {
             *connection = Some(self.transport.connect().await?);
         }
         let Some(open) = connection.as_mut() else {
-            return Err(SendError::Transient("no connection".into()));
+            return Err(self.our_failure("no connection".into()));
         };
         let started = std::time::Instant::now();
         let result = open
@@ -547,8 +636,10 @@ async fn record_outcomes(
         for recorded in batch.drain(..) {
             match recorded.outcome {
                 Outcome::Sent => sent.fetch_add(1, Ordering::Relaxed),
-                Outcome::Failed { .. } => failed.fetch_add(1, Ordering::Relaxed),
-                Outcome::Retry { .. } => 0,
+                Outcome::Failed { .. } | Outcome::Deferred { .. } => {
+                    failed.fetch_add(1, Ordering::Relaxed)
+                }
+                Outcome::Retry { .. } | Outcome::Requeue { .. } => 0,
             };
             shared.in_flight.fetch_sub(1, Ordering::SeqCst);
             let _ = recorded.ack.send(());

@@ -4,6 +4,10 @@
 //! TCP_NODELAY: lettre writes the closing `\r\n.\r\n` as a separate small packet, which Nagle's
 //! algorithm holds back until the server's delayed ACK, about 40 ms per message. Each delivery
 //! worker keeps its connection open across messages.
+//!
+//! Every wait on the server is bounded by `smtp.timeout_secs`, and every failure says at which
+//! stage it happened (see [`failure`](crate::delivery::failure)), because the stage decides
+//! whether it is a reader's bounce or the server's trouble.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,35 +15,19 @@ use std::time::Duration;
 use anyhow::Context;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, Certificate, CertificateStore, TlsParameters,
+};
 use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use secrecy::ExposeSecret;
 use tokio::net::TcpStream;
 
+use crate::delivery::failure::{SendError, ServerFailure, Stage};
 use crate::settings::{Settings, SmtpTls, TransportKind};
 
-/// Why a message was not accepted. The caller branches on it: a transient failure is retried
-/// with backoff, a permanent one is a bounce.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum SendError {
-    /// 4xx, a timeout, a refused or dropped connection: try again later.
-    #[error("temporary failure: {0}")]
-    Transient(String),
-    /// 5xx: the server refuses this message for good.
-    #[error("permanent failure: {0}")]
-    Permanent(String),
-}
-
-impl From<lettre::transport::smtp::Error> for SendError {
-    fn from(error: lettre::transport::smtp::Error) -> Self {
-        if error.is_permanent() {
-            Self::Permanent(error.to_string())
-        } else {
-            Self::Transient(error.to_string())
-        }
-    }
-}
+/// How long a QUIT after a failure may take: the connection is being thrown away anyway.
+const QUIT_WAIT: Duration = Duration::from_secs(2);
 
 /// How to reach the server, from the settings.
 #[derive(Clone)]
@@ -53,9 +41,20 @@ pub struct SmtpTarget {
     host: String,
     port: u16,
     tls: SmtpTls,
+    /// Built once: the built-in roots, the system's and `smtp.ca_file`'s.
+    tls_parameters: Option<TlsParameters>,
     credentials: Option<Credentials>,
     timeout: Duration,
     hello: ClientId,
+}
+
+/// What a successful probe of the server found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeReport {
+    pub target: String,
+    pub encrypted: bool,
+    pub authenticated: bool,
+    pub pipelining: bool,
 }
 
 impl Transport {
@@ -74,10 +73,17 @@ impl Transport {
                     ),
                     (None, _) => None,
                 };
+                let tls_parameters = match smtp.tls {
+                    SmtpTls::None => None,
+                    SmtpTls::Tls | SmtpTls::StartTls => {
+                        Some(tls_parameters(&smtp.host, smtp.ca_file.as_deref())?)
+                    }
+                };
                 Self::Smtp(SmtpTarget {
                     host: smtp.host.clone(),
                     port: smtp.port,
                     tls: smtp.tls,
+                    tls_parameters,
                     credentials,
                     timeout: Duration::from_secs(smtp.timeout_secs),
                     hello: ClientId::default(),
@@ -86,31 +92,89 @@ impl Transport {
         })
     }
 
-    /// Opens one connection (for SMTP: greeting, EHLO, STARTTLS, AUTH).
+    /// Opens one connection (for SMTP: greeting, EHLO, STARTTLS, AUTH), within the timeout.
     pub async fn connect(&self) -> Result<Connection, SendError> {
         match self {
             Self::File(dir) => {
-                tokio::fs::create_dir_all(dir).await.map_err(|error| {
-                    SendError::Transient(format!("creating outbox {}: {error}", dir.display()))
-                })?;
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|error| outbox_failure(dir, &error))?;
                 Ok(Connection::File(dir.clone()))
             }
             Self::Smtp(target) => {
-                let connection = tokio::time::timeout(target.timeout, target.connect())
-                    .await
-                    .map_err(|_| {
-                        SendError::Transient(format!(
-                            "connecting to {}:{} timed out",
-                            target.host, target.port
-                        ))
-                    })??;
-                let (connection, pipelining) = connection;
+                let mut stage = Stage::Connect;
+                let connected =
+                    tokio::time::timeout(target.timeout, target.connect(&mut stage)).await;
+                let (connection, pipelining) = match connected {
+                    Ok(result) => result?,
+                    Err(_) => {
+                        return Err(SendError::timed_out(&self.name(), stage, target.timeout))
+                    }
+                };
                 Ok(Connection::Smtp {
                     connection: Box::new(connection),
+                    target: self.name(),
                     timeout: target.timeout,
                     pipelining,
                 })
             }
+        }
+    }
+
+    /// Connects as for a message (TLS and AUTH included), then says goodbye: no mail is sent.
+    /// For the file transport, checks that the outbox can be written.
+    pub async fn probe(&self) -> Result<ProbeReport, ServerFailure> {
+        let only_server = |error: SendError| match error {
+            SendError::Server(failure) => failure,
+            other => ServerFailure {
+                target: self.name(),
+                stage: Stage::Connect,
+                detail: other.to_string(),
+                permanent: true,
+            },
+        };
+        let connection = self.connect().await.map_err(only_server)?;
+        let report = match (&connection, self) {
+            (
+                Connection::Smtp {
+                    connection: open,
+                    pipelining,
+                    ..
+                },
+                Self::Smtp(target),
+            ) => ProbeReport {
+                target: self.name(),
+                encrypted: open.is_encrypted(),
+                authenticated: target.credentials.is_some(),
+                pipelining: *pipelining,
+            },
+            _ => {
+                let Self::File(dir) = self else {
+                    unreachable!("a file connection comes from the file transport")
+                };
+                let probe = dir.join(".herald-probe");
+                tokio::fs::write(&probe, b"probe")
+                    .await
+                    .map_err(|error| outbox_failure(dir, &error))
+                    .map_err(only_server)?;
+                let _ = tokio::fs::remove_file(&probe).await;
+                ProbeReport {
+                    target: self.name(),
+                    encrypted: false,
+                    authenticated: false,
+                    pipelining: false,
+                }
+            }
+        };
+        connection.close().await;
+        Ok(report)
+    }
+
+    /// `smtp HOST:PORT` or `outbox DIR`: how failures name where they happened.
+    pub fn name(&self) -> String {
+        match self {
+            Self::File(dir) => format!("outbox {}", dir.display()),
+            Self::Smtp(target) => format!("smtp {}:{}", target.host, target.port),
         }
     }
 
@@ -122,60 +186,137 @@ impl Transport {
     }
 }
 
+/// The roots a relay's certificate may chain to: webpki's built-in ones, the system's (where a
+/// site installs its private CA) and `smtp.ca_file`. Never "accept anything".
+fn tls_parameters(host: &str, ca_file: Option<&std::path::Path>) -> anyhow::Result<TlsParameters> {
+    let mut builder =
+        TlsParameters::builder(host.to_string()).certificate_store(CertificateStore::WebpkiRoots);
+    for der in rustls_native_certs::load_native_certs().certs {
+        if let Ok(certificate) = Certificate::from_der(der.to_vec()) {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("reading smtp.ca_file {}", path.display()))?;
+        if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+            return Err(crate::error::BadInput(format!(
+                "smtp.ca_file {}: no PEM certificate in it",
+                path.display()
+            ))
+            .into());
+        }
+        let certificate = Certificate::from_pem(&pem).map_err(|error| {
+            crate::error::BadInput(format!("smtp.ca_file {}: {error}", path.display()))
+        })?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    builder
+        .build_rustls()
+        .with_context(|| format!("setting up TLS for {host}"))
+}
+
+fn outbox_failure(dir: &std::path::Path, error: &std::io::Error) -> SendError {
+    use std::io::ErrorKind;
+    SendError::Server(ServerFailure {
+        target: format!("outbox {}", dir.display()),
+        stage: Stage::Outbox,
+        detail: error.to_string(),
+        // A full disk may clear; a directory we may not write to will not.
+        permanent: matches!(
+            error.kind(),
+            ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem | ErrorKind::NotADirectory
+        ),
+    })
+}
+
 impl SmtpTarget {
-    async fn connect(&self) -> Result<(AsyncSmtpConnection, bool), SendError> {
-        let tls = || {
-            TlsParameters::new(self.host.clone())
-                .map_err(|error| SendError::Transient(error.to_string()))
+    /// Greeting, EHLO, TLS and AUTH. `stage` follows along, so a timeout names where it hung.
+    async fn connect(&self, stage: &mut Stage) -> Result<(AsyncSmtpConnection, bool), SendError> {
+        let target = format!("smtp {}:{}", self.host, self.port);
+        let at = |stage: Stage| {
+            let target = target.clone();
+            move |error: lettre::transport::smtp::Error| SendError::classify(&target, stage, &error)
         };
+        let tls = || {
+            self.tls_parameters.clone().ok_or_else(|| {
+                SendError::Server(ServerFailure {
+                    target: target.clone(),
+                    stage: Stage::Tls,
+                    detail: "no TLS parameters".into(),
+                    permanent: true,
+                })
+            })
+        };
+        *stage = Stage::Connect;
         let mut connection = match self.tls {
             // lettre must own the socket to wrap it in TLS from the first byte, so implicit TLS
-            // keeps its default socket options.
-            SmtpTls::Tls => {
-                AsyncSmtpConnection::connect_tokio1(
-                    (self.host.as_str(), self.port),
-                    Some(self.timeout),
-                    &self.hello,
-                    Some(tls()?),
-                    None,
-                )
-                .await?
-            }
+            // keeps its default socket options, and its one step is sorted afterwards.
+            SmtpTls::Tls => AsyncSmtpConnection::connect_tokio1(
+                (self.host.as_str(), self.port),
+                Some(self.timeout),
+                &self.hello,
+                Some(tls()?),
+                None,
+            )
+            .await
+            .map_err(|error| {
+                let stage = if error.is_tls() {
+                    Stage::Tls
+                } else if error.status().is_some() {
+                    Stage::Greeting
+                } else {
+                    Stage::Connect
+                };
+                SendError::classify(&target, stage, &error)
+            })?,
             SmtpTls::StartTls | SmtpTls::None => {
                 let stream = TcpStream::connect((self.host.as_str(), self.port))
                     .await
                     .map_err(|error| {
-                        SendError::Transient(format!(
-                            "connecting to {}:{}: {error}",
-                            self.host, self.port
-                        ))
+                        SendError::Server(ServerFailure {
+                            target: target.clone(),
+                            stage: Stage::Connect,
+                            detail: error.to_string(),
+                            permanent: false,
+                        })
                     })?;
-                stream.set_nodelay(true).map_err(|error| {
-                    SendError::Transient(format!("setting TCP_NODELAY: {error}"))
-                })?;
-                let mut connection =
-                    AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
-                        .await?;
-                if self.tls == SmtpTls::StartTls {
-                    if !connection.can_starttls() {
-                        return Err(SendError::Transient(format!(
-                            "{}:{} does not offer STARTTLS (set smtp.tls = \"none\" only for a local relay)",
-                            self.host, self.port
-                        )));
-                    }
-                    connection.starttls(tls()?, &self.hello).await?;
-                }
-                connection
+                let _ = stream.set_nodelay(true);
+                *stage = Stage::Greeting;
+                AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
+                    .await
+                    .map_err(at(Stage::Greeting))?
             }
         };
+        if self.tls == SmtpTls::StartTls {
+            *stage = Stage::Tls;
+            if !connection.can_starttls() {
+                return Err(SendError::Server(ServerFailure {
+                    target: target.clone(),
+                    stage: Stage::Tls,
+                    detail: "the server does not offer STARTTLS (set smtp.tls = \"none\" only for a local relay)".into(),
+                    permanent: true,
+                }));
+            }
+            connection
+                .starttls(tls()?, &self.hello)
+                .await
+                .map_err(at(Stage::Tls))?;
+        }
         if let Some(credentials) = &self.credentials {
+            *stage = Stage::Auth;
             connection
                 .auth(&[Mechanism::Plain, Mechanism::Login], credentials)
-                .await?;
+                .await
+                .map_err(at(Stage::Auth))?;
         }
         // lettre keeps no record of PIPELINING, so ask again (a repeated EHLO is allowed and
         // resets nothing that matters here).
-        let ehlo = connection.command(Ehlo::new(self.hello.clone())).await?;
+        *stage = Stage::Greeting;
+        let ehlo = connection
+            .command(Ehlo::new(self.hello.clone()))
+            .await
+            .map_err(at(Stage::Greeting))?;
         let pipelining = ehlo
             .message()
             .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING"));
@@ -187,6 +328,7 @@ impl SmtpTarget {
 pub enum Connection {
     Smtp {
         connection: Box<AsyncSmtpConnection>,
+        target: String,
         timeout: Duration,
         /// The server advertised PIPELINING (RFC 2920).
         pipelining: bool,
@@ -206,25 +348,33 @@ impl Connection {
         match self {
             Self::Smtp {
                 connection,
+                target,
                 timeout,
                 pipelining,
-            } => match tokio::time::timeout(
-                *timeout,
-                transmit(connection, *pipelining, envelope, message),
-            )
-            .await
-            {
-                Ok(result) => result.map_err(SendError::from),
-                Err(_) => {
-                    connection.abort().await;
-                    Err(SendError::Transient(
-                        "the server did not answer in time".into(),
-                    ))
+            } => {
+                let mut stage = Stage::MailFrom;
+                let sent = tokio::time::timeout(
+                    *timeout,
+                    transmit(connection, *pipelining, envelope, message, &mut stage),
+                )
+                .await;
+                let result = match sent {
+                    Ok(result) => result.map_err(|failure| match failure {
+                        Failure::Smtp(error) => SendError::classify(target, stage, &error),
+                        Failure::Unsendable(why) => SendError::Unsendable(why.into()),
+                    }),
+                    Err(_) => Err(SendError::timed_out(target, stage, *timeout)),
+                };
+                if result.is_err() {
+                    // As lettre does: a failed transaction leaves the session in an unknown
+                    // state. The goodbye is bounded: a hung server must not hang us.
+                    let _ = tokio::time::timeout(QUIT_WAIT, connection.abort()).await;
                 }
-            },
+                result
+            }
             Self::File(dir) => write_eml(dir, name, message)
                 .await
-                .map_err(|error| SendError::Transient(format!("{error:#}"))),
+                .map_err(|error| outbox_failure(dir, &error)),
         }
     }
 
@@ -243,63 +393,97 @@ impl Connection {
             ..
         } = self
         {
-            let _ = tokio::time::timeout(timeout, connection.quit()).await;
+            let _ = tokio::time::timeout(timeout.min(QUIT_WAIT), connection.quit()).await;
         }
     }
 }
 
-/// One SMTP transaction. lettre's `send` copies the message through a byte-at-a-time
-/// dot-stuffing codec that costs more CPU than building the message; our messages are ASCII
-/// (quoted-printable, encoded headers), so the DATA payload is stuffed here with a substring
-/// search and written in one piece. Anything else goes through lettre's own path.
+enum Failure {
+    Smtp(lettre::transport::smtp::Error),
+    /// Refused before anything was said to the server.
+    Unsendable(&'static str),
+}
+
+impl From<lettre::transport::smtp::Error> for Failure {
+    fn from(error: lettre::transport::smtp::Error) -> Self {
+        Self::Smtp(error)
+    }
+}
+
+/// One SMTP transaction, command by command, so every answer is read at a known stage.
+/// The DATA payload of an ASCII message is dot-stuffed here with a substring search and written
+/// in one piece: lettre's byte-at-a-time codec costs more CPU than building the message.
 async fn transmit(
     connection: &mut AsyncSmtpConnection,
     pipelining: bool,
     envelope: &Envelope,
     message: &[u8],
-) -> Result<(), lettre::transport::smtp::Error> {
-    let ascii_addresses = envelope
+    stage: &mut Stage,
+) -> Result<(), Failure> {
+    let mut parameters = Vec::new();
+    let non_ascii_address = envelope
         .from()
-        .is_none_or(|from| AsRef::<str>::as_ref(from).is_ascii())
-        && envelope
-            .to()
-            .iter()
-            .all(|to| AsRef::<str>::as_ref(to).is_ascii());
-    let text = match std::str::from_utf8(message) {
-        Ok(text) if ascii_addresses && text.is_ascii() => text,
-        _ => return connection.send(envelope, message).await.map(|_| ()),
-    };
-    let result = async {
-        let mail = Mail::new(envelope.from().cloned(), Vec::new());
-        if pipelining {
-            // MAIL, RCPT and DATA in one write, then their answers in order (RFC 2920).
-            let mut batch = mail.to_string();
-            for to in envelope.to() {
-                batch.push_str(&Rcpt::new(to.clone(), Vec::new()).to_string());
-            }
-            batch.push_str(&Data.to_string());
-            connection.command(batch).await?;
-            for _ in envelope.to() {
-                connection.read_response().await?;
-            }
-            connection.read_response().await?;
-        } else {
-            connection.command(mail).await?;
-            for to in envelope.to() {
-                connection
-                    .command(Rcpt::new(to.clone(), Vec::new()))
-                    .await?;
-            }
-            connection.command(Data).await?;
+        .into_iter()
+        .chain(envelope.to())
+        .any(|address| !AsRef::<str>::as_ref(address).is_ascii());
+    if non_ascii_address {
+        if !connection
+            .server_info()
+            .supports_feature(Extension::SmtpUtfEight)
+        {
+            return Err(Failure::Unsendable(
+                "the address needs SMTPUTF8, which the server does not offer",
+            ));
         }
-        connection.command(DataPayload(text)).await
+        parameters.push(MailParameter::SmtpUtfEight);
     }
-    .await;
-    if result.is_err() {
-        // As lettre does: a failed transaction leaves the session in an unknown state.
-        connection.abort().await;
+    let ascii = std::str::from_utf8(message)
+        .ok()
+        .filter(|text| text.is_ascii());
+    if ascii.is_none() {
+        if !connection
+            .server_info()
+            .supports_feature(Extension::EightBitMime)
+        {
+            return Err(Failure::Unsendable(
+                "the message is 8-bit and the server does not offer 8BITMIME",
+            ));
+        }
+        parameters.push(MailParameter::Body(MailBodyParameter::EightBitMime));
     }
-    result.map(|_| ())
+    let mail = Mail::new(envelope.from().cloned(), parameters);
+    *stage = Stage::MailFrom;
+    if pipelining {
+        // MAIL, RCPT and DATA in one write, then their answers in order (RFC 2920).
+        let mut batch = mail.to_string();
+        for to in envelope.to() {
+            batch.push_str(&Rcpt::new(to.clone(), Vec::new()).to_string());
+        }
+        batch.push_str(&Data.to_string());
+        connection.command(batch).await?;
+        *stage = Stage::RcptTo;
+        for _ in envelope.to() {
+            connection.read_response().await?;
+        }
+        *stage = Stage::Data;
+        connection.read_response().await?;
+    } else {
+        connection.command(mail).await?;
+        *stage = Stage::RcptTo;
+        for to in envelope.to() {
+            connection
+                .command(Rcpt::new(to.clone(), Vec::new()))
+                .await?;
+        }
+        *stage = Stage::Data;
+        connection.command(Data).await?;
+    }
+    *stage = Stage::EndOfData;
+    match ascii {
+        Some(text) => connection.command(DataPayload(text)).await?,
+        None => connection.message(message).await?,
+    };
+    Ok(())
 }
 
 /// The message after DATA: lines starting with '.' get a second one (RFC 5321 4.5.2), then
@@ -326,16 +510,11 @@ impl std::fmt::Display for DataPayload<'_> {
 }
 
 /// Writes `dir/name.eml` whole or not at all.
-async fn write_eml(dir: &std::path::Path, name: &str, message: &[u8]) -> anyhow::Result<()> {
+async fn write_eml(dir: &std::path::Path, name: &str, message: &[u8]) -> std::io::Result<()> {
     let path = dir.join(format!("{name}.eml"));
     let partial = dir.join(format!(".{name}.eml.partial"));
-    tokio::fs::write(&partial, message)
-        .await
-        .with_context(|| format!("writing {}", partial.display()))?;
-    tokio::fs::rename(&partial, &path)
-        .await
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    tokio::fs::write(&partial, message).await?;
+    tokio::fs::rename(&partial, &path).await
 }
 
 #[cfg(test)]

@@ -143,16 +143,26 @@ pub async fn claim(
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Sent,
-    /// Temporary failure: try again at the given time.
+    /// The recipient's temporary failure: try again at the given time.
     Retry {
         error: String,
         at: DateTime<Utc>,
     },
-    /// Given up: attempts exhausted, or refused for good. A bounce also stops mail to the
-    /// address on this list.
+    /// The recipient's temporary failures outlasted `max_attempts`: unfinished, for a later
+    /// run (or `digest resend`) to try again. Not the reader's fault, never a bounce.
+    Deferred {
+        error: String,
+    },
+    /// Refused for good for this recipient. A bounce also stops mail to the address on this
+    /// list.
     Failed {
         error: String,
         bounce: bool,
+    },
+    /// Not attempted, or failed through the server's fault or a stop: back in the queue at
+    /// once, and the attempt does not count against the row.
+    Requeue {
+        error: String,
     },
 }
 
@@ -191,18 +201,22 @@ pub async fn record(
             .context("recording sent deliveries")?;
     }
     for (subscriber_id, outcome) in results {
-        let (status, error, next) = match outcome {
+        let (status, error, next, uncharged) = match outcome {
             Outcome::Sent => continue,
-            Outcome::Retry { error, at } => ("retry", error.as_str(), Some(to_db_time(*at))),
-            Outcome::Failed { error, .. } => ("failed", error.as_str(), None),
+            Outcome::Retry { error, at } => ("retry", error, Some(to_db_time(*at)), 0),
+            Outcome::Deferred { error } => ("deferred", error, None, 0),
+            Outcome::Failed { error, .. } => ("failed", error, None, 0),
+            Outcome::Requeue { error } => ("retry", error, Some(to_db_time(now)), 1),
         };
         sqlx::query(
-            "UPDATE deliveries SET status = ?, last_error = ?, next_attempt_at = ?
+            "UPDATE deliveries SET status = ?, last_error = ?, next_attempt_at = ?,
+                 attempts = MAX(attempts - ?, 0)
              WHERE edition_id = ? AND subscriber_id = ?",
         )
         .bind(status)
         .bind(error)
         .bind(next)
+        .bind(uncharged)
         .bind(edition_id)
         .bind(subscriber_id)
         .execute(&mut *tx)
@@ -264,54 +278,58 @@ pub async fn recover_in_flight(pool: &SqlitePool, edition_id: i64) -> anyhow::Re
     Ok(recovered)
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct DeliveryCounts {
     pub total: i64,
     pub pending: i64,
     pub sending: i64,
     pub retry: i64,
+    pub deferred: i64,
     pub sent: i64,
     pub failed: i64,
     pub cancelled: i64,
 }
 
 impl DeliveryCounts {
-    /// Rows not yet sent, failed or cancelled.
+    /// Rows not yet sent, failed for their recipient, or cancelled.
     pub fn unfinished(&self) -> i64 {
-        self.pending + self.sending + self.retry
+        self.pending + self.sending + self.retry + self.deferred
     }
 }
 
 #[instrument(skip_all)]
 pub async fn counts(pool: &SqlitePool, edition_id: i64) -> anyhow::Result<DeliveryCounts> {
-    let (total, pending, sending, retry, sent, failed, cancelled): (
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-    ) = sqlx::query_as(
-        "SELECT COUNT(*),
-                    COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'sending'), 0),
-                    COALESCE(SUM(status = 'retry'), 0), COALESCE(SUM(status = 'sent'), 0),
-                    COALESCE(SUM(status = 'failed'), 0), COALESCE(SUM(status = 'cancelled'), 0)
-             FROM deliveries WHERE edition_id = ?",
+    sqlx::query_as(
+        "SELECT COUNT(*) AS total,
+                COALESCE(SUM(status = 'pending'), 0) AS pending,
+                COALESCE(SUM(status = 'sending'), 0) AS sending,
+                COALESCE(SUM(status = 'retry'), 0) AS retry,
+                COALESCE(SUM(status = 'deferred'), 0) AS deferred,
+                COALESCE(SUM(status = 'sent'), 0) AS sent,
+                COALESCE(SUM(status = 'failed'), 0) AS failed,
+                COALESCE(SUM(status = 'cancelled'), 0) AS cancelled
+         FROM deliveries WHERE edition_id = ?",
     )
     .bind(edition_id)
     .fetch_one(pool)
     .await
-    .context("counting deliveries")?;
-    Ok(DeliveryCounts {
-        total,
-        pending,
-        sending,
-        retry,
-        sent,
-        failed,
-        cancelled,
-    })
+    .context("counting deliveries")
+}
+
+/// Puts the edition's deferred rows back in the queue with a fresh allowance of attempts, for
+/// a run that tries again on purpose (a resumed `digest send`, `digest resend`, the daemon).
+#[instrument(skip_all)]
+pub async fn requeue_deferred(pool: &SqlitePool, edition_id: i64) -> anyhow::Result<u64> {
+    let requeued = sqlx::query(
+        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = NULL
+         WHERE edition_id = ? AND status = 'deferred'",
+    )
+    .bind(edition_id)
+    .execute(pool)
+    .await
+    .context("requeueing deferred deliveries")?
+    .rows_affected();
+    Ok(requeued)
 }
 
 /// When the earliest waiting retry is due.

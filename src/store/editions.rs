@@ -171,6 +171,35 @@ pub async fn set_status(
     Ok(())
 }
 
+/// Editions built since `since` that still have deliveries to make (a run stopped short: a
+/// dead relay, a stop, deferred recipients), oldest first.
+#[instrument(skip_all)]
+pub async fn unfinished(pool: &SqlitePool, since: DateTime<Utc>) -> anyhow::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT e.id FROM editions e
+         WHERE e.status IN ('ready', 'sending') AND e.built_at >= ?
+           AND EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id
+                       AND d.status IN ('pending', 'sending', 'retry', 'deferred'))
+         ORDER BY e.built_at",
+    )
+    .bind(to_db_time(since))
+    .fetch_all(pool)
+    .await
+    .context("reading unfinished editions")
+}
+
+/// Records why the edition's last run stopped short; `None` once it is finished.
+#[instrument(skip_all)]
+pub async fn set_last_error(pool: &SqlitePool, id: i64, error: Option<&str>) -> anyhow::Result<()> {
+    sqlx::query("UPDATE editions SET last_error = ? WHERE id = ?")
+        .bind(error)
+        .bind(id)
+        .execute(pool)
+        .await
+        .context("recording why the edition stopped")?;
+    Ok(())
+}
+
 /// One line of `digest status` (its `--json` shape too).
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct EditionStatus {
@@ -182,6 +211,8 @@ pub struct EditionStatus {
     pub sent: i64,
     pub failed: i64,
     pub cancelled: i64,
+    /// Why the last run stopped short, if the edition is unfinished.
+    pub last_error: Option<String>,
 }
 
 /// Editions newest first, with delivery counts; `pending` counts every unfinished row.
@@ -193,10 +224,11 @@ pub async fn status_report(
     sqlx::query_as(
         "SELECT l.slug AS list, e.local_date AS date, e.status,
                 COUNT(d.subscriber_id) AS total,
-                COALESCE(SUM(d.status IN ('pending', 'sending', 'retry')), 0) AS pending,
+                COALESCE(SUM(d.status IN ('pending', 'sending', 'retry', 'deferred')), 0) AS pending,
                 COALESCE(SUM(d.status = 'sent'), 0) AS sent,
                 COALESCE(SUM(d.status = 'failed'), 0) AS failed,
-                COALESCE(SUM(d.status = 'cancelled'), 0) AS cancelled
+                COALESCE(SUM(d.status = 'cancelled'), 0) AS cancelled,
+                e.last_error
          FROM editions e JOIN lists l ON l.id = e.list_id
          LEFT JOIN deliveries d ON d.edition_id = e.id
          WHERE ?1 IS NULL OR e.list_id = ?1

@@ -178,6 +178,11 @@ impl FaultySmtp {
         self.state.lock().expect("state").accepted.clone()
     }
 
+    /// The fault is fixed: from now on every recipient is accepted.
+    pub fn clear_faults(&self) {
+        self.state.lock().expect("state").faults.clear();
+    }
+
     pub fn attempts(&self, address: &str) -> usize {
         self.state
             .lock()
