@@ -14,6 +14,7 @@ mod feeds;
 mod lists;
 mod operations;
 mod schedule;
+mod server_faults;
 mod settings;
 mod smtp;
 mod stories;

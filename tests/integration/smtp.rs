@@ -140,11 +140,33 @@ pub enum Fault {
     SlowOnce(Duration),
 }
 
+/// What the fault injector does to every session: a broken or misconfigured server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerFault {
+    /// `554` instead of the greeting: this server will not serve us.
+    Greeting554,
+    /// `550` to `MAIL FROM`: our sender address is refused.
+    MailFrom550,
+    /// `535` to AUTH: a wrong password.
+    Auth535,
+    /// `421` at once: the service is not available.
+    Everything421,
+    /// Accepts the TCP connection and never says a word.
+    SilentAfterConnect,
+    /// Takes the whole message and never answers the final dot.
+    SilentAfterData,
+    /// Accepts this many messages, then dies: every connection closes, new ones are refused.
+    DiesAfter(usize),
+}
+
 #[derive(Default)]
 struct FaultState {
     faults: HashMap<String, Fault>,
+    server_fault: Option<ServerFault>,
     attempts: HashMap<String, usize>,
     accepted: Vec<String>,
+    /// Messages whose final dot arrived, answered or not.
+    data_received: usize,
 }
 
 /// A scripted SMTP peer: accepts everything except what its faults say.
@@ -152,25 +174,95 @@ struct FaultState {
 pub struct FaultySmtp {
     pub port: u16,
     state: Arc<Mutex<FaultState>>,
+    alive: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl FaultySmtp {
     pub async fn start(faults: &[(&str, Fault)]) -> Self {
+        Self::start_with(faults, None).await
+    }
+
+    /// A server broken as `fault` says, until [`clear_faults`](Self::clear_faults).
+    pub async fn broken(fault: ServerFault) -> Self {
+        Self::start_with(&[], Some(fault)).await
+    }
+
+    async fn start_with(faults: &[(&str, Fault)], server_fault: Option<ServerFault>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let state = Arc::new(Mutex::new(FaultState {
             faults: faults.iter().map(|(a, f)| (a.to_string(), *f)).collect(),
+            server_fault,
             ..Default::default()
         }));
-        let server = Self { port, state };
+        let (alive, _) = tokio::sync::watch::channel(true);
+        let server = Self {
+            port,
+            state,
+            alive: Arc::new(alive),
+        };
         let accept = server.clone();
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                let session = accept.clone();
-                tokio::spawn(async move { session.serve(socket).await });
-            }
-        });
+        tokio::spawn(async move { accept.listen(Some(listener)).await });
         server
+    }
+
+    /// Accepts sessions while the server is alive; a dead server holds no listener (so
+    /// connections are refused) until it is revived on the same port.
+    async fn listen(self, mut listener: Option<TcpListener>) {
+        let mut alive = self.alive.subscribe();
+        loop {
+            if !*alive.borrow_and_update() {
+                listener = None;
+                if alive.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            let bound = match listener.take() {
+                Some(bound) => bound,
+                None => match TcpListener::bind(("127.0.0.1", self.port)).await {
+                    Ok(bound) => bound,
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                },
+            };
+            loop {
+                tokio::select! {
+                    accepted = bound.accept() => match accepted {
+                        Ok((socket, _)) => {
+                            let session = self.clone();
+                            tokio::spawn(async move { session.serve(socket).await });
+                        }
+                        Err(_) => break,
+                    },
+                    changed = alive.changed() => {
+                        if changed.is_err() { return; }
+                        if !*alive.borrow() { break; }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fault is fixed: from now on every recipient is accepted and a dead server is back.
+    pub fn clear_faults(&self) {
+        {
+            let mut state = self.state.lock().expect("state");
+            state.faults.clear();
+            state.server_fault = None;
+        }
+        self.alive.send_replace(true);
+    }
+
+    /// Messages whose final dot arrived, whether or not the server answered.
+    pub fn data_received(&self) -> usize {
+        self.state.lock().expect("state").data_received
+    }
+
+    fn server_fault(&self) -> Option<ServerFault> {
+        self.state.lock().expect("state").server_fault
     }
 
     /// Recipients whose message was accepted with 250, in order.
@@ -179,10 +271,6 @@ impl FaultySmtp {
     }
 
     /// The fault is fixed: from now on every recipient is accepted.
-    pub fn clear_faults(&self) {
-        self.state.lock().expect("state").faults.clear();
-    }
-
     pub fn attempts(&self, address: &str) -> usize {
         self.state
             .lock()
@@ -196,7 +284,24 @@ impl FaultySmtp {
     async fn serve(&self, socket: tokio::net::TcpStream) {
         let (read, mut write) = socket.into_split();
         let mut lines = AsyncBufReader::new(read);
-        let _ = write.write_all(b"220 faulty.test ESMTP\r\n").await;
+        let fault = self.server_fault();
+        let greeting: &[u8] = match fault {
+            Some(ServerFault::Greeting554) => b"554 5.3.2 faulty.test will not serve you\r\n",
+            Some(ServerFault::Everything421) => {
+                let _ = write
+                    .write_all(b"421 4.3.2 faulty.test service not available\r\n")
+                    .await;
+                return;
+            }
+            Some(ServerFault::SilentAfterConnect) => {
+                // Hold the connection open, say nothing, until the client gives up.
+                let mut sink = Vec::new();
+                let _ = tokio::io::AsyncReadExt::read_to_end(&mut lines, &mut sink).await;
+                return;
+            }
+            _ => b"220 faulty.test ESMTP\r\n",
+        };
+        let _ = write.write_all(greeting).await;
         let mut rcpt = String::new();
         let mut line = String::new();
         loop {
@@ -204,9 +309,25 @@ impl FaultySmtp {
             if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
                 return;
             }
+            if !*self.alive.borrow() {
+                return;
+            }
             let command = line.trim_end().to_ascii_uppercase();
-            let reply: String = if command.starts_with("EHLO") {
-                "250-faulty.test\r\n250-8BITMIME\r\n250 PIPELINING\r\n".into()
+            let reply: String = if fault == Some(ServerFault::Greeting554)
+                && !command.starts_with("QUIT")
+            {
+                "503 5.5.1 no service\r\n".into()
+            } else if command.starts_with("EHLO") {
+                "250-faulty.test\r\n250-8BITMIME\r\n250-AUTH PLAIN LOGIN\r\n250 PIPELINING\r\n"
+                    .into()
+            } else if command.starts_with("AUTH") {
+                if fault == Some(ServerFault::Auth535) {
+                    "535 5.7.8 authentication credentials invalid\r\n".into()
+                } else {
+                    "235 2.7.0 authenticated\r\n".into()
+                }
+            } else if command.starts_with("MAIL") && fault == Some(ServerFault::MailFrom550) {
+                "550 5.7.1 sender address refused\r\n".into()
             } else if command.starts_with("HELO")
                 || command.starts_with("MAIL")
                 || command.starts_with("NOOP")
@@ -262,6 +383,20 @@ impl FaultySmtp {
                 }
                 if let (Some(Fault::SlowOnce(delay)), 1) = (fault, attempt) {
                     tokio::time::sleep(delay).await;
+                }
+                self.state.lock().expect("state").data_received += 1;
+                match self.server_fault() {
+                    Some(ServerFault::SilentAfterData) => {
+                        let mut sink = Vec::new();
+                        let _ = tokio::io::AsyncReadExt::read_to_end(&mut lines, &mut sink).await;
+                        return;
+                    }
+                    Some(ServerFault::DiesAfter(n)) if self.accepted().len() >= n => {
+                        // Dead before answering: this message was never accepted.
+                        self.alive.send_replace(false);
+                        return;
+                    }
+                    _ => {}
                 }
                 self.state
                     .lock()
