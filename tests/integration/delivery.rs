@@ -250,7 +250,7 @@ async fn a_recipient_deferred_through_max_attempts_keeps_the_edition_open_withou
         "{status}"
     );
 
-    server.clear_faults();
+    server.clear_faults().await;
     app.run(&["digest", "send", "--list", "daily"]).await.ok();
 
     let mut accepted = server.accepted();

@@ -77,7 +77,7 @@ async fn assert_no_reader_harmed(app: &TestApp) {
 
 /// The fault is gone: a second `digest send` delivers to every reader, each exactly once.
 async fn assert_recovers(app: &TestApp, server: &FaultySmtp) {
-    server.clear_faults();
+    server.clear_faults().await;
     let again = app.run(&["digest", "send", "--list", "daily"]).await;
     if let Err(error) = &again.result {
         panic!("second run failed: {error:#}\n{}", again.stderr);
@@ -284,4 +284,130 @@ async fn a_full_outbox_disk_pauses_then_gives_up_and_loses_nothing() {
     assert_eq!(written, READERS.len());
     let status = app.run(&["--json", "digest", "status"]).await.json();
     assert_eq!(status[0]["status"], "sent");
+}
+
+/// A private CA and a certificate it signed for 127.0.0.1, made with the openssl command.
+fn private_ca(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let path = |name: &str| dir.join(name);
+    let openssl = |args: &[&str]| {
+        let output = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Herald Test Relay CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=relay.test",
+        "-keyout",
+        "relay.key",
+        "-out",
+        "relay.csr",
+    ]);
+    std::fs::write(
+        path("relay.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("extensions");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "relay.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "relay.ext",
+        "-out",
+        "relay.pem",
+    ]);
+    (path("ca.pem"), path("relay.pem"), path("relay.key"))
+}
+
+#[tokio::test]
+async fn starttls_to_a_private_relay_fails_without_its_ca_and_delivers_with_smtp_ca_file() {
+    let certificates = tempfile::tempdir().expect("dir");
+    let (ca, certificate, key) = private_ca(certificates.path());
+    let server = crate::smtp::RealSmtp::start_with_tls(&certificate, &key);
+    let mut app = TestApp::spawn_with(|s| {
+        smtp_settings(s, server.port);
+        s.smtp.tls = herald::settings::SmtpTls::StartTls;
+    })
+    .await;
+    newsroom(&app).await;
+
+    let refused = app.run(&["digest", "send", "--list", "daily"]).await;
+    app.app.settings.smtp.ca_file = Some(ca);
+    let trusted = app.run(&["digest", "send", "--list", "daily"]).await;
+
+    assert_eq!(refused.exit_code(), 1);
+    let error = refused.error();
+    assert!(
+        error.contains(&format!("smtp 127.0.0.1:{}: TLS", server.port))
+            && error.contains("UnknownIssuer"),
+        "{error}"
+    );
+    if let Err(error) = &trusted.result {
+        panic!("with smtp.ca_file: {error:#}");
+    }
+    let mut recipients = server.recipients();
+    recipients.sort();
+    assert_eq!(recipients, READERS, "every reader once, over TLS");
+}
+
+#[tokio::test]
+async fn an_unreadable_ca_file_is_named_at_start() {
+    let app = TestApp::spawn_with(|s| {
+        smtp_settings(s, 9);
+        s.smtp.tls = herald::settings::SmtpTls::StartTls;
+        s.smtp.ca_file = Some("/nonexistent/relay-ca.pem".into());
+    })
+    .await;
+    newsroom(&app).await;
+
+    let run = app.run(&["digest", "send", "--list", "daily"]).await;
+
+    assert_eq!(run.exit_code(), 1);
+    assert!(
+        run.error()
+            .contains("smtp.ca_file /nonexistent/relay-ca.pem"),
+        "{}",
+        run.error()
+    );
+    let editions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM editions")
+        .fetch_one(&app.app.pool)
+        .await
+        .expect("count");
+    assert_eq!(editions, 0);
 }

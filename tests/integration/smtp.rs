@@ -47,11 +47,25 @@ impl RealSmtp {
 
     /// Every DATA answer waits `delay` seconds.
     pub fn start_with_delay(delay: f64) -> Self {
+        Self::start_with_args(&["--delay", &delay.to_string()])
+    }
+
+    /// Offers STARTTLS with this certificate and key (PEM files), and takes mail only over TLS.
+    pub fn start_with_tls(certificate: &std::path::Path, key: &std::path::Path) -> Self {
+        Self::start_with_args(&[
+            "--tls-cert",
+            &certificate.display().to_string(),
+            "--tls-key",
+            &key.display().to_string(),
+        ])
+    }
+
+    fn start_with_args(args: &[&str]) -> Self {
         let maildir = tempfile::tempdir().expect("maildir");
         let mut child = Command::new(python())
             .arg(support("smtp_server.py"))
             .arg(maildir.path().join("mail"))
-            .args(["--delay", &delay.to_string()])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -247,13 +261,23 @@ impl FaultySmtp {
     }
 
     /// The fault is fixed: from now on every recipient is accepted and a dead server is back.
-    pub fn clear_faults(&self) {
+    pub async fn clear_faults(&self) {
         {
             let mut state = self.state.lock().expect("state");
             state.faults.clear();
             state.server_fault = None;
         }
-        self.alive.send_replace(true);
+        if !self.alive.send_replace(true) {
+            // Back from the dead: wait until the port listens again.
+            let started = Instant::now();
+            while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_err()
+            {
+                assert!(started.elapsed() < Duration::from_secs(5), "server revives");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
     }
 
     /// Messages whose final dot arrived, whether or not the server answered.

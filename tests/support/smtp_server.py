@@ -1,14 +1,16 @@
 """A real SMTP server for Herald's tests: aiosmtpd, storing every accepted message in a Maildir.
 
-Usage: smtp_server.py MAILDIR [--delay SECONDS]
+Usage: smtp_server.py MAILDIR [--delay SECONDS] [--tls-cert PEM --tls-key PEM]
 Listens on 127.0.0.1 on a free port and prints "PORT <n>" once ready. Each stored message gets an
 X-Envelope-To header with the RCPT TO addresses. --delay slows every DATA answer, so a test can
-kill a client mid-edition.
+kill a client mid-edition. With --tls-cert and --tls-key the server offers STARTTLS with that
+certificate and refuses mail until the client has started TLS.
 """
 
 import argparse
 import asyncio
 import mailbox
+import ssl
 import sys
 
 from aiosmtpd.smtp import SMTP
@@ -31,11 +33,20 @@ async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("maildir")
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
     handler = MaildirHandler(args.maildir, args.delay)
+    tls = {}
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        tls = {"tls_context": context, "require_starttls": True}
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: SMTP(handler, decode_data=False, enable_SMTPUTF8=True, data_size_limit=None),
+        lambda: SMTP(
+            handler, decode_data=False, enable_SMTPUTF8=True, data_size_limit=None, **tls
+        ),
         host="127.0.0.1",
         port=0,
     )
