@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::Duration as Age;
 
 use crate::helpers::{smtp_settings, TestApp};
-use crate::smtp::RealSmtp;
+use crate::smtp::{FaultySmtp, RealSmtp, ServerFault};
 
 const CONCURRENCY: usize = 4;
 
@@ -46,6 +46,11 @@ async fn newsroom(app: &TestApp, subscribers: usize) -> Vec<String> {
 }
 
 fn send(app: &TestApp, port: u16) -> Child {
+    send_with(app, port, &[])
+}
+
+/// `digest send` as a child process, with these settings in its environment besides.
+fn send_with(app: &TestApp, port: u16, settings: &[(&str, &str)]) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
     for (key, _) in std::env::vars() {
         if key.starts_with("HERALD") {
@@ -62,6 +67,7 @@ fn send(app: &TestApp, port: u16) -> Child {
         .env("HERALD__SMTP__TIMEOUT_SECS", "5")
         .env("HERALD__DELIVERY__CONCURRENCY", CONCURRENCY.to_string())
         .env("HERALD__DELIVERY__RETRY_BASE_SECS", "0")
+        .envs(settings.iter().copied())
         .args(["digest", "send", "--list", "daily"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -181,5 +187,63 @@ async fn sigterm_stops_claiming_finishes_in_flight_messages_and_a_rerun_sends_no
     assert!(
         counts.values().all(|&n| n == 1),
         "a graceful stop leaves no duplicate: {counts:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_the_server_hangs_after_data_exits_within_10_s_and_loses_nobody() {
+    let server = FaultySmtp::broken(ServerFault::SilentAfterData).await;
+    let app = TestApp::spawn_on_system_clock(|s| smtp_settings(s, server.port)).await;
+    let emails = newsroom(&app, 20).await;
+    // A timeout far beyond the stop: only the stop grace can end the hung messages.
+    let mut child = send_with(&app, server.port, &[("HERALD__SMTP__TIMEOUT_SECS", "300")]);
+    let started = Instant::now();
+    while server.data_received() < CONCURRENCY {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "messages reach the server"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let stopping = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status =
+        wait_with_limit(&mut child, Duration::from_secs(10)).expect("exits within 10 s of SIGTERM");
+    let stopped_in = stopping.elapsed();
+
+    assert_eq!(status.code(), Some(1), "the edition is unfinished");
+    assert!(
+        stopped_in < Duration::from_secs(10),
+        "stopped in {stopped_in:?}"
+    );
+    let (left_sending, given_up, harmed): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM deliveries WHERE status = 'sending'),
+                (SELECT COUNT(*) FROM deliveries WHERE status IN ('failed', 'deferred')),
+                (SELECT COUNT(*) FROM subscriptions WHERE status != 'active')",
+    )
+    .fetch_one(&app.app.pool)
+    .await
+    .expect("counts");
+    assert_eq!(left_sending, 0, "in-flight rows went back to the queue");
+    assert_eq!(
+        (given_up, harmed),
+        (0, 0),
+        "no reader was charged for the hang"
+    );
+
+    server.clear_faults().await;
+    let mut rerun = send(&app, server.port);
+    let finished = wait_with_limit(&mut rerun, Duration::from_secs(60)).expect("rerun finishes");
+    assert!(finished.success());
+    let mut accepted = server.accepted();
+    accepted.sort();
+    assert_eq!(
+        accepted, emails,
+        "everyone once: the hung messages were never accepted"
     );
 }
