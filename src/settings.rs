@@ -183,6 +183,15 @@ impl SecretSetting {
         self.inline.is_some() || self.file.is_some()
     }
 
+    /// Where the secret comes from, never what it is: for `config check`.
+    pub fn describe(&self) -> String {
+        match (&self.file, &self.inline) {
+            (Some(path), _) => format!("set (from {}_file {})", self.key, path.display()),
+            (None, Some(_)) => "set (in the settings or environment; value hidden)".into(),
+            (None, None) => "not set".into(),
+        }
+    }
+
     /// The secret, reading its file if it is given as one; `None` when unset.
     pub fn resolve(&self) -> anyhow::Result<Option<SecretString>> {
         if let Some(path) = &self.file {

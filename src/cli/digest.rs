@@ -224,9 +224,12 @@ async fn resend(
     deliver(app, edition.id, &transport, &again, output).await
 }
 
-/// The transport of the settings, once a probe (connect, TLS, AUTH, QUIT; or a write to the
+/// The transport of the settings, once the DKIM key loads and a probe (connect, TLS, AUTH, QUIT; or a write to the
 /// outbox) has shown it works. Its failure names the server, the stage and the reply.
 async fn ready_transport(app: &App) -> anyhow::Result<Transport> {
+    if let Some(keys) = &app.settings.dkim {
+        crate::delivery::dkim::config(keys)?;
+    }
     let transport = Transport::from_settings(&app.settings)?;
     transport
         .probe()

@@ -1,6 +1,7 @@
 //! The `herald` command line: clap definitions and one `run` function per command group. Each
 //! command takes the app and an [`Output`], so tests drive it without a process.
 
+mod config;
 mod demo;
 pub(crate) mod digest;
 mod feed;
@@ -79,6 +80,9 @@ pub enum Command {
     /// Run the daemon: the schedules, their deliveries, and the web pages (subscribe, confirm,
     /// unsubscribe, archive, health, metrics). Stops cleanly on SIGTERM or Ctrl-C.
     Serve,
+    /// Check the settings and everything they point at (database, SMTP server, DKIM key).
+    #[command(subcommand)]
+    Config(config::Cmd),
     /// Zero-setup tour: a sample list, stories and subscribers, and a real edition delivered
     /// as .eml files into the outbox directory.
     Demo,
@@ -135,8 +139,11 @@ pub async fn run(
         json: cli.json,
         interactive,
     };
-    if let Command::Init = cli.command {
-        return init::run(settings, cli.config.as_deref(), &mut output).await;
+    match cli.command {
+        Command::Init => return init::run(settings, cli.config.as_deref(), &mut output).await,
+        // The check opens the database itself, so a database that fails is one of its stages.
+        Command::Config(cmd) => return config::run(settings, cmd, &mut output).await,
+        _ => {}
     }
     let app = App::build(settings).await?;
     run_with_app(&app, cli.command, &mut output).await
@@ -155,6 +162,7 @@ pub async fn run_with_app(
         Command::Story(cmd) => story::run(app, cmd, output).await,
         Command::Digest(cmd) => digest::run(app, cmd, output).await,
         Command::Feed(cmd) => feed::run(app, cmd, output).await,
+        Command::Config(cmd) => config::run(app.settings.clone(), cmd, output).await,
         Command::Demo => demo::run(app, output).await,
         Command::Serve => {
             let bind = app.settings.web.bind;

@@ -4,6 +4,7 @@ mod helpers;
 
 mod binary;
 mod concurrency;
+mod config_check;
 mod crash;
 pub mod daemon;
 mod delivery;
