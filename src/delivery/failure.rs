@@ -82,7 +82,12 @@ impl SendError {
             Self::Server(ServerFailure {
                 target: target.to_string(),
                 stage,
-                detail: reply.clone(),
+                // Logged at WARN: a reply about one message may quote its reader's address.
+                detail: if matches!(stage, Stage::RcptTo | Stage::Data | Stage::EndOfData) {
+                    redact_addresses(&reply)
+                } else {
+                    reply.clone()
+                },
                 permanent,
             })
         };
@@ -109,5 +114,34 @@ impl SendError {
             detail: format!("no answer within {} s", after.as_secs()),
             permanent: false,
         })
+    }
+}
+
+/// The text with every word that holds an `@` replaced, so a server's reply can be logged
+/// without a reader's address.
+pub fn redact_addresses(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            if word.contains('@') {
+                "<address>"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_lose_the_addresses_they_quote() {
+        assert_eq!(
+            redact_addresses("421 4.7.0 <Reader@Example.org>: try later"),
+            "421 4.7.0 <address> try later"
+        );
+        assert_eq!(redact_addresses("451 local error"), "451 local error");
     }
 }

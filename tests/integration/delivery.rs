@@ -468,3 +468,53 @@ async fn the_send_loop_is_a_library_call_that_reports_its_outcome() {
     let left = std::fs::read_dir(&locks).map(|d| d.count()).unwrap_or(0);
     assert_eq!(left, 0, "a finished edition leaves no lock file behind");
 }
+
+#[tokio::test]
+async fn resend_sends_deferred_deliveries_again_on_purpose() {
+    let server = FaultySmtp::start(&[("greylisted@example.org", Fault::TempFail(3))]).await;
+    let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
+    newsroom(&app, &["ok@example.org", "greylisted@example.org"]).await;
+    let first = app.run(&["digest", "send", "--list", "daily"]).await;
+    assert_eq!(first.exit_code(), 1);
+    assert_eq!(
+        delivery_status(&app, "greylisted@example.org").await.0,
+        "deferred"
+    );
+
+    let unknown = app
+        .run(&[
+            "digest",
+            "resend",
+            "--list",
+            "daily",
+            "--date",
+            "2026-11-27",
+        ])
+        .await;
+    let resent = app
+        .run(&[
+            "digest",
+            "resend",
+            "--list",
+            "daily",
+            "--date",
+            "2026-11-28",
+        ])
+        .await;
+
+    assert_eq!(unknown.exit_code(), 2);
+    assert!(
+        unknown.error().contains("no edition for 2026-11-27"),
+        "{}",
+        unknown.error()
+    );
+    let out = resent.ok();
+    assert!(out.contains("2 sent"), "{out}");
+    let mut accepted = server.accepted();
+    accepted.sort();
+    assert_eq!(accepted, vec!["greylisted@example.org", "ok@example.org"]);
+    assert_eq!(
+        delivery_status(&app, "greylisted@example.org").await,
+        ("sent".to_string(), 1)
+    );
+}

@@ -411,3 +411,38 @@ async fn an_unreadable_ca_file_is_named_at_start() {
         .expect("count");
     assert_eq!(editions, 0);
 }
+
+#[tokio::test]
+async fn the_daemon_resumes_an_edition_a_dead_relay_left_unfinished() {
+    let server = FaultySmtp::broken(ServerFault::DiesAfter(2)).await;
+    let app = TestApp::spawn_on_system_clock(|s| smtp_settings(s, server.port)).await;
+    newsroom(&app).await;
+    let stopped_short = app.run(&["digest", "send", "--list", "daily"]).await;
+    assert_eq!(stopped_short.exit_code(), 1);
+    server.clear_faults().await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let daemon = tokio::spawn(herald::daemon::serve(app.app.clone(), listener, stopped));
+    let started = std::time::Instant::now();
+    while server.accepted().len() < READERS.len() && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(true);
+    tokio::time::timeout(Duration::from_secs(10), daemon)
+        .await
+        .expect("stops")
+        .expect("task")
+        .expect("serve");
+
+    let mut accepted = server.accepted();
+    accepted.sort();
+    assert_eq!(
+        accepted, READERS,
+        "the rest went out once the relay was back"
+    );
+    let status = app.run(&["--json", "digest", "status"]).await.json();
+    assert_eq!(status[0]["status"], "sent");
+}
