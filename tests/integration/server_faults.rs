@@ -446,3 +446,26 @@ async fn the_daemon_resumes_an_edition_a_dead_relay_left_unfinished() {
     let status = app.run(&["--json", "digest", "status"]).await.json();
     assert_eq!(status[0]["status"], "sent");
 }
+
+#[tokio::test]
+async fn a_username_for_a_server_that_offers_no_auth_stops_before_anything_is_built() {
+    let server = crate::smtp::RealSmtp::start();
+    let app = TestApp::spawn_with(|s| {
+        smtp_settings(s, server.port);
+        with_password(s);
+    })
+    .await;
+    newsroom(&app).await;
+
+    let run = app.run(&["digest", "send", "--list", "daily"]).await;
+
+    assert_eq!(run.exit_code(), 1);
+    assert!(
+        run.error()
+            .contains(&format!("smtp 127.0.0.1:{}: AUTH", server.port)),
+        "{}",
+        run.error()
+    );
+    assert_no_reader_harmed(&app).await;
+    assert!(server.messages().is_empty());
+}
