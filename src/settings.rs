@@ -108,6 +108,14 @@ pub struct DkimSettings {
     pub selector: String,
     pub domain: String,
     pub private_key_file: PathBuf,
+    /// A second signature with another key, typically Ed25519 beside RSA (RFC 8463).
+    pub second: Option<DkimKeySettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DkimKeySettings {
+    pub selector: String,
+    pub private_key_file: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -332,6 +340,8 @@ struct RawDkim {
     selector: Option<String>,
     domain: Option<String>,
     private_key_file: Option<PathBuf>,
+    second_selector: Option<String>,
+    second_private_key_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -584,6 +594,18 @@ impl Raw {
                 selector,
                 domain,
                 private_key_file,
+                second: match (self.dkim.second_selector, self.dkim.second_private_key_file) {
+                    (None, None) => None,
+                    (Some(selector), Some(private_key_file)) => Some(DkimKeySettings {
+                        selector,
+                        private_key_file,
+                    }),
+                    _ => {
+                        return Err("setting dkim: second_selector and second_private_key_file \
+                                    go together"
+                            .into())
+                    }
+                },
             }),
             _ => {
                 return Err(

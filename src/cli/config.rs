@@ -6,7 +6,7 @@ use clap::Subcommand;
 
 use crate::app::App;
 use crate::cli::Output;
-use crate::delivery::dkim;
+use crate::delivery::dkim::DkimSigner;
 use crate::delivery::transport::Transport;
 use crate::settings::Settings;
 
@@ -101,16 +101,8 @@ async fn stages(settings: Settings, passed: &mut Vec<Passed>) -> Result<(), Stag
 
     match &settings.dkim {
         Some(keys) => {
-            dkim::config(keys).map_err(|error| ("dkim", error))?;
-            pass(
-                "dkim",
-                format!(
-                    "{}._domainkey.{}: key {} loaded",
-                    keys.selector,
-                    keys.domain,
-                    keys.private_key_file.display()
-                ),
-            );
+            let signer = DkimSigner::from_settings(keys).map_err(|error| ("dkim", error.into()))?;
+            pass("dkim", format!("signing as {}", signer.describe()));
         }
         None => pass("dkim", "not set up: messages go out unsigned".into()),
     }

@@ -228,7 +228,7 @@ async fn resend(
 /// outbox) has shown it works. Its failure names the server, the stage and the reply.
 async fn ready_transport(app: &App) -> anyhow::Result<Transport> {
     if let Some(keys) = &app.settings.dkim {
-        crate::delivery::dkim::config(keys)?;
+        crate::delivery::dkim::DkimSigner::from_settings(keys)?;
     }
     let transport = Transport::from_settings(&app.settings)?;
     transport
@@ -416,7 +416,7 @@ async fn send_test_copy(
     let prepared = PreparedEdition::new(&edition, &identity, &app.settings.newsletter)?;
     let unsubscribe_url = app.settings.web.url("unsubscribe/test");
     let key = format!("test.{}.{}", list.slug, rand::random::<u64>());
-    let mut message = prepared.message(
+    let message = prepared.message(
         &Recipient {
             email: to,
             name: None,
@@ -425,15 +425,16 @@ async fn send_test_copy(
         },
         now,
     )?;
-    if let Some(dkim) = &app.settings.dkim {
-        message.sign(&crate::delivery::dkim::config(dkim)?);
+    let mut bytes = message.formatted();
+    if let Some(keys) = &app.settings.dkim {
+        bytes = crate::delivery::dkim::DkimSigner::from_settings(keys)?
+            .sign(&bytes, now.timestamp())
+            .map_err(anyhow::Error::msg)?;
     }
     let envelope = message.envelope().clone();
     let transport = Transport::from_settings(&app.settings)?;
     let mut connection = transport.connect().await?;
-    connection
-        .send(&envelope, &message.formatted(), &key)
-        .await?;
+    connection.send(&envelope, &bytes, &key).await?;
     connection.close().await;
     writeln!(
         output.out,

@@ -24,13 +24,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use lettre::message::dkim::DkimConfig;
 use tokio::sync::{mpsc, oneshot, watch, Mutex, Notify};
 use tracing::{info, warn};
 
 use crate::app::App;
 use crate::delivery::breaker::{Breaker, Halt};
-use crate::delivery::dkim;
+use crate::delivery::dkim::DkimSigner;
 use crate::delivery::failure::{SendError, ServerFailure, Stage};
 use crate::delivery::message::{ListIdentity, PreparedEdition, Recipient};
 use crate::delivery::rate::RateLimiter;
@@ -175,7 +174,7 @@ struct Shared {
     list_id: i64,
     prepared: PreparedEdition,
     from: EmailAddress,
-    dkim: Option<DkimConfig>,
+    dkim: Option<DkimSigner>,
     transport: Transport,
     options: SendOptions,
     breaker: Breaker,
@@ -243,7 +242,12 @@ pub async fn deliver_edition(
         from: &from,
     };
     let prepared = PreparedEdition::new(&rendered, &identity, &app.settings.newsletter)?;
-    let dkim = app.settings.dkim.as_ref().map(dkim::config).transpose()?;
+    let dkim = app
+        .settings
+        .dkim
+        .as_ref()
+        .map(DkimSigner::from_settings)
+        .transpose()?;
     editions::set_status(pool, edition_id, "sending", None).await?;
 
     let shared = Arc::new(Shared {
@@ -560,13 +564,10 @@ impl Shared {
             unsubscribe_url: &unsubscribe_url,
             message_key: &key,
         };
-        let mut message = self
+        let message = self
             .prepared
             .message(&recipient, now)
             .map_err(|error| self.our_failure(format!("{error:#}")))?;
-        if let Some(dkim) = &self.dkim {
-            message.sign(dkim);
-        }
         let from = self
             .from
             .as_str()
@@ -578,7 +579,12 @@ impl Shared {
             .map_err(|e: lettre::address::AddressError| SendError::Unsendable(e.to_string()))?;
         let envelope = lettre::address::Envelope::new(Some(from), vec![to])
             .map_err(|error| SendError::Unsendable(error.to_string()))?;
-        let bytes = message.formatted();
+        let mut bytes = message.formatted();
+        if let Some(dkim) = &self.dkim {
+            bytes = dkim
+                .sign(&bytes, now.timestamp())
+                .map_err(|error| self.our_failure(error))?;
+        }
 
         if connection.as_ref().is_none_or(|open| !open.is_usable()) {
             *connection = Some(self.transport.connect().await?);

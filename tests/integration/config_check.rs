@@ -79,6 +79,7 @@ async fn an_unusable_dkim_key_fails_at_the_dkim_stage() {
         selector: "s1".into(),
         domain: "example.com".into(),
         private_key_file: key.into(),
+        second: None,
     });
 
     let run = app.run(&["config", "check"]).await;

@@ -1,9 +1,12 @@
-//! DKIM signatures checked by an independent verifier (dkimpy), not by our own code.
+//! DKIM signatures checked by an independent verifier (dkimpy, with PyNaCl for Ed25519), not by
+//! our own code, for every key format operators have and every kind of mail Herald sends.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use base64::Engine;
 use chrono::Duration as Age;
-use herald::settings::DkimSettings;
+use herald::settings::{DkimKeySettings, DkimSettings};
 
 use crate::helpers::{smtp_settings, TestApp};
 use crate::smtp::{python, support, RealSmtp};
@@ -21,42 +24,102 @@ fn openssl(args: &[&str]) -> Vec<u8> {
     output.stdout
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+/// The key formats operators have, as OpenSSL writes them.
+#[derive(Debug, Clone, Copy)]
+enum KeyFormat {
+    /// `openssl genrsa -traditional`: `BEGIN RSA PRIVATE KEY`.
+    RsaPkcs1,
+    /// `openssl genpkey -algorithm RSA` (and OpenSSL 3's `genrsa`): `BEGIN PRIVATE KEY`.
+    RsaPkcs8,
+    /// `openssl genpkey -algorithm ed25519`.
+    Ed25519Pkcs8,
 }
 
-#[tokio::test]
-async fn rsa_signatures_verify_with_dkimpy_and_cover_the_list_headers() {
-    let keys = tempfile::tempdir().expect("temp dir");
-    let key = keys.path().join("dkim.pem");
-    let key_path = key.display().to_string();
-    openssl(&["genrsa", "-traditional", "-out", &key_path, "2048"]);
-    let public_der = openssl(&["rsa", "-in", &key_path, "-pubout", "-outform", "DER"]);
-    let server = RealSmtp::start();
-    let app = TestApp::spawn_with(|s| {
-        smtp_settings(s, server.port);
-        s.dkim = Some(DkimSettings {
-            selector: "herald".into(),
-            domain: "example.com".into(),
-            private_key_file: key.clone(),
-        });
-    })
-    .await;
+/// A key file and what dkim_verify.py needs to check its signatures: `SELECTOR:TYPE:PUBLIC`.
+struct Key {
+    file: PathBuf,
+    selector: String,
+    verifier_spec: String,
+}
+
+fn make_key(dir: &Path, format: KeyFormat, selector: &str) -> Key {
+    let file = dir.join(format!("{selector}.pem"));
+    let path = file.display().to_string();
+    match format {
+        KeyFormat::RsaPkcs1 => openssl(&["genrsa", "-traditional", "-out", &path, "2048"]),
+        KeyFormat::RsaPkcs8 => openssl(&[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            &path,
+        ]),
+        KeyFormat::Ed25519Pkcs8 => openssl(&["genpkey", "-algorithm", "ed25519", "-out", &path]),
+    };
+    let public = openssl(&["pkey", "-in", &path, "-pubout", "-outform", "DER"]);
+    let (kind, public) = match format {
+        KeyFormat::Ed25519Pkcs8 => ("ed25519", public[public.len() - 32..].to_vec()),
+        _ => ("rsa", public),
+    };
+    let encoded = base64::engine::general_purpose::STANDARD.encode(public);
+    Key {
+        file,
+        selector: selector.to_string(),
+        verifier_spec: format!("{selector}:{kind}:{encoded}"),
+    }
+}
+
+fn settings_for(keys: &[&Key]) -> DkimSettings {
+    DkimSettings {
+        selector: keys[0].selector.clone(),
+        domain: "example.com".into(),
+        private_key_file: keys[0].file.clone(),
+        second: keys.get(1).map(|key| DkimKeySettings {
+            selector: key.selector.clone(),
+            private_key_file: key.file.clone(),
+        }),
+    }
+}
+
+/// Every signature of `raw` verifies with dkimpy, one per key.
+fn assert_verifies(raw: &[u8], keys: &[&Key], what: &str) {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("message.eml");
+    std::fs::write(&file, raw).expect("write");
+    let verified = Command::new(python())
+        .arg(support("dkim_verify.py"))
+        .arg(&file)
+        .args(keys.iter().map(|key| &key.verifier_spec))
+        .output()
+        .expect("dkimpy runs");
+    assert!(
+        verified.status.success(),
+        "{what}: dkimpy says {}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}
+
+/// The unfolded DKIM-Signature header values of a message.
+fn signatures(raw: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(raw);
+    let headers = text
+        .split("\r\n\r\n")
+        .next()
+        .expect("headers")
+        .replace("\r\n ", " ")
+        .replace("\r\n\t", " ");
+    headers
+        .lines()
+        .filter(|l| l.starts_with("DKIM-Signature:"))
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// A list "daily" with one story and one confirmed reader.
+async fn newsroom(app: &TestApp) {
     app.add_list("daily").await;
     let published = (app.app.clock.now() - Age::hours(1)).to_rfc3339();
     app.run(&[
@@ -83,69 +146,115 @@ async fn rsa_signatures_verify_with_dkimpy_and_cover_the_list_headers() {
     ])
     .await
     .ok();
+}
 
+/// An edition and a test copy, signed with `keys`, both verified.
+async fn editions_and_test_copies_verify(keys: &[&Key]) {
+    let server = RealSmtp::start();
+    let app = TestApp::spawn_with(|s| {
+        smtp_settings(s, server.port);
+        s.dkim = Some(settings_for(keys));
+        s.newsletter.reply_to =
+            Some(herald::domain::EmailAddress::parse("desk@example.com").expect("address"));
+    })
+    .await;
+    newsroom(&app).await;
+
+    app.run(&[
+        "digest",
+        "send",
+        "--list",
+        "daily",
+        "--to",
+        "editor@example.org",
+    ])
+    .await
+    .ok();
     app.run(&["digest", "send", "--list", "daily"]).await.ok();
 
     let messages = server.messages();
-    assert_eq!(messages.len(), 1);
-    let text = String::from_utf8_lossy(&messages[0]).to_string();
-    let signature = text
-        .split("\r\n\r\n")
-        .next()
-        .expect("headers")
-        .replace("\r\n ", " ")
-        .replace("\r\n\t", " ");
-    let signature = signature
-        .lines()
-        .find(|l| l.starts_with("DKIM-Signature:"))
-        .expect("signed")
-        .to_lowercase();
-    assert!(signature.contains("c=relaxed/relaxed"), "{signature}");
-    for header in herald::delivery::dkim::SIGNED_HEADERS {
-        assert!(
-            signature.contains(&header.to_lowercase()),
-            "{header} not signed: {signature}"
-        );
+    assert_eq!(messages.len(), 2, "a test copy and an edition");
+    for (raw, what) in messages.iter().zip(["test copy", "edition"]) {
+        assert_verifies(raw, keys, what);
+        for signature in signatures(raw) {
+            assert!(signature.contains("c=relaxed/relaxed"), "{signature}");
+            for header in herald::delivery::dkim::SIGNED_HEADERS {
+                assert!(
+                    signature.contains(&header.to_lowercase()),
+                    "{what}: {header} not signed: {signature}"
+                );
+            }
+        }
     }
-    let file = keys.path().join("message.eml");
-    std::fs::write(&file, &messages[0]).expect("write");
-    let verified = Command::new(python())
-        .arg(support("dkim_verify.py"))
-        .arg(&file)
-        .arg(base64(&public_der))
-        .output()
-        .expect("dkimpy runs");
-    assert!(
-        verified.status.success(),
-        "dkimpy: {}{}",
-        String::from_utf8_lossy(&verified.stdout),
-        String::from_utf8_lossy(&verified.stderr)
-    );
 }
 
 #[tokio::test]
-async fn a_pkcs8_key_is_refused_with_advice() {
-    let keys = tempfile::tempdir().expect("temp dir");
-    let key = keys.path().join("pkcs8.pem");
+async fn rsa_pkcs1_keys_sign_editions_and_test_copies() {
+    let dir = tempfile::tempdir().expect("dir");
+    let key = make_key(dir.path(), KeyFormat::RsaPkcs1, "rsa1");
+    editions_and_test_copies_verify(&[&key]).await;
+}
+
+#[tokio::test]
+async fn rsa_pkcs8_keys_as_openssl_3_writes_them_sign_too() {
+    let dir = tempfile::tempdir().expect("dir");
+    let key = make_key(dir.path(), KeyFormat::RsaPkcs8, "rsa8");
+    editions_and_test_copies_verify(&[&key]).await;
+}
+
+#[tokio::test]
+async fn ed25519_keys_sign_per_rfc_8463() {
+    let dir = tempfile::tempdir().expect("dir");
+    let key = make_key(dir.path(), KeyFormat::Ed25519Pkcs8, "ed");
+    editions_and_test_copies_verify(&[&key]).await;
+}
+
+#[tokio::test]
+async fn rsa_and_ed25519_together_give_two_signatures_that_both_verify() {
+    let dir = tempfile::tempdir().expect("dir");
+    let rsa = make_key(dir.path(), KeyFormat::RsaPkcs8, "rsa");
+    let ed = make_key(dir.path(), KeyFormat::Ed25519Pkcs8, "ed");
+    editions_and_test_copies_verify(&[&rsa, &ed]).await;
+}
+
+#[tokio::test]
+async fn an_unusable_key_stops_digest_send_before_an_edition_is_built() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ec = dir.path().join("ec.pem");
     openssl(&[
         "genpkey",
         "-algorithm",
-        "RSA",
+        "EC",
         "-pkeyopt",
-        "rsa_keygen_bits:1024",
+        "ec_paramgen_curve:P-256",
         "-out",
-        &key.display().to_string(),
+        &ec.display().to_string(),
     ]);
-    let settings = DkimSettings {
-        selector: "s".into(),
-        domain: "example.com".into(),
-        private_key_file: key,
-    };
-    let error = herald::delivery::dkim::config(&settings)
-        .expect_err("refused")
-        .to_string();
+    let server = RealSmtp::start();
+    let app = TestApp::spawn_with(|s| {
+        smtp_settings(s, server.port);
+        s.dkim = Some(DkimSettings {
+            selector: "s".into(),
+            domain: "example.com".into(),
+            private_key_file: ec.clone(),
+            second: None,
+        });
+    })
+    .await;
+    newsroom(&app).await;
+
+    let run = app.run(&["digest", "send", "--list", "daily"]).await;
+
+    assert_eq!(run.exit_code(), 2);
+    let error = run.error();
     assert!(
-        error.contains("PKCS#8") && error.contains("-traditional"),
+        error.contains(&ec.display().to_string()) && error.contains("RSA or Ed25519"),
         "{error}"
     );
+    let editions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM editions")
+        .fetch_one(&app.app.pool)
+        .await
+        .expect("count");
+    assert_eq!(editions, 0);
+    assert!(server.messages().is_empty());
 }

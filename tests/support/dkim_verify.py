@@ -1,5 +1,9 @@
-"""Verifies a message's DKIM signature with dkimpy against a public key given on the command line
-(no DNS). Usage: dkim_verify.py MESSAGE_FILE PUBLIC_KEY_BASE64 [rsa|ed25519]. Exit 0 if valid."""
+"""Verifies every DKIM signature of a message with dkimpy against public keys given on the
+command line (no DNS).
+
+Usage: dkim_verify.py MESSAGE_FILE SELECTOR:TYPE:PUBLIC_KEY_BASE64 [...]
+TYPE is rsa or ed25519 (Ed25519 needs PyNaCl). Exit 0 only if the message carries exactly one
+signature per key given and each verifies."""
 
 import sys
 
@@ -7,14 +11,30 @@ import dkim
 
 
 def main():
-    path, public_key = sys.argv[1], sys.argv[2]
-    key_type = sys.argv[3] if len(sys.argv) > 3 else "rsa"
-    record = f"v=DKIM1; k={key_type}; p={public_key}".encode()
+    path, keys = sys.argv[1], sys.argv[2:]
+    records = {}
+    for spec in keys:
+        selector, key_type, public_key = spec.split(":", 2)
+        records[selector] = f"v=DKIM1; k={key_type}; p={public_key}".encode()
+
+    def dnsfunc(name, timeout=5):
+        selector = name.decode() if isinstance(name, bytes) else name
+        return records.get(selector.split("._domainkey.")[0])
+
     with open(path, "rb") as handle:
         message = handle.read()
-    valid = dkim.verify(message, dnsfunc=lambda name, timeout=5: record)
-    print("valid" if valid else "invalid")
-    sys.exit(0 if valid else 1)
+    verifier = dkim.DKIM(message)
+    signatures = [
+        (name, value) for name, value in verifier.headers if name.lower() == b"dkim-signature"
+    ]
+    if len(signatures) != len(keys):
+        print(f"{len(signatures)} signatures, {len(keys)} keys")
+        sys.exit(1)
+    for index in range(len(signatures)):
+        if not verifier.verify(idx=index, dnsfunc=dnsfunc):
+            print(f"signature {index} invalid")
+            sys.exit(1)
+    print("valid")
 
 
 if __name__ == "__main__":
