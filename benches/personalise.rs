@@ -76,10 +76,15 @@ fn personalise(c: &mut Criterion) {
     let settings = Settings::defaults();
     let plan = edition_plan();
     let edition = digest::render(&plan, &settings).expect("rendered");
+    let from = &settings.newsletter.from;
     let identity = ListIdentity {
         slug: &plan.list.slug,
         title: plan.list.title.as_str(),
-        from: &settings.newsletter.from,
+        from: lettre::message::Mailbox::new(
+            Some(settings.newsletter.name.clone()),
+            from.address().as_str().parse().expect("sender"),
+        ),
+        domain: from.address().domain(),
     };
     let prepared =
         PreparedEdition::new(&edition, &identity, &settings.newsletter).expect("prepared");

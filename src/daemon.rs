@@ -3,18 +3,20 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinSet;
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tracing::{error, info, warn};
 
 use crate::app::App;
+use crate::delivery::confirmations;
+use crate::delivery::mailer::Mailer;
 use crate::delivery::sender::{self, SendOptions, Shutdown};
-use crate::delivery::transport::Transport;
 use crate::feeds::{self, FeedClient};
 use crate::scheduler::{self, Decision};
 use crate::store::feeds as store_feeds;
@@ -27,11 +29,13 @@ const TICK: &str = "0 * * * * *";
 /// Runs until `shutdown` fires, then stops taking work, lets deliveries finish or release their
 /// rows, and returns.
 pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> anyhow::Result<()> {
-    let transport = Transport::from_settings(&app.settings)?;
+    // The DKIM key is loaded and checked here: a bad one stops the daemon at start.
+    let mailer = Mailer::new(&app).await?;
     let address = listener
         .local_addr()
         .context("reading the listening address")?;
-    let router = web::router(WebState::new(app.clone(), transport.clone())?);
+    let nudge = Arc::new(Notify::new());
+    let router = web::router(WebState::new(app.clone(), nudge.clone())?);
     let web_shutdown = wait_for(shutdown.clone());
     let web = tokio::spawn(async move {
         axum::serve(
@@ -61,12 +65,18 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     cron.start().await.context("starting the scheduler")?;
 
     let feeds = tokio::spawn(poll_feeds(app.clone(), shutdown.clone()));
+    let confirmations = tokio::spawn(confirmations::run(
+        app.clone(),
+        mailer.clone(),
+        nudge,
+        shutdown.clone(),
+    ));
 
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let mut watchdog =
         sd_notify::watchdog_enabled().map(|period| tokio::time::interval(period / 2));
 
-    let mut deliveries = Deliveries::new(&app, &transport, shutdown.clone());
+    let mut deliveries = Deliveries::new(&app, &mailer, shutdown.clone());
     // The first tick runs at once: it sends what was missed while the daemon was down.
     let mut due_now = true;
     loop {
@@ -114,6 +124,8 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     }
     // A poll in progress may wait on a slow feed; polls are idempotent, so it is simply dropped.
     feeds.abort();
+    // A confirmation mail in flight is sent again later at worst: its row is still queued.
+    confirmations.abort();
     match tokio::time::timeout(Duration::from_secs(5), web).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(error))) => return Err(error).context("web server"),
@@ -136,7 +148,7 @@ type DeliveryTask = (i64, anyhow::Result<sender::DeliveryReport>);
 /// The editions the daemon is delivering, and when it may try again those that stopped short.
 struct Deliveries {
     app: App,
-    transport: Transport,
+    mailer: Mailer,
     options: SendOptions,
     shutdown: Shutdown,
     running: JoinSet<DeliveryTask>,
@@ -146,10 +158,10 @@ struct Deliveries {
 }
 
 impl Deliveries {
-    fn new(app: &App, transport: &Transport, shutdown: Shutdown) -> Self {
+    fn new(app: &App, mailer: &Mailer, shutdown: Shutdown) -> Self {
         Self {
             app: app.clone(),
-            transport: transport.clone(),
+            mailer: mailer.clone(),
             options: SendOptions::from_settings(&app.settings),
             shutdown,
             running: JoinSet::new(),
@@ -163,15 +175,15 @@ impl Deliveries {
         if !self.active.insert(edition_id) {
             return false;
         }
-        let (app, transport, options, stop) = (
+        let (app, mailer, options, stop) = (
             self.app.clone(),
-            self.transport.clone(),
+            self.mailer.clone(),
             self.options.clone(),
             self.shutdown.clone(),
         );
         self.running.spawn(async move {
             let report =
-                sender::deliver_edition(&app, edition_id, &transport, &options, stop, &|_, _| {})
+                sender::deliver_edition(&app, edition_id, &mailer, &options, stop, &|_, _| {})
                     .await;
             (edition_id, report)
         });

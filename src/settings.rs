@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
-use crate::domain::{CronExpr, EmailAddress, MaxStories, Timezone};
+use crate::domain::{CronExpr, EmailAddress, MaxStories, Sender, Timezone};
 use crate::error::BadInput;
 
 /// The file looked for in the working directory when neither `--config` nor `$HERALD_CONFIG`
@@ -121,7 +121,7 @@ pub struct DkimKeySettings {
 #[derive(Debug, Clone)]
 pub struct NewsletterSettings {
     pub name: String,
-    pub from: EmailAddress,
+    pub from: Sender,
     pub reply_to: Option<EmailAddress>,
     pub postal_address: String,
     pub brand_color: String,
@@ -615,10 +615,7 @@ impl Raw {
         };
 
         let newsletter = NewsletterSettings {
-            from: key(
-                "newsletter.from",
-                EmailAddress::parse(&self.newsletter.from),
-            )?,
+            from: key("newsletter.from", Sender::parse(&self.newsletter.from))?,
             reply_to: self
                 .newsletter
                 .reply_to

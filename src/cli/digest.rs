@@ -11,9 +11,9 @@ use tracing::info;
 
 use crate::app::App;
 use crate::cli::Output;
-use crate::delivery::message::{ListIdentity, PreparedEdition, Recipient};
+use crate::delivery::mailer::Mailer;
+use crate::delivery::message::Recipient;
 use crate::delivery::sender::{self, DeliveryReport, SendOptions};
-use crate::delivery::transport::Transport;
 use crate::digest::template::{Kind, SlotValues};
 use crate::digest::{self, Built};
 use crate::domain::{EmailAddress, ListSlug};
@@ -97,73 +97,74 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
         Cmd::Status { list } => status(app, list.as_deref(), output).await,
         Cmd::Preview { list, format, out } => {
             let list = lists::require(&app.pool, &ListSlug::parse(&list)?).await?;
-            let now = app.clock.now();
-            let plan = digest::plan(&app.pool, list, &app.settings, now).await?;
-            let Some(edition) = digest::render(&plan, &app.settings) else {
-                writeln!(
-                    output.err,
-                    "nothing to preview: no story published since {} qualifies for {}",
-                    plan.since.to_rfc3339(),
-                    plan.list.slug
-                )?;
-                return Ok(());
-            };
-            let email = EmailAddress::parse(PREVIEW_EMAIL)?;
-            let unsubscribe_url = app.settings.web.url("unsubscribe/preview");
-            let values = SlotValues {
-                name: Some(PREVIEW_NAME),
-                email: email.as_str(),
-                unsubscribe_url: &unsubscribe_url,
-            };
-            let rendered = match format {
-                Format::Html => edition.html.fill(Kind::Html, &values).into_bytes(),
-                Format::Text => edition.text.fill(Kind::Text, &values).into_bytes(),
-                Format::Eml => {
-                    let from = plan
-                        .list
-                        .from_address
-                        .as_ref()
-                        .unwrap_or(&app.settings.newsletter.from);
-                    let identity = ListIdentity {
-                        slug: &plan.list.slug,
-                        title: plan.list.title.as_str(),
-                        from,
-                    };
-                    let prepared =
-                        PreparedEdition::new(&edition, &identity, &app.settings.newsletter)?;
-                    let key = format!("preview.{}.{}", plan.list.slug, rand::random::<u64>());
-                    let recipient = Recipient {
-                        email: &email,
-                        name: Some(PREVIEW_NAME),
-                        unsubscribe_url: &unsubscribe_url,
-                        message_key: &key,
-                    };
-                    prepared.message(&recipient, now)?.formatted()
-                }
-            };
-            match out {
-                Some(path) => {
-                    std::fs::write(&path, &rendered)
-                        .with_context(|| format!("writing {}", path.display()))?;
-                    writeln!(
-                        output.err,
-                        "wrote {} ({} stories): {}",
-                        path.display(),
-                        plan.story_ids().len(),
-                        edition.subject
-                    )?;
-                }
-                None => output.out.write_all(&rendered)?,
-            }
-            Ok(())
+            preview(app, &list, format, out, output).await
         }
     }
 }
 
+/// `digest preview`: today's edition for a made-up reader, as HTML, text or a whole message.
+async fn preview(
+    app: &App,
+    list: &ListRecord,
+    format: Format,
+    out: Option<PathBuf>,
+    output: &mut Output<'_>,
+) -> anyhow::Result<()> {
+    let now = app.clock.now();
+    let Some((edition, stories)) = digest::today(&app.pool, list, &app.settings, now).await? else {
+        writeln!(
+            output.err,
+            "nothing to preview: no story qualifies for today's edition of {}",
+            list.slug
+        )?;
+        return Ok(());
+    };
+    let email = EmailAddress::parse(PREVIEW_EMAIL)?;
+    let unsubscribe_url = app.settings.web.url("unsubscribe/preview");
+    let values = SlotValues {
+        name: Some(PREVIEW_NAME),
+        email: email.as_str(),
+        unsubscribe_url: &unsubscribe_url,
+    };
+    let rendered = match format {
+        Format::Html => edition.html.fill(Kind::Html, &values).into_bytes(),
+        Format::Text => edition.text.fill(Kind::Text, &values).into_bytes(),
+        Format::Eml => {
+            let mailer = Mailer::new(app).await?;
+            let prepared = mailer.prepare_edition(&edition, list)?;
+            let key = mailer.message_key(&format!("preview.{}", rand::random::<u64>()));
+            let recipient = Recipient {
+                email: &email,
+                name: Some(PREVIEW_NAME),
+                unsubscribe_url: &unsubscribe_url,
+                message_key: &key,
+            };
+            mailer
+                .edition_message(&prepared, &recipient, now)
+                .map_err(anyhow::Error::new)?
+                .bytes
+        }
+    };
+    match out {
+        Some(path) => {
+            std::fs::write(&path, &rendered)
+                .with_context(|| format!("writing {}", path.display()))?;
+            writeln!(
+                output.err,
+                "wrote {} ({stories} stories): {}",
+                path.display(),
+                edition.subject
+            )?;
+        }
+        None => output.out.write_all(&rendered)?,
+    }
+    Ok(())
+}
+
 /// `digest send`: build (or resume) today's edition and deliver it.
 pub async fn send(app: &App, list: &ListRecord, output: &mut Output<'_>) -> anyhow::Result<()> {
-    // A wrong password or a dead relay fails here, before an edition or a row exists.
-    let transport = ready_transport(app).await?;
+    // A bad DKIM key, a wrong password or a dead relay fails here, before anything is built.
+    let mailer = ready_mailer(app).await?;
     let built = digest::build_edition(&app.pool, &app.settings, list, app.clock.now()).await?;
     let edition_id = built.edition_id();
     match built {
@@ -187,7 +188,7 @@ pub async fn send(app: &App, list: &ListRecord, output: &mut Output<'_>) -> anyh
         }
     }
     let again = format!("herald digest send --list {}", list.slug);
-    deliver(app, edition_id, &transport, &again, output).await
+    deliver(app, edition_id, &mailer, &again, output).await
 }
 
 /// `digest resend`: the edition of a date, its deferred rows back in the queue, delivered.
@@ -213,7 +214,7 @@ async fn resend(
         )?;
         return Ok(());
     }
-    let transport = ready_transport(app).await?;
+    let mailer = ready_mailer(app).await?;
     let requeued = deliveries::requeue_deferred(&app.pool, edition.id).await?;
     writeln!(
         output.err,
@@ -221,21 +222,20 @@ async fn resend(
         list.slug
     )?;
     let again = format!("herald digest resend --list {} --date {date}", list.slug);
-    deliver(app, edition.id, &transport, &again, output).await
+    deliver(app, edition.id, &mailer, &again, output).await
 }
 
-/// The transport of the settings, once the DKIM key loads and a probe (connect, TLS, AUTH, QUIT; or a write to the
-/// outbox) has shown it works. Its failure names the server, the stage and the reply.
-async fn ready_transport(app: &App) -> anyhow::Result<Transport> {
-    if let Some(keys) = &app.settings.dkim {
-        crate::delivery::dkim::DkimSigner::from_settings(keys)?;
-    }
-    let transport = Transport::from_settings(&app.settings)?;
-    transport
+/// The mailer of the settings, once its DKIM key loaded and a probe of its transport (connect,
+/// TLS, AUTH, QUIT; or a write to the outbox) showed it works. A failure names the server, the
+/// stage and the reply.
+async fn ready_mailer(app: &App) -> anyhow::Result<Mailer> {
+    let mailer = Mailer::new(app).await?;
+    mailer
+        .transport()
         .probe()
         .await
         .map_err(|failure| anyhow::anyhow!("cannot send through {failure}"))?;
-    Ok(transport)
+    Ok(mailer)
 }
 
 /// How often a run without a terminal reports its progress.
@@ -247,7 +247,7 @@ const PROGRESS_EVERY_MESSAGES: u64 = 10_000;
 async fn deliver(
     app: &App,
     edition_id: i64,
-    transport: &Transport,
+    mailer: &Mailer,
     again: &str,
     output: &mut Output<'_>,
 ) -> anyhow::Result<()> {
@@ -270,7 +270,7 @@ async fn deliver(
     let report = sender::deliver_edition(
         app,
         edition_id,
-        transport,
+        mailer,
         &SendOptions::from_settings(&app.settings),
         crate::shutdown::on_signals(),
         &|sent, failed| match &bar {
@@ -390,6 +390,7 @@ async fn dry_run_report(
     Ok(())
 }
 
+/// `digest send --to`: today's edition (sent already or not) to one address, recorded nowhere.
 async fn send_test_copy(
     app: &App,
     list: &ListRecord,
@@ -397,50 +398,31 @@ async fn send_test_copy(
     output: &mut Output<'_>,
 ) -> anyhow::Result<()> {
     let now = app.clock.now();
-    let plan = digest::plan(&app.pool, list.clone(), &app.settings, now).await?;
-    let edition = digest::render(&plan, &app.settings).ok_or_else(|| {
-        BadInput(format!(
-            "nothing to send: no story qualifies for today's edition of {}",
-            list.slug
-        ))
-    })?;
-    let from = list
-        .from_address
-        .as_ref()
-        .unwrap_or(&app.settings.newsletter.from);
-    let identity = ListIdentity {
-        slug: &list.slug,
-        title: list.title.as_str(),
-        from,
-    };
-    let prepared = PreparedEdition::new(&edition, &identity, &app.settings.newsletter)?;
+    let (edition, _) = digest::today(&app.pool, list, &app.settings, now)
+        .await?
+        .ok_or_else(|| {
+            BadInput(format!(
+                "nothing to send: no story qualifies for today's edition of {}",
+                list.slug
+            ))
+        })?;
+    let mailer = Mailer::new(app).await?;
+    let prepared = mailer.prepare_edition(&edition, list)?;
     let unsubscribe_url = app.settings.web.url("unsubscribe/test");
-    let key = format!("test.{}.{}", list.slug, rand::random::<u64>());
-    let message = prepared.message(
-        &Recipient {
-            email: to,
-            name: None,
-            unsubscribe_url: &unsubscribe_url,
-            message_key: &key,
-        },
-        now,
-    )?;
-    let mut bytes = message.formatted();
-    if let Some(keys) = &app.settings.dkim {
-        bytes = crate::delivery::dkim::DkimSigner::from_settings(keys)?
-            .sign(&bytes, now.timestamp())
-            .map_err(anyhow::Error::msg)?;
-    }
-    let envelope = message.envelope().clone();
-    let transport = Transport::from_settings(&app.settings)?;
-    let mut connection = transport.connect().await?;
-    connection.send(&envelope, &bytes, &key).await?;
-    connection.close().await;
+    let key = mailer.message_key(&format!("test.{}", rand::random::<u64>()));
+    let recipient = Recipient {
+        email: to,
+        name: None,
+        unsubscribe_url: &unsubscribe_url,
+        message_key: &key,
+    };
+    let outgoing = mailer.edition_message(&prepared, &recipient, now)?;
+    mailer.send_one(&outgoing, &key).await?;
     writeln!(
         output.out,
         "sent a test copy of {} to {to} via {}",
         list.slug,
-        transport.describe()
+        mailer.transport().describe()
     )?;
     Ok(())
 }

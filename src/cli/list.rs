@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::cli::Output;
-use crate::domain::{CronExpr, EmailAddress, ListSlug, ListTitle, MaxStories, Schedule, Timezone};
+use crate::domain::{CronExpr, ListSlug, ListTitle, MaxStories, Schedule, Sender, Timezone};
 use crate::store::lists::{self, ListChanges, ListRecord, NewList, StatusCounts};
 
 #[derive(Debug, Subcommand)]
@@ -45,7 +45,7 @@ pub struct ListFields {
     /// Most stories in one edition (1-100).
     #[arg(long, value_name = "N")]
     max_stories: Option<i64>,
-    /// Sender address for this list (default: newsletter.from).
+    /// Sender for this list, `addr` or `"Name <addr>"` (default: newsletter.from).
     #[arg(long, value_name = "ADDR")]
     from: Option<String>,
 }
@@ -57,7 +57,7 @@ impl ListFields {
             cron: self.schedule.as_deref().map(CronExpr::parse).transpose()?,
             timezone: self.timezone.as_deref().map(Timezone::parse).transpose()?,
             max_stories: self.max_stories.map(MaxStories::parse).transpose()?,
-            from_address: self.from.as_deref().map(EmailAddress::parse).transpose()?,
+            from_address: self.from.as_deref().map(Sender::parse).transpose()?,
         })
     }
 }

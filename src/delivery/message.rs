@@ -34,8 +34,10 @@ pub struct Recipient<'a> {
 pub struct ListIdentity<'a> {
     pub slug: &'a ListSlug,
     pub title: &'a str,
-    /// The list's own sender, or `newsletter.from`.
-    pub from: &'a EmailAddress,
+    /// The list's own sender, or `newsletter.from`, with the name readers see.
+    pub from: Mailbox,
+    /// The sender's domain: List-Id and Message-ID live under it.
+    pub domain: &'a str,
 }
 
 enum EncodedSegment {
@@ -128,15 +130,15 @@ impl PreparedEdition {
         newsletter: &NewsletterSettings,
     ) -> anyhow::Result<Self> {
         let mailbox = |address: &EmailAddress| -> anyhow::Result<Mailbox> {
-            let address = address.as_str().parse().context("sender address")?;
+            let address = address.as_str().parse().context("reply-to address")?;
             Ok(Mailbox::new(Some(newsletter.name.clone()), address))
         };
         Ok(Self {
             subject: edition.subject.clone(),
-            from: mailbox(list.from)?,
+            from: list.from.clone(),
             reply_to: newsletter.reply_to.as_ref().map(mailbox).transpose()?,
-            list_id: ListId::new(list.title, list.slug.as_str(), list.from.domain()),
-            domain: list.from.domain().to_string(),
+            list_id: ListId::new(list.title, list.slug.as_str(), list.domain),
+            domain: list.domain.to_string(),
             text: EncodedPart::new(&edition.text, Kind::Text),
             html: EncodedPart::new(&edition.html, Kind::Html),
         })

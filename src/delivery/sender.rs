@@ -29,12 +29,11 @@ use tracing::{info, warn};
 
 use crate::app::App;
 use crate::delivery::breaker::{Breaker, Halt};
-use crate::delivery::dkim::DkimSigner;
 use crate::delivery::failure::{SendError, ServerFailure, Stage};
-use crate::delivery::message::{ListIdentity, PreparedEdition, Recipient};
+use crate::delivery::mailer::Mailer;
+use crate::delivery::message::{PreparedEdition, Recipient};
 use crate::delivery::rate::RateLimiter;
-use crate::delivery::transport::{Connection, Transport};
-use crate::digest::template::Template;
+use crate::delivery::transport::Connection;
 use crate::digest::RenderedEdition;
 use crate::domain::{EmailAddress, SubscriptionToken};
 use crate::settings::{Settings, TransportKind};
@@ -173,9 +172,7 @@ struct Shared {
     edition_id: i64,
     list_id: i64,
     prepared: PreparedEdition,
-    from: EmailAddress,
-    dkim: Option<DkimSigner>,
-    transport: Transport,
+    mailer: Mailer,
     options: SendOptions,
     breaker: Breaker,
     shutdown: Shutdown,
@@ -198,7 +195,7 @@ struct Recorded {
 pub async fn deliver_edition(
     app: &App,
     edition_id: i64,
-    transport: &Transport,
+    mailer: &Mailer,
     options: &SendOptions,
     mut shutdown: Shutdown,
     progress: Progress<'_>,
@@ -226,28 +223,8 @@ pub async fn deliver_edition(
         );
     }
     let list = lists::get(pool, edition.list_id).await?;
-    let from = list
-        .from_address
-        .clone()
-        .unwrap_or_else(|| app.settings.newsletter.from.clone());
-    let rendered = RenderedEdition {
-        subject: subject.clone(),
-        html: Template::parse(html),
-        text: Template::parse(text),
-        archive_url: String::new(),
-    };
-    let identity = ListIdentity {
-        slug: &list.slug,
-        title: list.title.as_str(),
-        from: &from,
-    };
-    let prepared = PreparedEdition::new(&rendered, &identity, &app.settings.newsletter)?;
-    let dkim = app
-        .settings
-        .dkim
-        .as_ref()
-        .map(DkimSigner::from_settings)
-        .transpose()?;
+    let rendered = RenderedEdition::stored(subject, html, text);
+    let prepared = mailer.prepare_edition(&rendered, &list)?;
     editions::set_status(pool, edition_id, "sending", None).await?;
 
     let shared = Arc::new(Shared {
@@ -255,9 +232,7 @@ pub async fn deliver_edition(
         edition_id,
         list_id: list.id,
         prepared,
-        from,
-        dkim,
-        transport: transport.clone(),
+        mailer: mailer.clone(),
         options: options.clone(),
         breaker: Breaker::new(options.max_attempts, options.retry_base),
         shutdown: shutdown.clone(),
@@ -557,37 +532,21 @@ impl Shared {
         let token =
             SubscriptionToken::new(self.list_id, job.subscriber_id, &job.unsubscribe_secret);
         let unsubscribe_url = self.app.settings.web.url(&format!("unsubscribe/{token}"));
-        let key = format!("herald.{}.{}", self.edition_id, job.subscriber_id);
+        let key = self
+            .mailer
+            .message_key(&format!("{}.{}", self.edition_id, job.subscriber_id));
         let recipient = Recipient {
             email: &email,
             name: job.name.as_deref(),
             unsubscribe_url: &unsubscribe_url,
             message_key: &key,
         };
-        let message = self
-            .prepared
-            .message(&recipient, now)
-            .map_err(|error| self.our_failure(format!("{error:#}")))?;
-        let from = self
-            .from
-            .as_str()
-            .parse()
-            .map_err(|e: lettre::address::AddressError| self.our_failure(e.to_string()))?;
-        let to = email
-            .as_str()
-            .parse()
-            .map_err(|e: lettre::address::AddressError| SendError::Unsendable(e.to_string()))?;
-        let envelope = lettre::address::Envelope::new(Some(from), vec![to])
-            .map_err(|error| SendError::Unsendable(error.to_string()))?;
-        let mut bytes = message.formatted();
-        if let Some(dkim) = &self.dkim {
-            bytes = dkim
-                .sign(&bytes, now.timestamp())
-                .map_err(|error| self.our_failure(error))?;
-        }
+        let outgoing = self
+            .mailer
+            .edition_message(&self.prepared, &recipient, now)?;
 
         if connection.as_ref().is_none_or(|open| !open.is_usable()) {
-            *connection = Some(self.transport.connect().await?);
+            *connection = Some(self.mailer.transport().connect().await?);
         }
         let Some(open) = connection.as_mut() else {
             return Err(self.our_failure("no connection".into()));
@@ -595,8 +554,8 @@ impl Shared {
         let started = std::time::Instant::now();
         let result = open
             .send(
-                &envelope,
-                &bytes,
+                &outgoing.envelope,
+                &outgoing.bytes,
                 &format!("{}-{}", self.edition_id, job.subscriber_id),
             )
             .await;

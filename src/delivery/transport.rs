@@ -24,7 +24,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpStream;
 
 use crate::delivery::failure::{SendError, ServerFailure, Stage};
-use crate::settings::{Settings, SmtpTls, TransportKind};
+use crate::settings::{SecretSetting, Settings, SmtpTls, TransportKind};
 
 /// How long a QUIT after a failure may take: the connection is being thrown away anyway.
 const QUIT_WAIT: Duration = Duration::from_secs(2);
@@ -43,7 +43,9 @@ pub struct SmtpTarget {
     tls: SmtpTls,
     /// Built once: the built-in roots, the system's and `smtp.ca_file`'s.
     tls_parameters: Option<TlsParameters>,
-    credentials: Option<Credentials>,
+    username: Option<String>,
+    /// Read when a connection authenticates, so commands that send nothing never need it.
+    password: SecretSetting,
     timeout: Duration,
     hello: ClientId,
 }
@@ -63,16 +65,6 @@ impl Transport {
             TransportKind::File => Self::File(settings.transport.outbox_dir.clone()),
             TransportKind::Smtp => {
                 let smtp = &settings.smtp;
-                let password = smtp.password.resolve()?;
-                let credentials = match (&smtp.username, password) {
-                    (Some(user), Some(password)) => {
-                        Some(Credentials::new(user.clone(), password.expose_secret().to_string()))
-                    }
-                    (Some(_), None) => anyhow::bail!(
-                        "smtp.username is set but no password (smtp.password_file or HERALD__SMTP__PASSWORD)"
-                    ),
-                    (None, _) => None,
-                };
                 let tls_parameters = match smtp.tls {
                     SmtpTls::None => None,
                     SmtpTls::Tls | SmtpTls::StartTls => {
@@ -84,7 +76,8 @@ impl Transport {
                     port: smtp.port,
                     tls: smtp.tls,
                     tls_parameters,
-                    credentials,
+                    username: smtp.username.clone(),
+                    password: smtp.password.clone(),
                     timeout: Duration::from_secs(smtp.timeout_secs),
                     hello: ClientId::default(),
                 })
@@ -145,7 +138,7 @@ impl Transport {
             ) => ProbeReport {
                 target: self.name(),
                 encrypted: open.is_encrypted(),
-                authenticated: target.credentials.is_some(),
+                authenticated: target.username.is_some(),
                 pipelining: *pipelining,
             },
             _ => {
@@ -231,6 +224,31 @@ fn outbox_failure(dir: &std::path::Path, error: &std::io::Error) -> SendError {
 }
 
 impl SmtpTarget {
+    fn credentials(&self) -> Result<Option<Credentials>, SendError> {
+        let Some(user) = &self.username else {
+            return Ok(None);
+        };
+        let refuse = |detail: String| {
+            SendError::Server(ServerFailure {
+                target: format!("smtp {}:{}", self.host, self.port),
+                stage: Stage::Auth,
+                detail,
+                permanent: true,
+            })
+        };
+        match self.password.resolve() {
+            Ok(Some(password)) => Ok(Some(Credentials::new(
+                user.clone(),
+                password.expose_secret().to_string(),
+            ))),
+            Ok(None) => Err(refuse(
+                "smtp.username is set but no password (smtp.password_file or HERALD__SMTP__PASSWORD)"
+                    .into(),
+            )),
+            Err(error) => Err(refuse(format!("{error:#}"))),
+        }
+    }
+
     /// Greeting, EHLO, TLS and AUTH. `stage` follows along, so a timeout names where it hung.
     async fn connect(&self, stage: &mut Stage) -> Result<(AsyncSmtpConnection, bool), SendError> {
         let target = format!("smtp {}:{}", self.host, self.port);
@@ -303,10 +321,10 @@ impl SmtpTarget {
                 .await
                 .map_err(at(Stage::Tls))?;
         }
-        if let Some(credentials) = &self.credentials {
+        if let Some(credentials) = self.credentials()? {
             *stage = Stage::Auth;
             connection
-                .auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                .auth(&[Mechanism::Plain, Mechanism::Login], &credentials)
                 .await
                 .map_err(at(Stage::Auth))?;
         }

@@ -77,6 +77,41 @@ pub struct RenderedEdition {
     pub archive_url: String,
 }
 
+impl RenderedEdition {
+    /// A stored edition, as it was rendered when it was built.
+    pub fn stored(subject: &str, html: &str, text: &str) -> Self {
+        Self {
+            subject: subject.to_string(),
+            html: Template::parse(html),
+            text: Template::parse(text),
+            archive_url: String::new(),
+        }
+    }
+}
+
+/// Today's edition of the list as readers get it, with how many stories it carries: the stored
+/// one once it was built (so a preview or a test copy after the send shows what went out), else
+/// what building it now would carry. `None` when nothing qualifies or today was skipped.
+pub async fn today(
+    pool: &sqlx::SqlitePool,
+    list: &ListRecord,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<(RenderedEdition, usize)>> {
+    let date = crate::digest::build::local_date(list, now);
+    if let Some(edition) = editions::find(pool, list.id, date).await? {
+        let stories = editions::story_count(pool, edition.id).await?;
+        return Ok(match (&edition.subject, &edition.html, &edition.text) {
+            (Some(subject), Some(html), Some(text)) => {
+                Some((RenderedEdition::stored(subject, html, text), stories))
+            }
+            _ => None,
+        });
+    }
+    let plan = plan(pool, list.clone(), settings, now).await?;
+    Ok(render(&plan, settings).map(|rendered| (rendered, plan.story_ids().len())))
+}
+
 /// The longest subject we write: RFC 5322's recommended line length.
 pub const MAX_SUBJECT_CHARS: usize = 78;
 

@@ -7,4 +7,4 @@ pub mod ranking;
 pub mod template;
 
 pub use build::{build_edition, Built};
-pub use edition::{plan, render, EditionPlan, RenderedEdition};
+pub use edition::{plan, render, today, EditionPlan, RenderedEdition};

@@ -3,6 +3,7 @@
 mod email_address;
 mod list;
 mod schedule;
+mod sender;
 mod story;
 mod subscription;
 mod subscription_token;
@@ -11,6 +12,7 @@ pub mod text;
 pub use email_address::EmailAddress;
 pub use list::{ListSlug, ListTitle, MaxStories};
 pub use schedule::{CronExpr, Schedule, Timezone};
+pub use sender::Sender;
 pub use story::{optional_line, optional_summary, Score, Section, StoryTitle, StoryUrl};
 pub use subscription::{ConsentSource, SubscriberName, SubscriptionStatus};
 pub use subscription_token::SubscriptionToken;

@@ -151,6 +151,18 @@ pub async fn get(pool: &SqlitePool, id: i64) -> anyhow::Result<EditionRecord> {
     .context("reading edition")
 }
 
+/// How many stories the edition carries.
+#[instrument(skip_all)]
+pub async fn story_count(pool: &SqlitePool, edition_id: i64) -> anyhow::Result<usize> {
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM edition_stories WHERE edition_id = ?")
+            .bind(edition_id)
+            .fetch_one(pool)
+            .await
+            .context("counting the edition's stories")?;
+    Ok(usize::try_from(count).unwrap_or_default())
+}
+
 /// Moves a ready edition to `sending`, or a sending one to `sent` once nothing is unfinished.
 #[instrument(skip_all)]
 pub async fn set_status(

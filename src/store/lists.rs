@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 use tracing::instrument;
 
-use crate::domain::{CronExpr, EmailAddress, ListSlug, ListTitle, MaxStories, Schedule, Timezone};
+use crate::domain::{CronExpr, ListSlug, ListTitle, MaxStories, Schedule, Sender, Timezone};
 use crate::error::BadInput;
 use crate::store::{from_db_time, to_db_time};
 
@@ -18,7 +18,7 @@ pub struct ListRecord {
     pub schedule: Schedule,
     pub max_stories: MaxStories,
     /// Overrides `newsletter.from` for this list.
-    pub from_address: Option<EmailAddress>,
+    pub from_address: Option<Sender>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -28,7 +28,7 @@ pub struct NewList {
     pub title: ListTitle,
     pub schedule: Schedule,
     pub max_stories: MaxStories,
-    pub from_address: Option<EmailAddress>,
+    pub from_address: Option<Sender>,
 }
 
 /// The fields `list set` changes; `None` leaves a field as it is.
@@ -38,7 +38,7 @@ pub struct ListChanges {
     pub cron: Option<CronExpr>,
     pub timezone: Option<Timezone>,
     pub max_stories: Option<MaxStories>,
-    pub from_address: Option<EmailAddress>,
+    pub from_address: Option<Sender>,
 }
 
 /// How many subscriptions of a list are in each status.
@@ -78,7 +78,7 @@ impl TryFrom<ListRow> for ListRecord {
             from_address: row
                 .from_address
                 .as_deref()
-                .map(EmailAddress::parse)
+                .map(Sender::parse)
                 .transpose()
                 .with_context(corrupt)?,
             created_at: from_db_time(row.created_at),
@@ -105,7 +105,7 @@ pub async fn insert(
     .bind(list.schedule.cron.as_str())
     .bind(list.schedule.timezone.name())
     .bind(i64::from(list.max_stories.get()))
-    .bind(list.from_address.as_ref().map(EmailAddress::as_str))
+    .bind(list.from_address.as_ref().map(Sender::to_string))
     .bind(to_db_time(now))
     .bind(to_db_time(now))
     .fetch_optional(pool)
@@ -139,7 +139,7 @@ pub async fn update(
     .bind(changes.cron.as_ref().map(CronExpr::as_str))
     .bind(changes.timezone.map(Timezone::name))
     .bind(changes.max_stories.map(|n| i64::from(n.get())))
-    .bind(changes.from_address.as_ref().map(EmailAddress::as_str))
+    .bind(changes.from_address.as_ref().map(Sender::to_string))
     .bind(to_db_time(now))
     .bind(slug.as_str())
     .fetch_optional(pool)

@@ -5,6 +5,7 @@ pub mod deliveries;
 pub mod editions;
 pub mod feeds;
 pub mod import;
+pub mod installation;
 pub mod lists;
 pub mod optin;
 pub mod schedule;

@@ -9,16 +9,10 @@ use crate::domain::{EmailAddress, SubscriberName, SubscriptionToken};
 use crate::store::subscribers::{upsert_person, NameUpdate};
 use crate::store::{begin_immediate, to_db_time};
 
-/// A confirmation mail to send now.
-#[derive(Debug, Clone)]
-pub struct ConfirmationDue {
-    pub token: SubscriptionToken,
-    pub name: Option<String>,
-}
-
-/// Records a sign-up from the web form. Returns the confirmation mail to send, if any: none for
-/// someone already active, and none within `cooldown` of the previous one, so repeated
-/// sign-ups cannot flood an address. People who left or bounced sign up again as pending.
+/// Records a sign-up from the web form and queues its confirmation mail, unless the person is
+/// already active, a mail is already queued, or one went out within `cooldown` (so repeated
+/// sign-ups cannot flood an address). True when a mail was queued. People who left or bounced
+/// sign up again as pending.
 #[instrument(skip_all)]
 pub async fn sign_up(
     pool: &SqlitePool,
@@ -28,27 +22,29 @@ pub async fn sign_up(
     ip: Option<&str>,
     cooldown: Duration,
     now: DateTime<Utc>,
-) -> anyhow::Result<Option<ConfirmationDue>> {
+) -> anyhow::Result<bool> {
     let mut tx = begin_immediate(pool).await.context("starting sign-up")?;
     let subscriber_id = upsert_person(&mut tx, email, name, NameUpdate::FillMissing, now).await?;
-    let existing: Option<(String, Option<i64>)> = sqlx::query_as(
-        "SELECT status, confirmation_sent_at FROM subscriptions WHERE list_id = ? AND subscriber_id = ?",
+    let existing: Option<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT status, confirmation_sent_at, confirmation_next_at
+         FROM subscriptions WHERE list_id = ? AND subscriber_id = ?",
     )
     .bind(list_id)
     .bind(subscriber_id)
     .fetch_optional(&mut *tx)
     .await
     .context("reading subscription")?;
-    let send = match &existing {
-        Some((status, _)) if status == "active" => false,
-        Some((status, Some(sent))) if status == "pending" => {
+    let queue = match &existing {
+        Some((status, _, _)) if status == "active" => false,
+        Some((status, _, Some(_))) if status == "pending" => false,
+        Some((status, Some(sent), None)) if status == "pending" => {
             now.timestamp() - sent >= cooldown.num_seconds()
         }
         _ => true,
     };
     if existing
         .as_ref()
-        .is_none_or(|(status, _)| status != "pending" && status != "active")
+        .is_none_or(|(status, _, _)| status != "pending" && status != "active")
     {
         sqlx::query(
             "INSERT INTO subscriptions
@@ -68,28 +64,119 @@ pub async fn sign_up(
         .await
         .context("storing subscription")?;
     }
-    let due = if send {
-        let (secret, name): (Option<String>, Option<String>) = sqlx::query_as(
-            "UPDATE subscriptions SET confirmation_sent_at = ?,
+    if queue {
+        sqlx::query(
+            "UPDATE subscriptions SET confirmation_requested_at = ?1, confirmation_next_at = ?1,
+                 confirmation_attempts = 0,
                  confirm_secret = COALESCE(confirm_secret, lower(hex(randomblob(16))))
-             WHERE list_id = ? AND subscriber_id = ?
-             RETURNING confirm_secret, (SELECT name FROM subscribers WHERE id = subscriber_id)",
+             WHERE list_id = ?2 AND subscriber_id = ?3",
         )
         .bind(to_db_time(now))
         .bind(list_id)
         .bind(subscriber_id)
-        .fetch_one(&mut *tx)
+        .execute(&mut *tx)
         .await
-        .context("stamping confirmation")?;
-        secret.map(|secret| ConfirmationDue {
-            token: SubscriptionToken::new(list_id, subscriber_id, &secret),
-            name,
-        })
-    } else {
-        None
-    };
+        .context("queueing the confirmation mail")?;
+    }
     tx.commit().await.context("committing sign-up")?;
-    Ok(due)
+    Ok(queue)
+}
+
+/// A queued confirmation mail that is due.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConfirmationJob {
+    pub list_id: i64,
+    pub subscriber_id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub confirm_secret: String,
+    pub list_title: String,
+    pub attempts: i64,
+}
+
+impl ConfirmationJob {
+    pub fn token(&self) -> SubscriptionToken {
+        SubscriptionToken::new(self.list_id, self.subscriber_id, &self.confirm_secret)
+    }
+}
+
+/// Confirmation mails due at `now`, oldest first; only for sign-ups still pending.
+#[instrument(skip_all)]
+pub async fn due_confirmations(
+    pool: &SqlitePool,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> anyhow::Result<Vec<ConfirmationJob>> {
+    sqlx::query_as(
+        "SELECT s.list_id, s.subscriber_id, p.email, p.name,
+                COALESCE(s.confirm_secret, '') AS confirm_secret, l.title AS list_title,
+                s.confirmation_attempts AS attempts
+         FROM subscriptions s
+         JOIN subscribers p ON p.id = s.subscriber_id
+         JOIN lists l ON l.id = s.list_id
+         WHERE s.confirmation_next_at <= ? AND s.status = 'pending'
+         ORDER BY s.confirmation_next_at LIMIT ?",
+    )
+    .bind(to_db_time(now))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("reading due confirmation mails")
+}
+
+/// The mail went out: the cooldown starts now.
+#[instrument(skip_all)]
+pub async fn confirmation_sent(
+    pool: &SqlitePool,
+    job: &ConfirmationJob,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE subscriptions SET confirmation_sent_at = ?, confirmation_next_at = NULL,
+             confirmation_attempts = 0
+         WHERE list_id = ? AND subscriber_id = ?",
+    )
+    .bind(to_db_time(now))
+    .bind(job.list_id)
+    .bind(job.subscriber_id)
+    .execute(pool)
+    .await
+    .context("recording a confirmation mail")?;
+    Ok(())
+}
+
+/// The send failed: try again at `next`, or never (`None`) once attempts are spent.
+#[instrument(skip_all)]
+pub async fn confirmation_failed(
+    pool: &SqlitePool,
+    job: &ConfirmationJob,
+    next: Option<DateTime<Utc>>,
+    charged: bool,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE subscriptions SET confirmation_next_at = ?,
+             confirmation_attempts = confirmation_attempts + ?
+         WHERE list_id = ? AND subscriber_id = ?",
+    )
+    .bind(next.map(to_db_time))
+    .bind(i64::from(charged))
+    .bind(job.list_id)
+    .bind(job.subscriber_id)
+    .execute(pool)
+    .await
+    .context("recording a failed confirmation mail")?;
+    Ok(())
+}
+
+/// When the next queued confirmation mail is due.
+pub async fn next_confirmation_at(pool: &SqlitePool) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let at: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(confirmation_next_at) FROM subscriptions WHERE status = 'pending'",
+    )
+    .fetch_one(pool)
+    .await
+    .context("reading the next confirmation mail")?;
+    Ok(at.map(crate::store::from_db_time))
 }
 
 /// Which secret a link carries.

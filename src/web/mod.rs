@@ -21,12 +21,12 @@ use maud::Markup;
 use secrecy::SecretString;
 
 use crate::app::App;
-use crate::delivery::transport::Transport;
 
 #[derive(Clone)]
 pub struct WebState {
     pub app: App,
-    pub transport: Transport,
+    /// Nudges the daemon's confirmation sender when a sign-up queued a mail.
+    pub confirmations: Arc<tokio::sync::Notify>,
     pub limiter: Arc<IpLimiter>,
     /// `None`: the story API is off.
     pub api_token: Option<Arc<SecretString>>,
@@ -34,11 +34,11 @@ pub struct WebState {
 
 impl WebState {
     /// Reads the API token (from its file, if given as one) once, at start.
-    pub fn new(app: App, transport: Transport) -> anyhow::Result<Self> {
+    pub fn new(app: App, confirmations: Arc<tokio::sync::Notify>) -> anyhow::Result<Self> {
         let api_token = app.settings.api.token.resolve()?.map(Arc::new);
         Ok(Self {
             app,
-            transport,
+            confirmations,
             limiter: Arc::new(IpLimiter::new(SIGNUPS_PER_IP, SIGNUP_WINDOW)),
             api_token,
         })

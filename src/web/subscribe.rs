@@ -9,7 +9,6 @@ use axum::Form;
 use chrono::Duration;
 use serde::Deserialize;
 use std::sync::atomic::Ordering;
-use tracing::warn;
 
 use super::{html, internal, WebState};
 use crate::domain::{EmailAddress, ListSlug, SubscriberName};
@@ -109,7 +108,7 @@ pub async fn submit(
     let now = state.app.clock.now();
     let cooldown = Duration::minutes(CONFIRMATION_COOLDOWN_MINUTES);
     let ip = client.to_string();
-    let due = match optin::sign_up(
+    match optin::sign_up(
         &state.app.pool,
         list.id,
         &email,
@@ -120,19 +119,12 @@ pub async fn submit(
     )
     .await
     {
-        Ok(due) => due,
+        // Queued, and sent by the daemon's confirmation sender: the answer takes no longer for
+        // a new address than for a known one, so its timing tells them apart no more than its
+        // text does.
+        Ok(true) => state.confirmations.notify_one(),
+        Ok(false) => {}
         Err(error) => return internal(error),
-    };
-    if let Some(due) = due {
-        // Sent in the background: the answer must not take longer for a new address than for a
-        // known one, or its timing would tell them apart.
-        let state = state.clone();
-        let title = list.title.as_str().to_string();
-        tokio::spawn(async move {
-            if let Err(error) = send_confirmation(&state, &title, &email, &due).await {
-                warn!("confirmation mail to {email} failed: {error:#}");
-            }
-        });
     }
     html(
         StatusCode::OK,
@@ -160,53 +152,6 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAdd
         .rev()
         .find(|ip| !trusted.contains(ip))
         .unwrap_or(peer)
-}
-
-async fn send_confirmation(
-    state: &WebState,
-    list_title: &str,
-    email: &EmailAddress,
-    due: &optin::ConfirmationDue,
-) -> anyhow::Result<()> {
-    let settings = &state.app.settings;
-    let confirm_url = settings.web.url(&format!("confirm/{}", due.token));
-    let (subject, text, html) = pages::confirmation_email(
-        &settings.newsletter,
-        list_title,
-        due.name.as_deref(),
-        &confirm_url,
-    );
-    let from = lettre::message::Mailbox::new(
-        Some(settings.newsletter.name.clone()),
-        settings.newsletter.from.as_str().parse()?,
-    );
-    let message = lettre::Message::builder()
-        .from(from)
-        .to(lettre::message::Mailbox::new(None, email.as_str().parse()?))
-        .subject(subject)
-        .date(std::time::SystemTime::from(state.app.clock.now()))
-        .message_id(Some(format!(
-            "<confirm.{}.{}@{}>",
-            due.token.list_id,
-            rand::random::<u64>(),
-            settings.newsletter.from.domain()
-        )))
-        .header(crate::delivery::headers::AutoSubmitted)
-        .multipart(lettre::message::MultiPart::alternative_plain_html(
-            text, html,
-        ))?;
-    let mut connection = state.transport.connect().await?;
-    let name = format!("confirm-{}-{}", due.token.list_id, due.token.subscriber_id);
-    connection
-        .send(message.envelope(), &message.formatted(), &name)
-        .await?;
-    connection.close().await;
-    state
-        .app
-        .metrics
-        .confirmations_sent
-        .fetch_add(1, Ordering::Relaxed);
-    Ok(())
 }
 
 #[cfg(test)]

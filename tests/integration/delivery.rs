@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use chrono::Duration as Age;
+use herald::delivery::mailer::Mailer;
 use herald::delivery::sender::{self, never_stop, SendOptions};
-use herald::delivery::transport::Transport;
 use herald::digest::{self, Built};
 use herald::domain::ListSlug;
 use herald::store::lists;
@@ -432,13 +432,13 @@ async fn the_send_loop_is_a_library_call_that_reports_its_outcome() {
     let built = digest::build_edition(&app.app.pool, &app.app.settings, &list, app.app.clock.now())
         .await
         .expect("built");
-    let transport = Transport::from_settings(&app.app.settings).expect("transport");
+    let mailer = Mailer::new(&app.app).await.expect("mailer");
     let options = SendOptions::from_settings(&app.app.settings);
 
     let report = sender::deliver_edition(
         &app.app,
         built.edition_id(),
-        &transport,
+        &mailer,
         &options,
         never_stop(),
         &|_, _| {},
@@ -448,7 +448,7 @@ async fn the_send_loop_is_a_library_call_that_reports_its_outcome() {
     let again = sender::deliver_edition(
         &app.app,
         built.edition_id(),
-        &transport,
+        &mailer,
         &options,
         never_stop(),
         &|_, _| {},

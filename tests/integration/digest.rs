@@ -1,5 +1,5 @@
 use chrono::Duration;
-use herald::delivery::message::{ListIdentity, PreparedEdition, Recipient};
+use herald::delivery::message::Recipient;
 use herald::digest::template::{Kind, SlotValues};
 use herald::digest::{self, EditionPlan, RenderedEdition};
 use herald::domain::{EmailAddress, ListSlug};
@@ -306,14 +306,12 @@ async fn the_message_carries_every_header_the_contract_names() {
     story(&app, "post", "Café culture, explained", "blog", 3, 2).await;
     let plan = plan(&app, "daily").await;
     let edition = digest::render(&plan, &app.app.settings).expect("rendered");
-    let from = EmailAddress::parse("news@herald.example.org").expect("address");
-    let identity = ListIdentity {
-        slug: &plan.list.slug,
-        title: plan.list.title.as_str(),
-        from: &from,
-    };
-    let prepared =
-        PreparedEdition::new(&edition, &identity, &app.app.settings.newsletter).expect("prepared");
+    let mailer = herald::delivery::mailer::Mailer::new(&app.app)
+        .await
+        .expect("mailer");
+    let prepared = mailer
+        .prepare_edition(&edition, &plan.list)
+        .expect("prepared");
     let to = EmailAddress::parse("ada@example.org").expect("address");
     let unsubscribe = "http://127.0.0.1:8080/unsubscribe/abc123";
 

@@ -2,8 +2,8 @@
 //! (across daylight-saving changes), catch-up after downtime, one edition per day.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use herald::delivery::mailer::Mailer;
 use herald::delivery::sender::{self, never_stop, SendOptions};
-use herald::delivery::transport::Transport;
 use herald::scheduler::{tick, Decision};
 use herald::store::schedule;
 
@@ -41,12 +41,12 @@ async fn story_at(app: &TestApp, path: &str, at: DateTime<Utc>) {
 }
 
 async fn deliver(app: &TestApp, edition_id: i64) -> i64 {
-    let transport = Transport::from_settings(&app.app.settings).expect("transport");
+    let mailer = Mailer::new(&app.app).await.expect("mailer");
     let options = SendOptions::from_settings(&app.app.settings);
     sender::deliver_edition(
         &app.app,
         edition_id,
-        &transport,
+        &mailer,
         &options,
         never_stop(),
         &|_, _| {},

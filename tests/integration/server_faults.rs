@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::Duration as Age;
 use herald::delivery::breaker::Halt;
 use herald::delivery::failure::Stage;
+use herald::delivery::mailer::Mailer;
 use herald::delivery::sender::{self, never_stop, SendOptions};
-use herald::delivery::transport::Transport;
 use herald::digest;
 use herald::domain::ListSlug;
 use herald::store::lists;
@@ -204,12 +204,12 @@ async fn the_send_loop_stops_on_session_failures_without_touching_readers() {
             digest::build_edition(&app.app.pool, &app.app.settings, &list, app.app.clock.now())
                 .await
                 .expect("built");
-        let transport = Transport::from_settings(&app.app.settings).expect("transport");
+        let mailer = Mailer::new(&app.app).await.expect("mailer");
 
         let report = sender::deliver_edition(
             &app.app,
             built.edition_id(),
-            &transport,
+            &mailer,
             &SendOptions::from_settings(&app.app.settings),
             never_stop(),
             &|_, _| {},

@@ -1,0 +1,131 @@
+//! Double opt-in mails: queued in the database by the sign-up, sent here by the daemon through
+//! the [`Mailer`], retried with backoff, and never lost to a restart. A failure is logged
+//! without the reader's address.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tracing::{error, warn};
+
+use crate::app::App;
+use crate::delivery::failure::{redact_addresses, SendError};
+use crate::delivery::mailer::{ConfirmationContent, Mailer};
+use crate::delivery::sender::{SendOptions, Shutdown};
+use crate::domain::EmailAddress;
+use crate::store::optin::{self, ConfirmationJob};
+use crate::templates::pages;
+
+/// How many due mails one pass takes.
+const BATCH: i64 = 50;
+/// The longest the sender sleeps without a nudge, so a retry falls due on time.
+const IDLE: Duration = Duration::from_secs(30);
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub sent: u64,
+    pub failed: u64,
+}
+
+/// Sends every confirmation mail that is due now. A failure of the server ends the pass (the
+/// rest wait for the next one) without charging the mails it did not try.
+pub async fn send_due(app: &App, mailer: &Mailer) -> anyhow::Result<Pass> {
+    let options = SendOptions::from_settings(&app.settings);
+    let mut pass = Pass::default();
+    let now = app.clock.now();
+    for job in optin::due_confirmations(&app.pool, now, BATCH).await? {
+        match send_one(app, mailer, &job).await {
+            Ok(()) => {
+                optin::confirmation_sent(&app.pool, &job, app.clock.now()).await?;
+                app.metrics
+                    .confirmations_sent
+                    .fetch_add(1, Ordering::Relaxed);
+                pass.sent += 1;
+            }
+            Err(failure) => {
+                pass.failed += 1;
+                let attempts = u32::try_from(job.attempts + 1).unwrap_or(u32::MAX);
+                let server_down = matches!(failure, SendError::Server(_));
+                let next = (attempts < options.max_attempts).then(|| {
+                    let delay = options.backoff(attempts).max(Duration::from_secs(10));
+                    now + chrono::Duration::from_std(delay).unwrap_or_default()
+                });
+                let reason = redact_addresses(&failure.to_string());
+                match next {
+                    Some(_) => warn!(
+                        list_id = job.list_id,
+                        subscriber_id = job.subscriber_id,
+                        "confirmation mail not sent, will retry: {reason}"
+                    ),
+                    None => error!(
+                        list_id = job.list_id,
+                        subscriber_id = job.subscriber_id,
+                        "confirmation mail given up after {attempts} attempts: {reason}"
+                    ),
+                }
+                optin::confirmation_failed(&app.pool, &job, next, true).await?;
+                if server_down {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(pass)
+}
+
+async fn send_one(app: &App, mailer: &Mailer, job: &ConfirmationJob) -> Result<(), SendError> {
+    let settings = &app.settings;
+    let to = EmailAddress::parse(&job.email)
+        .map_err(|error| SendError::Unsendable(error.to_string()))?;
+    let confirm_url = settings.web.url(&format!("confirm/{}", job.token()));
+    let (subject, text, html) = pages::confirmation_email(
+        &settings.newsletter,
+        &job.list_title,
+        job.name.as_deref(),
+        &confirm_url,
+    );
+    let key = format!(
+        "confirm.{}.{}.{}",
+        job.list_id, job.subscriber_id, job.attempts
+    );
+    let outgoing = mailer
+        .confirmation(
+            &ConfirmationContent {
+                to: &to,
+                subject: &subject,
+                text: &text,
+                html: &html,
+                key: &key,
+            },
+            app.clock.now(),
+        )
+        .map_err(|error| SendError::Unsendable(format!("{error:#}")))?;
+    let name = format!("confirm-{}-{}", job.list_id, job.subscriber_id);
+    mailer.send_one(&outgoing, &name).await
+}
+
+/// The daemon's confirmation sender: a pass whenever a sign-up queues a mail (`nudge`), when a
+/// retry falls due, and at least every [`IDLE`]; until `shutdown`.
+pub async fn run(app: App, mailer: Mailer, nudge: std::sync::Arc<Notify>, mut shutdown: Shutdown) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        if let Err(failure) = send_due(&app, &mailer).await {
+            error!("sending confirmation mails: {failure:#}");
+        }
+        let wait = match optin::next_confirmation_at(&app.pool).await {
+            Ok(Some(at)) => (at - app.clock.now())
+                .to_std()
+                .unwrap_or_default()
+                .min(IDLE),
+            _ => IDLE,
+        };
+        tokio::select! {
+            _ = nudge.notified() => {}
+            _ = tokio::time::sleep(wait.max(Duration::from_millis(200))) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
