@@ -66,7 +66,7 @@ impl Daemon {
         (status, response.text().await.expect("body"))
     }
 
-    async fn post(&self, path: &str, form: &str) -> (u16, String, bool) {
+    pub async fn post(&self, path: &str, form: &str) -> (u16, String, bool) {
         let response = self
             .http
             .post(format!("{}{path}", self.base))

@@ -148,8 +148,8 @@ async fn newsroom(app: &TestApp) {
     .ok();
 }
 
-/// An edition and a test copy, signed with `keys`, both verified.
-async fn editions_and_test_copies_verify(keys: &[&Key]) {
+/// An edition, a test copy and a sign-up's confirmation mail, signed with `keys`, each verified.
+async fn every_kind_of_mail_verifies(keys: &[&Key]) {
     let server = RealSmtp::start();
     let app = TestApp::spawn_with(|s| {
         smtp_settings(s, server.port);
@@ -186,35 +186,52 @@ async fn editions_and_test_copies_verify(keys: &[&Key]) {
             }
         }
     }
+
+    let confirmations = RealSmtp::start();
+    let daemon = crate::daemon::Daemon::start_with(Some(confirmations.port), |s| {
+        s.dkim = Some(settings_for(keys));
+    })
+    .await;
+    daemon.app.add_list("daily").await;
+    let (status, _, _) = daemon
+        .post("/subscribe", "email=eve%40example.org&list=daily")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        confirmations.wait_for(1, std::time::Duration::from_secs(10)),
+        1
+    );
+    daemon.stop().await;
+    assert_verifies(&confirmations.messages()[0], keys, "confirmation");
 }
 
-#[tokio::test]
-async fn rsa_pkcs1_keys_sign_editions_and_test_copies() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsa_pkcs1_keys_sign_every_kind_of_mail() {
     let dir = tempfile::tempdir().expect("dir");
     let key = make_key(dir.path(), KeyFormat::RsaPkcs1, "rsa1");
-    editions_and_test_copies_verify(&[&key]).await;
+    every_kind_of_mail_verifies(&[&key]).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsa_pkcs8_keys_as_openssl_3_writes_them_sign_too() {
     let dir = tempfile::tempdir().expect("dir");
     let key = make_key(dir.path(), KeyFormat::RsaPkcs8, "rsa8");
-    editions_and_test_copies_verify(&[&key]).await;
+    every_kind_of_mail_verifies(&[&key]).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ed25519_keys_sign_per_rfc_8463() {
     let dir = tempfile::tempdir().expect("dir");
     let key = make_key(dir.path(), KeyFormat::Ed25519Pkcs8, "ed");
-    editions_and_test_copies_verify(&[&key]).await;
+    every_kind_of_mail_verifies(&[&key]).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsa_and_ed25519_together_give_two_signatures_that_both_verify() {
     let dir = tempfile::tempdir().expect("dir");
     let rsa = make_key(dir.path(), KeyFormat::RsaPkcs8, "rsa");
     let ed = make_key(dir.path(), KeyFormat::Ed25519Pkcs8, "ed");
-    editions_and_test_copies_verify(&[&rsa, &ed]).await;
+    every_kind_of_mail_verifies(&[&rsa, &ed]).await;
 }
 
 #[tokio::test]

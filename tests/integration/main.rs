@@ -14,6 +14,7 @@ mod dkim;
 mod feeds;
 mod lists;
 mod operations;
+mod outbound;
 mod schedule;
 mod server_faults;
 mod settings;
