@@ -4,6 +4,7 @@
 mod config;
 mod demo;
 pub(crate) mod digest;
+mod dkim;
 mod feed;
 mod init;
 mod list;
@@ -80,6 +81,9 @@ pub enum Command {
     /// Run the daemon: the schedules, their deliveries, and the web pages (subscribe, confirm,
     /// unsubscribe, archive, health, metrics). Stops cleanly on SIGTERM or Ctrl-C.
     Serve,
+    /// DKIM keys: make one and the DNS record that publishes it.
+    #[command(subcommand)]
+    Dkim(dkim::Cmd),
     /// Check the settings and everything they point at (database, SMTP server, DKIM key).
     #[command(subcommand)]
     Config(config::Cmd),
@@ -141,6 +145,8 @@ pub async fn run(
     };
     match cli.command {
         Command::Init => return init::run(settings, cli.config.as_deref(), &mut output).await,
+        // Needs no database.
+        Command::Dkim(cmd) => return dkim::run(cmd, &mut output),
         // The check opens the database itself, so a database that fails is one of its stages.
         Command::Config(cmd) => return config::run(settings, cmd, &mut output).await,
         _ => {}
@@ -163,6 +169,7 @@ pub async fn run_with_app(
         Command::Digest(cmd) => digest::run(app, cmd, output).await,
         Command::Feed(cmd) => feed::run(app, cmd, output).await,
         Command::Config(cmd) => config::run(app.settings.clone(), cmd, output).await,
+        Command::Dkim(cmd) => dkim::run(cmd, output),
         Command::Demo => demo::run(app, output).await,
         Command::Serve => {
             let bind = app.settings.web.bind;

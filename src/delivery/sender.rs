@@ -30,7 +30,7 @@ use tracing::{info, warn};
 use crate::app::App;
 use crate::delivery::breaker::{Breaker, Halt};
 use crate::delivery::failure::{SendError, ServerFailure, Stage};
-use crate::delivery::mailer::Mailer;
+use crate::delivery::mailer::{Mailer, Outgoing};
 use crate::delivery::message::{PreparedEdition, Recipient};
 use crate::delivery::rate::RateLimiter;
 use crate::delivery::transport::Connection;
@@ -451,7 +451,7 @@ async fn work(
 }
 
 impl Shared {
-    async fn attempt(&self, job: &Job, connection: &mut Option<Connection>) -> Outcome {
+    async fn attempt(self: &Arc<Self>, job: &Job, connection: &mut Option<Connection>) -> Outcome {
         let now = self.app.clock.now();
         let Some(admission) = self.breaker.admit().await else {
             return Outcome::Requeue {
@@ -521,12 +521,8 @@ impl Shared {
         })
     }
 
-    async fn send(
-        &self,
-        job: &Job,
-        connection: &mut Option<Connection>,
-        now: DateTime<Utc>,
-    ) -> Result<(), SendError> {
+    /// One reader's message, signed.
+    fn build(&self, job: &Job, now: DateTime<Utc>) -> Result<Outgoing, SendError> {
         let email = EmailAddress::parse(&job.email)
             .map_err(|error| SendError::Unsendable(error.to_string()))?;
         let token =
@@ -541,9 +537,25 @@ impl Shared {
             unsubscribe_url: &unsubscribe_url,
             message_key: &key,
         };
-        let outgoing = self
-            .mailer
-            .edition_message(&self.prepared, &recipient, now)?;
+        self.mailer.edition_message(&self.prepared, &recipient, now)
+    }
+
+    async fn send(
+        self: &Arc<Self>,
+        job: &Job,
+        connection: &mut Option<Connection>,
+        now: DateTime<Utc>,
+    ) -> Result<(), SendError> {
+        let outgoing = if self.mailer.signer().is_some() {
+            // Signing is the costliest step by far: off the async threads, so that while one
+            // message is signed the connections of the others keep moving.
+            let (shared, job) = (Arc::clone(self), job.clone());
+            tokio::task::spawn_blocking(move || shared.build(&job, now))
+                .await
+                .map_err(|error| self.our_failure(format!("signing: {error}")))??
+        } else {
+            self.build(job, now)?
+        };
 
         if connection.as_ref().is_none_or(|open| !open.is_usable()) {
             *connection = Some(self.mailer.transport().connect().await?);

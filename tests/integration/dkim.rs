@@ -275,3 +275,79 @@ async fn an_unusable_key_stops_digest_send_before_an_edition_is_built() {
     assert_eq!(editions, 0);
     assert!(server.messages().is_empty());
 }
+
+/// The `p=` of a printed DNS record, its strings joined.
+fn published_key(record: &str) -> String {
+    let text: String = record
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .collect::<Vec<_>>()
+        .concat();
+    text.split("p=")
+        .nth(1)
+        .expect("p= in the record")
+        .to_string()
+}
+
+#[tokio::test]
+async fn keygen_writes_a_private_key_whose_published_record_verifies_signatures() {
+    for (algorithm, kind) in [("rsa", "rsa"), ("ed25519", "ed25519")] {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("key.pem");
+        let server = RealSmtp::start();
+        let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
+
+        let out = app
+            .run(&[
+                "dkim",
+                "keygen",
+                "--selector",
+                "s2026",
+                "--domain",
+                "example.com",
+                "--algorithm",
+                algorithm,
+                "--out",
+                &file.display().to_string(),
+            ])
+            .await
+            .ok();
+        let again = app
+            .run(&[
+                "dkim",
+                "keygen",
+                "--selector",
+                "s2026",
+                "--domain",
+                "example.com",
+                "--out",
+                &file.display().to_string(),
+            ])
+            .await;
+
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("key").permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "{algorithm}: readable by its owner only"
+        );
+        assert_eq!(again.exit_code(), 2, "never over an existing key");
+        let record = out
+            .lines()
+            .find(|l| l.starts_with("s2026._domainkey.example.com. IN TXT"))
+            .unwrap_or_else(|| panic!("no record in {out}"));
+        assert!(record.contains(&format!("k={kind}")), "{record}");
+        let key = Key {
+            file: file.clone(),
+            selector: "s2026".into(),
+            verifier_spec: format!("s2026:{kind}:{}", published_key(record)),
+        };
+        let mut app = app;
+        app.app.settings.dkim = Some(settings_for(&[&key]));
+        newsroom(&app).await;
+        app.run(&["digest", "send", "--list", "daily"]).await.ok();
+        assert_verifies(&server.messages()[0], &[&key], algorithm);
+    }
+}
