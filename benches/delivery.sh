@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Delivery benchmark against Postfix's smtp-sink, with Postfix's own smtp-source as the reference
 # measured in the same run (same sessions, same message size), plus Herald's peak RSS for
-# `digest send` at two list sizes.
+# `digest send` at two list sizes. With DKIM (RSA-2048, then Ed25519) the reference is the limit
+# 1 / (1/sign_rate + 1/smtp_source_rate), sign_rate from `openssl speed -multi CORES rsa2048`.
 #
 #   bash benches/delivery.sh            # as root: installs Postfix (smtp-sink, smtp-source) if missing
 #   N=20000 BIG=200000 SESSIONS=8 bash benches/delivery.sh
@@ -52,9 +53,14 @@ PY
   HERALD__DATABASE__URL="$db" "$herald" -q story import "$work/stories.jsonl" >/dev/null
 }
 
-# Runs `digest send` on database $1 into smtp-sink; prints "seconds peak_rss_kib".
+# Runs `digest send` on database $1 into smtp-sink, with DKIM key $2 if given; prints
+# "seconds peak_rss_kib".
 send() {
-  HERALD__DATABASE__URL="$1" HERALD__TRANSPORT__KIND=smtp HERALD__SMTP__HOST=127.0.0.1 \
+  local dkim=()
+  if [ -n "${2:-}" ]; then
+    dkim=(HERALD__DKIM__SELECTOR=bench HERALD__DKIM__DOMAIN=example.org "HERALD__DKIM__PRIVATE_KEY_FILE=$2")
+  fi
+  env "${dkim[@]}" HERALD__DATABASE__URL="$1" HERALD__TRANSPORT__KIND=smtp HERALD__SMTP__HOST=127.0.0.1 \
   HERALD__SMTP__PORT="$PORT" HERALD__SMTP__TLS=none HERALD__DELIVERY__CONCURRENCY="$SESSIONS" \
   python3 - "$herald" <<'PY'
 import resource, subprocess, sys, time
@@ -77,15 +83,29 @@ read -r seconds rss_small < <(send "$work/small.db")
 herald_rate=$(python3 -c "print($N / $seconds)")
 sent=$(HERALD__DATABASE__URL="$work/small.db" "$herald" --json digest status | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['sent'])")
 
+# DKIM: the same edition signed with RSA-2048, then with Ed25519 (keys from `herald dkim keygen`).
+"$herald" -q dkim keygen --selector bench --domain example.org --out "$work/rsa.pem" >/dev/null
+"$herald" -q dkim keygen --selector bench --domain example.org --algorithm ed25519 --out "$work/ed.pem" >/dev/null
+sign_rate=$(openssl speed -multi "$(nproc)" -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $6}')
+seed "$N" "$work/rsa.db"
+read -r rsa_seconds _ < <(send "$work/rsa.db" "$work/rsa.pem")
+seed "$N" "$work/ed.db"
+read -r ed_seconds _ < <(send "$work/ed.db" "$work/ed.pem")
+
 seed "$BIG" "$work/big.db"
 read -r _ rss_big < <(send "$work/big.db")
 
-python3 - "$reference" "$herald_rate" "$sent" "$N" "$rss_small" "$rss_big" "$BIG" <<'PY'
+python3 - "$reference" "$herald_rate" "$sent" "$N" "$rss_small" "$rss_big" "$BIG" "$sign_rate" "$rsa_seconds" "$ed_seconds" <<'PY'
 import sys
-reference, herald, sent, n, small, big, bign = sys.argv[1:]
-reference, herald = float(reference), float(herald)
+reference, herald, sent, n, small, big, bign, sign, rsa, ed = sys.argv[1:]
+reference, herald, sign = float(reference), float(herald), float(sign)
+rsa_rate, ed_rate = int(n) / float(rsa), int(n) / float(ed)
+limit = 1 / (1 / sign + 1 / reference)
 print(f"smtp-source -d (reference): {reference:8.0f} messages/s")
 print(f"herald digest send:         {herald:8.0f} messages/s  ({sent} of {n} sent)")
 print(f"ratio herald / smtp-source: {herald / reference:.2f}")
+print(f"openssl RSA-2048 signs/s on all cores: {sign:.0f}; limit with DKIM: {limit:.0f} messages/s")
+print(f"herald with RSA-2048 DKIM:  {rsa_rate:8.0f} messages/s, ratio to the limit: {rsa_rate / limit:.2f}")
+print(f"herald with Ed25519 DKIM:   {ed_rate:8.0f} messages/s")
 print(f"peak RSS of digest send: {int(small) / 1024:.1f} MiB at {n} subscribers, {int(big) / 1024:.1f} MiB at {bign}")
 PY
