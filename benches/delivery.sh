@@ -28,13 +28,16 @@ smtp-sink -u nobody -c "127.0.0.1:$PORT" 1000 >/dev/null 2>&1 &
 sink_pid=$!
 sleep 0.5
 
-# A list of $1 confirmed subscribers and a day's stories, in database $2.
+# A list of $1 confirmed subscribers (addresses in random order) and a day's stories, in
+# database $2.
 seed() {
   local count="$1" db="$2"
   python3 - "$count" > "$work/people.csv" <<'PY'
-import sys
+import random, sys
 print("email,name")
-for i in range(int(sys.argv[1])):
+ids = list(range(int(sys.argv[1])))
+random.Random(7).shuffle(ids)
+for i in ids:
     print(f"reader{i:07d}@example-{i % 97}.org,Reader {i}")
 PY
   HERALD__DATABASE__URL="$db" "$herald" -q list add bench --title "Bench Daily" --max-stories 8 >/dev/null

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
@@ -560,6 +560,21 @@ impl Raw {
         }
         if self.api.token.is_some() && self.api.token_file.is_some() {
             return Err("setting api.token and api.token_file: give only one".into());
+        }
+        // An empty secret is a mistake, never "no authentication": an empty api.token would
+        // open the story API to anyone.
+        for (name, secret) in [
+            ("smtp.password", &self.smtp.password),
+            ("api.token", &self.api.token),
+        ] {
+            if secret
+                .as_ref()
+                .is_some_and(|value| value.expose_secret().trim().is_empty())
+            {
+                return Err(format!(
+                    "setting {name}: it is empty; give a value, or remove the setting"
+                ));
+            }
         }
 
         let bind = key(

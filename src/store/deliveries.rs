@@ -225,6 +225,7 @@ pub async fn record(
         if let Outcome::Failed { bounce: true, .. } = outcome {
             sqlx::query(
                 "UPDATE subscriptions SET status = 'bounced', bounce_count = bounce_count + 1,
+                     confirm_secret = NULL,
                      updated_at = ?
                  WHERE list_id = ? AND subscriber_id = ? AND status = 'active'",
             )

@@ -11,8 +11,11 @@ use crate::store::{begin_immediate, to_db_time};
 
 /// Records a sign-up from the web form and queues its confirmation mail, unless the person is
 /// already active, a mail is already queued, or one went out within `cooldown` (so repeated
-/// sign-ups cannot flood an address). True when a mail was queued. People who left or bounced
-/// sign up again as pending.
+/// sign-ups cannot flood an address). True when a mail was queued.
+///
+/// An unconfirmed sign-up never changes an unsubscribed or bounced subscription: anyone can type
+/// an address into the form. Such a person gets a confirmation mail, and only following its link
+/// resubscribes them, with the new consent recorded then.
 #[instrument(skip_all)]
 pub async fn sign_up(
     pool: &SqlitePool,
@@ -36,25 +39,16 @@ pub async fn sign_up(
     .context("reading subscription")?;
     let queue = match &existing {
         Some((status, _, _)) if status == "active" => false,
-        Some((status, _, Some(_))) if status == "pending" => false,
-        Some((status, Some(sent), None)) if status == "pending" => {
-            now.timestamp() - sent >= cooldown.num_seconds()
-        }
+        Some((_, _, Some(_))) => false,
+        Some((_, Some(sent), None)) => now.timestamp() - sent >= cooldown.num_seconds(),
         _ => true,
     };
-    if existing
-        .as_ref()
-        .is_none_or(|(status, _, _)| status != "pending" && status != "active")
-    {
+    if existing.is_none() {
         sqlx::query(
             "INSERT INTO subscriptions
                  (list_id, subscriber_id, status, consent_source, consent_at, consent_ip, updated_at,
                   unsubscribe_secret, confirm_secret)
-             VALUES (?1, ?2, 'pending', 'web', ?3, ?4, ?3, lower(hex(randomblob(16))), lower(hex(randomblob(16))))
-             ON CONFLICT (list_id, subscriber_id) DO UPDATE SET
-                 status = 'pending', consent_source = 'web', consent_at = ?3, consent_ip = ?4,
-                 confirmed_at = NULL, unsubscribed_at = NULL, updated_at = ?3,
-                 confirm_secret = lower(hex(randomblob(16)))",
+             VALUES (?1, ?2, 'pending', 'web', ?3, ?4, ?3, lower(hex(randomblob(16))), lower(hex(randomblob(16))))",
         )
         .bind(list_id)
         .bind(subscriber_id)
@@ -65,6 +59,7 @@ pub async fn sign_up(
         .context("storing subscription")?;
     }
     if queue {
+        // Someone who left gets a fresh link: the links they had stopped working when they left.
         sqlx::query(
             "UPDATE subscriptions SET confirmation_requested_at = ?1, confirmation_next_at = ?1,
                  confirmation_attempts = 0,
@@ -100,7 +95,7 @@ impl ConfirmationJob {
     }
 }
 
-/// Confirmation mails due at `now`, oldest first; only for sign-ups still pending.
+/// Confirmation mails due at `now`, oldest first; none for someone who is active by now.
 #[instrument(skip_all)]
 pub async fn due_confirmations(
     pool: &SqlitePool,
@@ -114,7 +109,7 @@ pub async fn due_confirmations(
          FROM subscriptions s
          JOIN subscribers p ON p.id = s.subscriber_id
          JOIN lists l ON l.id = s.list_id
-         WHERE s.confirmation_next_at <= ? AND s.status = 'pending'
+         WHERE s.confirmation_next_at <= ? AND s.status != 'active'
          ORDER BY s.confirmation_next_at LIMIT ?",
     )
     .bind(to_db_time(now))
@@ -171,7 +166,7 @@ pub async fn confirmation_failed(
 /// When the next queued confirmation mail is due.
 pub async fn next_confirmation_at(pool: &SqlitePool) -> anyhow::Result<Option<DateTime<Utc>>> {
     let at: Option<i64> = sqlx::query_scalar(
-        "SELECT MIN(confirmation_next_at) FROM subscriptions WHERE status = 'pending'",
+        "SELECT MIN(confirmation_next_at) FROM subscriptions WHERE status != 'active'",
     )
     .fetch_one(pool)
     .await
@@ -186,7 +181,8 @@ pub enum LinkPurpose {
     Unsubscribe,
 }
 
-/// Confirms a pending subscription. True when the link is valid (whatever the status was).
+/// Confirms a pending subscription, or resubscribes someone who left or bounced and signed up
+/// again (their new consent is recorded now). True when the link is valid.
 pub async fn confirm(
     pool: &SqlitePool,
     token: &SubscriptionToken,
@@ -196,8 +192,10 @@ pub async fn confirm(
         pool,
         token,
         LinkPurpose::Confirm,
-        "UPDATE subscriptions SET status = 'active', confirmed_at = ?1, updated_at = ?1
-         WHERE list_id = ?2 AND subscriber_id = ?3 AND status = 'pending'",
+        "UPDATE subscriptions SET status = 'active', confirmed_at = ?1, updated_at = ?1,
+             consent_source = 'web', consent_at = ?1, unsubscribed_at = NULL,
+             confirmation_next_at = NULL
+         WHERE list_id = ?2 AND subscriber_id = ?3 AND status != 'active'",
         now,
     )
     .await
@@ -213,7 +211,8 @@ pub async fn unsubscribe(
         pool,
         token,
         LinkPurpose::Unsubscribe,
-        "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = ?1, updated_at = ?1
+        "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = ?1, updated_at = ?1,
+             confirm_secret = NULL, confirmation_next_at = NULL
          WHERE list_id = ?2 AND subscriber_id = ?3 AND status IN ('pending', 'active')",
         now,
     )

@@ -211,7 +211,8 @@ pub async fn unsubscribe(
         return Err(BadInput(format!("{email} is not subscribed to this list")).into());
     };
     sqlx::query(
-        "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = ?, updated_at = ?
+        "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = ?, updated_at = ?,
+             confirm_secret = NULL, confirmation_next_at = NULL
          WHERE list_id = ? AND status != 'unsubscribed'
            AND subscriber_id = (SELECT id FROM subscribers WHERE email = ?)",
     )

@@ -416,3 +416,77 @@ async fn behind_a_trusted_proxy_the_rate_limit_counts_forwarded_clients() {
     );
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_up_never_changes_an_unsubscribed_reader_until_they_confirm_again() {
+    let smtp = RealSmtp::start();
+    let daemon = Daemon::start(Some(smtp.port)).await;
+    daemon.app.add_list("daily").await;
+    daemon
+        .post("/subscribe", "email=eve%40example.org&list=daily")
+        .await;
+    assert_eq!(smtp.wait_for(1, Duration::from_secs(10)), 1);
+    let confirm_link = |raw: &[u8]| {
+        text_part(raw)
+            .lines()
+            .find(|l| l.contains("/confirm/"))
+            .expect("confirm link")
+            .trim()
+            .to_string()
+    };
+    let first_link = confirm_link(&smtp.messages()[0]);
+    daemon
+        .get(first_link.trim_start_matches(&daemon.base))
+        .await;
+    daemon
+        .app
+        .run(&[
+            "subscriber",
+            "unsubscribe",
+            "eve@example.org",
+            "--list",
+            "daily",
+        ])
+        .await
+        .ok();
+
+    // An hour later, someone else types her address into the form.
+    sqlx::query("UPDATE subscriptions SET confirmation_sent_at = confirmation_sent_at - 3600")
+        .execute(&daemon.app.app.pool)
+        .await
+        .expect("an hour passes");
+    let (status, _, _) = daemon
+        .post("/subscribe", "email=eve%40example.org&list=daily")
+        .await;
+    let after_form = daemon.status_of("eve@example.org").await;
+    let (old_link, _) = daemon
+        .get(first_link.trim_start_matches(&daemon.base))
+        .await;
+    let after_old_link = daemon.status_of("eve@example.org").await;
+    assert_eq!(smtp.wait_for(2, Duration::from_secs(10)), 2);
+    let new_link = confirm_link(&smtp.messages()[1]);
+    let (confirmed, _) = daemon.get(new_link.trim_start_matches(&daemon.base)).await;
+
+    assert_eq!(status, 200);
+    assert_eq!(
+        after_form, "unsubscribed",
+        "an unconfirmed sign-up changes nothing"
+    );
+    assert_eq!(old_link, 404, "links from before she left no longer work");
+    assert_eq!(after_old_link, "unsubscribed");
+    assert_eq!(confirmed, 200);
+    assert_eq!(
+        daemon.status_of("eve@example.org").await,
+        "active",
+        "her own confirmation resubscribes her"
+    );
+    let consent: String = sqlx::query_scalar(
+        "SELECT consent_source FROM subscriptions x JOIN subscribers s ON s.id = x.subscriber_id
+         WHERE s.email = 'eve@example.org'",
+    )
+    .fetch_one(&daemon.app.app.pool)
+    .await
+    .expect("consent");
+    assert_eq!(consent, "web");
+    daemon.stop().await;
+}

@@ -190,3 +190,17 @@ fn trusted_proxies_come_from_the_file_or_a_comma_list_in_the_environment() {
         "{error}"
     );
 }
+
+#[test]
+fn an_empty_api_token_or_smtp_password_is_refused_not_taken_as_no_authentication() {
+    for key in ["HERALD__API__TOKEN", "HERALD__SMTP__PASSWORD"] {
+        for value in ["", "   "] {
+            let env = HashMap::from([(key.to_string(), value.to_string())]);
+            let error = format!(
+                "{:#}",
+                Settings::from_sources(None, Some(env)).expect_err("empty secret")
+            );
+            assert!(error.contains("is empty"), "{key}={value:?}: {error}");
+        }
+    }
+}
