@@ -43,6 +43,28 @@ fn xml(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/xml")], body).into_response()
 }
 
+fn xml_bytes(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
+/// `text` in UTF-16, big- or little-endian, with or without a byte-order mark.
+fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+    let mut units: Vec<u16> = text.encode_utf16().collect();
+    if bom {
+        units.insert(0, 0xFEFF);
+    }
+    units
+        .into_iter()
+        .flat_map(|unit| {
+            if big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            }
+        })
+        .collect()
+}
+
 async fn changing(State(fixtures): State<Fixtures>) -> Response {
     let title = if fixtures.changed.load(Ordering::SeqCst) {
         "Rates held, updated"
@@ -82,6 +104,16 @@ async fn serve_fixtures() -> (String, Fixtures) {
         .route(
             "/feed.json",
             get(|| async { ([(header::CONTENT_TYPE, "application/feed+json")], JSON_FEED) }),
+        )
+        .route(
+            "/utf16be.xml",
+            get(|| async {
+                xml_bytes(utf16(
+                    &RSS.replace("version=\"1.0\"?>", "version=\"1.0\" encoding=\"UTF-16\"?>"),
+                    true,
+                    true,
+                ))
+            }),
         )
         .route("/changing.xml", get(changing))
         .route("/conditional.xml", get(conditional))
@@ -389,4 +421,44 @@ async fn the_daemon_polls_feeds_on_its_own() {
     let listed = daemon.app.run(&["--json", "feed", "ls"]).await.json();
     assert!(!listed[0]["last_polled_at"].is_null());
     daemon.stop().await;
+}
+
+#[test]
+fn utf16_feeds_in_either_byte_order_with_or_without_a_mark_parse_without_panicking() {
+    let section = herald::domain::Section::parse("news").expect("section");
+    let declared = RSS.replace("version=\"1.0\"?>", "version=\"1.0\" encoding=\"UTF-16\"?>");
+    for big_endian in [true, false] {
+        for bom in [true, false] {
+            let body = utf16(&declared, big_endian, bom);
+            let (stories, skipped) = herald::feeds::parse(&body, &section)
+                .unwrap_or_else(|error| panic!("big endian {big_endian}, bom {bom}: {error}"));
+            assert_eq!(
+                (stories.len(), skipped),
+                (2, 1),
+                "big endian {big_endian}, bom {bom}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_utf16be_feed_is_polled_like_any_other_and_the_next_feed_still_is() {
+    let (base, _) = serve_fixtures().await;
+    let app = feed_app().await;
+    for path in ["utf16be.xml", "atom.xml"] {
+        app.run(&["feed", "add", &format!("{base}/{path}")])
+            .await
+            .ok();
+    }
+
+    let run = app.run(&["feed", "poll"]).await;
+
+    assert_eq!(run.exit_code(), 0, "{}", run.stderr);
+    let titles: Vec<String> = stories(&app)
+        .await
+        .iter()
+        .map(|s| s["title"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(titles.contains(&"Rates held".to_string()), "{titles:?}");
+    assert!(titles.contains(&"Why SQLite".to_string()), "{titles:?}");
 }
