@@ -1,6 +1,7 @@
 //! `herald demo`: a zero-setup tour. A sample list, stories and subscribers, and a real edition
 //! delivered through the file transport.
 
+use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::{
@@ -14,6 +15,32 @@ use crate::store::subscribers::{self, Consent};
 use crate::App;
 
 pub const LIST_SLUG: &str = "demo";
+
+/// Where the sample stories live.
+const STORY_SITE: &str = "https://news.example.org/";
+
+/// What in the database is not the demo's (lists by name, or foreign stories): the demo
+/// refuses to write beside real data, whose next digest its sample stories would lead.
+pub async fn foreign_content(pool: &sqlx::SqlitePool) -> anyhow::Result<Vec<String>> {
+    let mut found: Vec<String> = lists::all(pool)
+        .await?
+        .into_iter()
+        .map(|list| list.slug.to_string())
+        .filter(|slug| slug != LIST_SLUG)
+        .map(|slug| format!("list {slug}"))
+        .collect();
+    let stories: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM stories WHERE substr(url, 1, ?) != ?")
+            .bind(STORY_SITE.len() as i64)
+            .bind(STORY_SITE)
+            .fetch_one(pool)
+            .await
+            .context("counting stories")?;
+    if stories > 0 {
+        found.push(format!("{stories} stories of its own"));
+    }
+    Ok(found)
+}
 
 /// (path, title, section, score, hours ago, author, summary)
 type SampleStory = (
@@ -75,7 +102,7 @@ pub async fn seed(app: &App, now: DateTime<Utc>) -> anyhow::Result<ListRecord> {
     let mut tx = begin_immediate(&app.pool).await?;
     for (path, title, section, score, hours_ago, author, summary) in STORIES {
         let story = NewStory {
-            url: StoryUrl::parse(&format!("https://news.example.org/{path}"))?,
+            url: StoryUrl::parse(&format!("{STORY_SITE}{path}"))?,
             guid: None,
             title: StoryTitle::parse(title)?,
             summary: Some(summary.to_string()),

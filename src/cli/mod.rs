@@ -122,8 +122,11 @@ impl Cli {
             (Command::Init, Some(path)) if !path.exists() => Settings::from_sources(None, None)?,
             _ => Settings::load(self.config.as_deref())?,
         };
-        if let Some(url) = &self.database {
-            settings.database.url = url.clone();
+        match (&self.database, &self.command) {
+            (Some(url), _) => settings.database.url = url.clone(),
+            // The tour keeps to a database of its own, beside any real one, unless told.
+            (None, Command::Demo) => settings.database.url = demo::DATABASE.into(),
+            (None, _) => {}
         }
         Ok(settings)
     }

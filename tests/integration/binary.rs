@@ -276,6 +276,11 @@ fn demo_delivers_a_real_edition_into_the_outbox_with_no_settings_at_all() {
         .flatten()
         .collect();
     assert_eq!(files.len(), 3, "one .eml per confirmed sample subscriber");
+    assert!(
+        dir.path().join("herald-demo.db").exists(),
+        "the tour keeps to a database of its own"
+    );
+    assert!(!dir.path().join("herald.db").exists());
     for file in files {
         let raw = std::fs::read(file.path()).expect("read");
         let parsed = mailparse::parse_mail(&raw).expect("a MIME message");
@@ -289,5 +294,42 @@ fn demo_delivers_a_real_edition_into_the_outbox_with_no_settings_at_all() {
             .count(),
         3,
         "a second demo resumes, it does not resend"
+    );
+}
+
+#[test]
+fn demo_never_writes_into_a_production_database() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("herald.toml"),
+        "[database]\nurl = \"sqlite://herald.db\"\n",
+    )
+    .expect("settings");
+    assert!(herald(dir.path(), &["list", "add", "morning"])
+        .status
+        .success());
+    let before = std::fs::read(dir.path().join("herald.db")).expect("database");
+
+    let beside = herald(dir.path(), &["demo"]);
+    let into = herald(dir.path(), &["demo", "--database", "herald.db"]);
+
+    assert!(beside.status.success(), "{}", stderr(&beside));
+    assert!(dir.path().join("herald-demo.db").exists());
+    assert_eq!(into.status.code(), Some(2));
+    assert!(
+        stderr(&into).contains("not a demo database") && stderr(&into).contains("list morning"),
+        "{}",
+        stderr(&into)
+    );
+    let lists = stdout(&herald(dir.path(), &["--json", "list", "ls"]));
+    assert!(
+        !lists.contains("\"demo\""),
+        "the real database holds no demo list: {lists}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("herald.db"))
+            .expect("database")
+            .len(),
+        before.len()
     );
 }
