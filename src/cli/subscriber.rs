@@ -138,7 +138,8 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
                 };
                 csv.write_record([
                     row.email.as_str(),
-                    row.name.as_deref().unwrap_or_default(),
+                    // Names are anyone's text: never a live formula in the admin's spreadsheet.
+                    &crate::domain::text::spreadsheet_safe(row.name.as_deref().unwrap_or_default()),
                     row.status.as_str(),
                     row.consent_source.as_str(),
                     &row.consent_at.to_rfc3339(),

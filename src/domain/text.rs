@@ -19,6 +19,26 @@ pub fn single_line(raw: &str) -> String {
     cleaned
 }
 
+/// Characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A CSV cell a spreadsheet shows as text: one that would start a formula gets a leading `'`.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(FORMULA_STARTS) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// The cell [`spreadsheet_safe`] protected, as it was: re-importing an export changes nothing.
+pub fn from_spreadsheet_safe(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => cell,
+    }
+}
+
 /// Like [`single_line`] but keeps paragraph breaks: for summaries, where line breaks carry
 /// meaning and the text never reaches a header.
 pub fn multi_line(raw: &str) -> String {

@@ -195,7 +195,9 @@ impl Columns {
         }
         let email = EmailAddress::parse(raw_email).map_err(|error| error.to_string())?;
         let name = match self.name {
-            Some(index) => SubscriberName::parse(text(index, "name")?),
+            Some(index) => SubscriberName::parse(crate::domain::text::from_spreadsheet_safe(text(
+                index, "name",
+            )?)),
             None => None,
         };
         Ok(ImportRow { line, email, name })

@@ -274,3 +274,42 @@ async fn import_refuses_a_missing_file_and_an_unknown_list() {
     assert_eq!(unknown.exit_code(), 2);
     assert!(unknown.error().contains("\"nope\""));
 }
+
+#[tokio::test]
+async fn exported_names_are_never_live_spreadsheet_formulas_and_reimport_unchanged() {
+    let app = TestApp::spawn().await;
+    app.add_list("news").await;
+    app.add_list("copy").await;
+    let formula = "=HYPERLINK(\"https://evil.example\",\"Click\")";
+    app.run(&[
+        "subscriber",
+        "add",
+        "mallory@example.org",
+        "--list",
+        "news",
+        "--name",
+        formula,
+    ])
+    .await
+    .ok();
+
+    let exported = app
+        .run(&["subscriber", "export", "--list", "news"])
+        .await
+        .ok();
+    let file = app.write_file("export.csv", exported.as_bytes());
+    app.run(&["subscriber", "import", &file, "--list", "copy"])
+        .await
+        .ok();
+
+    let cell = exported.lines().nth(1).expect("a row");
+    assert!(
+        cell.starts_with("mallory@example.org,\"'=HYPERLINK"),
+        "the name starts with an apostrophe: {cell}"
+    );
+    assert_eq!(
+        statuses(&app, "copy").await[0].1,
+        formula,
+        "importing the export gives the name back as it was"
+    );
+}
