@@ -1,16 +1,24 @@
 //! The links in emails: `/confirm/{token}` and `/unsubscribe/{token}` (RFC 8058 one-click).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 
 use super::{html, internal, WebState};
 use crate::domain::SubscriptionToken;
 use crate::store::optin;
 use crate::templates::pages;
 
-pub async fn confirm(State(state): State<WebState>, Path(token): Path<String>) -> Response {
+pub async fn confirm(
+    State(state): State<WebState>,
+    method: Method,
+    Path(token): Path<String>,
+) -> Response {
     let brand = &state.app.settings.newsletter;
+    // Mail scanners send HEAD (and GET) to every link they see: HEAD confirms nobody.
+    if method == Method::HEAD {
+        return StatusCode::OK.into_response();
+    }
     let valid = match SubscriptionToken::parse(&token) {
         Ok(token) => optin::confirm(&state.app.pool, &token, state.app.clock.now()).await,
         Err(_) => Ok(false),

@@ -490,3 +490,33 @@ async fn a_sign_up_never_changes_an_unsubscribed_reader_until_they_confirm_again
     assert_eq!(consent, "web");
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_request_to_a_confirm_link_confirms_nobody() {
+    let smtp = RealSmtp::start();
+    let daemon = Daemon::start(Some(smtp.port)).await;
+    daemon.app.add_list("daily").await;
+    daemon
+        .post("/subscribe", "email=eve%40example.org&list=daily")
+        .await;
+    assert_eq!(smtp.wait_for(1, Duration::from_secs(10)), 1);
+    let link = text_part(&smtp.messages()[0])
+        .lines()
+        .find(|l| l.contains("/confirm/"))
+        .expect("confirm link")
+        .trim()
+        .to_string();
+
+    let head = daemon.http.head(&link).send().await.expect("HEAD");
+
+    assert_eq!(head.status().as_u16(), 200);
+    assert_eq!(
+        daemon.status_of("eve@example.org").await,
+        "pending",
+        "a link scanner's HEAD confirms nobody"
+    );
+    let (confirmed, _) = daemon.get(link.trim_start_matches(&daemon.base)).await;
+    assert_eq!(confirmed, 200);
+    assert_eq!(daemon.status_of("eve@example.org").await, "active");
+    daemon.stop().await;
+}
