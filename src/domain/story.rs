@@ -148,7 +148,8 @@ impl Score {
     const LIMIT: i64 = 1_000_000_000;
 
     pub fn parse(value: i64) -> Result<Self, BadInput> {
-        if value.abs() <= Self::LIMIT {
+        // Not `abs()`: i64::MIN has no absolute value and wraps past the check.
+        if (-Self::LIMIT..=Self::LIMIT).contains(&value) {
             Ok(Self(value))
         } else {
             Err(BadInput(format!(
@@ -226,5 +227,10 @@ mod tests {
     fn scores_are_bounded() {
         assert_eq!(Score::parse(-5).expect("valid").get(), -5);
         assert!(Score::parse(i64::MAX).is_err());
+        assert!(
+            Score::parse(i64::MIN).is_err(),
+            "i64::MIN, whose abs() overflows, is refused too"
+        );
+        assert!(Score::parse(-1_000_000_001).is_err());
     }
 }
