@@ -34,6 +34,8 @@ fn main() -> ExitCode {
         });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`| head`, a closed pager): nothing went wrong.
+        Err(error) if herald::error::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(herald::error::exit_code(&error) as u8)

@@ -1,5 +1,7 @@
 //! The built `herald` binary: argument parsing, settings discovery, exit codes and stdin.
 
+use std::process::Command;
+
 use crate::helpers::{herald, herald_with_stdin, stderr, stdout};
 
 #[test]
@@ -332,4 +334,43 @@ fn demo_never_writes_into_a_production_database() {
             .len(),
         before.len()
     );
+}
+
+#[test]
+fn output_piped_into_head_ends_quietly_with_exit_0() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut csv = String::from("email,name\n");
+    for i in 0..5000 {
+        csv.push_str(&format!("reader{i}@example.org,Reader {i}\n"));
+    }
+    std::fs::write(dir.path().join("people.csv"), csv).expect("csv");
+    assert!(herald(dir.path(), &["list", "add", "daily"])
+        .status
+        .success());
+    assert!(herald(
+        dir.path(),
+        &["subscriber", "import", "people.csv", "--list", "daily"]
+    )
+    .status
+    .success());
+
+    for command in [
+        "subscriber export --list daily",
+        "--json subscriber ls --list daily",
+    ] {
+        let script = format!(
+            "{} {command} 2>stderr.txt | head -c 100 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+            env!("CARGO_BIN_EXE_herald")
+        );
+        let output = Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(dir.path())
+            .output()
+            .expect("bash runs");
+        let status = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        let errors = std::fs::read_to_string(dir.path().join("stderr.txt")).expect("stderr");
+        assert_eq!(status, "0", "{command}: {errors}");
+        assert!(errors.is_empty(), "{command}: {errors}");
+    }
 }
