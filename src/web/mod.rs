@@ -66,7 +66,26 @@ pub fn router(state: WebState) -> Router {
             "/api/stories",
             put(api::put_stories).layer(DefaultBodyLimit::max(api::BODY_LIMIT)),
         )
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// On every answer: no framing by other sites (clickjacking the unsubscribe button), no content
+/// sniffing, and no full URL (a token) leaked in Referer to the sites the archive links to.
+async fn security_headers(mut response: Response) -> Response {
+    use axum::http::header::{self, HeaderValue};
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    response
 }
 
 fn html(status: StatusCode, markup: Markup) -> Response {

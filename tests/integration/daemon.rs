@@ -520,3 +520,38 @@ async fn a_head_request_to_a_confirm_link_confirms_nobody() {
     assert_eq!(daemon.status_of("eve@example.org").await, "active");
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_forbids_framing_sniffing_and_referrers() {
+    let daemon = Daemon::start(None).await;
+    daemon.app.add_list("daily").await;
+
+    for path in [
+        "/subscribe",
+        "/unsubscribe/1.1.00",
+        "/healthz",
+        "/archive/daily",
+        "/nowhere",
+    ] {
+        let response = daemon
+            .http
+            .get(format!("{}{path}", daemon.base))
+            .send()
+            .await
+            .expect("GET");
+        let headers = response.headers();
+        for (name, value) in [
+            ("x-frame-options", "DENY"),
+            ("content-security-policy", "frame-ancestors 'none'"),
+            ("x-content-type-options", "nosniff"),
+            ("referrer-policy", "no-referrer"),
+        ] {
+            assert_eq!(
+                headers.get(name).and_then(|v| v.to_str().ok()),
+                Some(value),
+                "{path}: {name}"
+            );
+        }
+    }
+    daemon.stop().await;
+}
