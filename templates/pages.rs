@@ -4,7 +4,7 @@
 use maud::{html, Markup, DOCTYPE};
 
 use super::style::{FONT_STACK, MUTED, PAGE_BACKGROUND, TEXT};
-use crate::settings::NewsletterSettings;
+use crate::settings::{NewsletterSettings, WebSettings};
 
 /// One page with the newsletter's name and colour around `body`.
 pub fn page(brand: &NewsletterSettings, title: &str, body: Markup) -> Markup {
@@ -53,6 +53,7 @@ pub struct ListChoice {
 /// The sign-up form; `error` is shown above it, `values` refill it.
 pub fn subscribe_form(
     brand: &NewsletterSettings,
+    web: &WebSettings,
     lists: &[ListChoice],
     error: Option<&str>,
     values: (&str, &str, &str),
@@ -64,7 +65,8 @@ pub fn subscribe_form(
         html! {
             p { "Top stories and blog posts, emailed to you each day. We send a link to confirm." }
             @if let Some(error) = error { p.error role="alert" { (error) } }
-            form method="post" action="/subscribe" {
+            // From web.base_url, which may have a path (a reverse proxy at /herald/).
+            form method="post" action=(web.url("subscribe")) {
                 label for="email" { "Email address" }
                 input #email type="email" name="email" required value=(email) autocomplete="email";
                 label for="name" { "Name (optional)" }
@@ -107,6 +109,7 @@ pub fn unsubscribe(brand: &NewsletterSettings, action: &str) -> Markup {
 /// The archive of one list: its editions, newest first.
 pub fn archive_index(
     brand: &NewsletterSettings,
+    web: &WebSettings,
     list_title: &str,
     slug: &str,
     dates: &[String],
@@ -118,10 +121,10 @@ pub fn archive_index(
             @if dates.is_empty() { p { "No editions yet." } }
             ul {
                 @for date in dates {
-                    li { a href=(format!("/archive/{slug}/{date}")) { (date) } }
+                    li { a href=(web.url(&format!("archive/{slug}/{date}"))) { (date) } }
                 }
             }
-            p { a href="/subscribe" { "Subscribe" } }
+            p { a href=(web.url("subscribe")) { "Subscribe" } }
         },
     )
 }

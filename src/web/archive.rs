@@ -37,6 +37,7 @@ pub async fn index(State(state): State<WebState>, Path(slug): Path<String>) -> R
             StatusCode::OK,
             pages::archive_index(
                 &state.app.settings.newsletter,
+                &state.app.settings.web,
                 list.title.as_str(),
                 slug.as_str(),
                 &dates,

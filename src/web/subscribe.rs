@@ -43,7 +43,13 @@ pub async fn form(State(state): State<WebState>) -> Response {
     match choices(&state).await {
         Ok(lists) => html(
             StatusCode::OK,
-            pages::subscribe_form(&state.app.settings.newsletter, &lists, None, ("", "", "")),
+            pages::subscribe_form(
+                &state.app.settings.newsletter,
+                &state.app.settings.web,
+                &lists,
+                None,
+                ("", "", ""),
+            ),
         ),
         Err(error) => internal(error),
     }
@@ -62,6 +68,7 @@ pub async fn submit(
         .subscribe_requests
         .fetch_add(1, Ordering::Relaxed);
     let brand = &state.app.settings.newsletter;
+    let web = &state.app.settings.web;
     let lists = match choices(&state).await {
         Ok(lists) => lists,
         Err(error) => return internal(error),
@@ -76,7 +83,7 @@ pub async fn submit(
         let reason = "Too many sign-ups from your network. Please try again in a few minutes.";
         return html(
             StatusCode::TOO_MANY_REQUESTS,
-            pages::subscribe_form(brand, &lists, Some(reason), refill),
+            pages::subscribe_form(brand, web, &lists, Some(reason), refill),
         );
     }
     let email = match EmailAddress::parse(&form.email) {
@@ -85,7 +92,7 @@ pub async fn submit(
             let reason = format!("Please check the address: {error}.");
             return html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                pages::subscribe_form(brand, &lists, Some(&reason), refill),
+                pages::subscribe_form(brand, web, &lists, Some(&reason), refill),
             );
         }
     };
@@ -99,7 +106,7 @@ pub async fn submit(
             let reason = format!("There is no newsletter called {:?}.", form.list);
             return html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                pages::subscribe_form(brand, &lists, Some(&reason), refill),
+                pages::subscribe_form(brand, web, &lists, Some(&reason), refill),
             );
         }
         Err(error) => return internal(error),

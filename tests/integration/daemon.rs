@@ -118,7 +118,10 @@ async fn double_opt_in_works_end_to_end_by_reading_the_confirmation_mail() {
 
     assert_eq!(status, 200);
     assert!(
-        form.contains("<form method=\"post\" action=\"/subscribe\""),
+        form.contains(&format!(
+            "<form method=\"post\" action=\"{}/subscribe\"",
+            daemon.base
+        )),
         "{form}"
     );
     assert_eq!(posted, 200);
@@ -464,7 +467,13 @@ async fn a_sign_up_never_changes_an_unsubscribed_reader_until_they_confirm_again
         .await;
     let after_old_link = daemon.status_of("eve@example.org").await;
     assert_eq!(smtp.wait_for(2, Duration::from_secs(10)), 2);
-    let new_link = confirm_link(&smtp.messages()[1]);
+    // Maildir names do not keep arrival order: the new mail is the one with another link.
+    let new_link = smtp
+        .messages()
+        .iter()
+        .map(|raw| confirm_link(raw))
+        .find(|link| *link != first_link)
+        .expect("a second, different confirm link");
     let (confirmed, _) = daemon.get(new_link.trim_start_matches(&daemon.base)).await;
 
     assert_eq!(status, 200);
@@ -553,5 +562,28 @@ async fn every_page_forbids_framing_sniffing_and_referrers() {
             );
         }
     }
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_at_a_sub_path_forms_and_archive_links_stay_under_base_url() {
+    let daemon = Daemon::start_with(None, |s| {
+        s.web.base_url = "https://news.example.org/herald/".parse().expect("url");
+    })
+    .await;
+    daemon.app.add_list("daily").await;
+
+    let (_, form) = daemon.get("/subscribe").await;
+    let (_, archive) = daemon.get("/archive/daily").await;
+
+    assert!(
+        form.contains("action=\"https://news.example.org/herald/subscribe\""),
+        "{form}"
+    );
+    assert!(
+        archive.contains("href=\"https://news.example.org/herald/subscribe\""),
+        "{archive}"
+    );
+    assert!(!form.contains("action=\"/subscribe\""));
     daemon.stop().await;
 }
