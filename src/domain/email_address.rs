@@ -13,8 +13,10 @@ const MAX_LOCAL_LEN: usize = 64;
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, BadInput> {
         let candidate = raw.trim();
-        let invalid =
-            |reason: &str| BadInput(format!("invalid email address {candidate:?}: {reason}"));
+        let invalid = |reason: &str| {
+            let shown = crate::domain::text::shorten(candidate, 100);
+            BadInput(format!("invalid email address {shown:?}: {reason}"))
+        };
         if candidate.is_empty() {
             return Err(BadInput::new("email address is empty"));
         }

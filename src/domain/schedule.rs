@@ -33,6 +33,11 @@ impl CronExpr {
             .year(Year::Disallowed)
             .build();
         let parsed = parser.parse(&text).map_err(|e| invalid(e.to_string()))?;
+        // A day that no month has (`0 7 30 2 *`) parses but would never send anything.
+        let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        if parsed.find_next_occurrence(&epoch, false).is_err() {
+            return Err(invalid("it never fires (no month has that day)".into()));
+        }
         Ok(Self { text, parsed })
     }
 
@@ -120,6 +125,15 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+
+    #[test]
+    fn a_schedule_that_never_fires_is_refused() {
+        for never in ["0 7 30 2 *", "0 7 31 4 *"] {
+            let error = CronExpr::parse(never).expect_err(never).to_string();
+            assert!(error.contains("never fires"), "{error}");
+        }
+        assert!(CronExpr::parse("0 7 29 2 *").is_ok(), "leap days come");
+    }
 
     #[test]
     fn five_and_six_field_expressions_parse() {

@@ -19,6 +19,15 @@ pub fn single_line(raw: &str) -> String {
     cleaned
 }
 
+/// At most `max` characters of `value`, with `…` where it was cut: for echoing bad input back in
+/// a message or a page without repeating a megabyte of it.
+pub fn shorten(value: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match value.char_indices().nth(max) {
+        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}…", &value[..cut])),
+        None => std::borrow::Cow::Borrowed(value),
+    }
+}
+
 /// Characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list).
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 

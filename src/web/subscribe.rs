@@ -11,6 +11,7 @@ use serde::Deserialize;
 use std::sync::atomic::Ordering;
 
 use super::{html, internal, WebState};
+use crate::domain::text::shorten;
 use crate::domain::{EmailAddress, ListSlug, SubscriberName};
 use crate::store::{lists, optin};
 use crate::templates::pages::{self, ListChoice};
@@ -73,7 +74,17 @@ pub async fn submit(
         Ok(lists) => lists,
         Err(error) => return internal(error),
     };
-    let refill = (form.email.as_str(), form.name.as_str(), form.list.as_str());
+    // Refilled into the form on an error: no more than a real value could be.
+    let (email_shown, name_shown, list_shown) = (
+        shorten(&form.email, 320),
+        shorten(&form.name, 200),
+        shorten(&form.list, 64),
+    );
+    let refill = (
+        email_shown.as_ref(),
+        name_shown.as_ref(),
+        list_shown.as_ref(),
+    );
     if !state.limiter.allow(client) {
         state
             .app
@@ -103,7 +114,7 @@ pub async fn submit(
     let list = match list {
         Ok(Some(list)) => list,
         Ok(None) => {
-            let reason = format!("There is no newsletter called {:?}.", form.list);
+            let reason = format!("There is no newsletter called {:?}.", list_shown);
             return html(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 pages::subscribe_form(brand, web, &lists, Some(&reason), refill),

@@ -587,3 +587,19 @@ async fn behind_a_proxy_at_a_sub_path_forms_and_archive_links_stay_under_base_ur
     assert!(!form.contains("action=\"/subscribe\""));
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_bad_address_is_not_echoed_back_in_full() {
+    let daemon = Daemon::start(None).await;
+    daemon.app.add_list("daily").await;
+    let huge = "a".repeat(1_000_000);
+
+    let (status, page, _) = daemon
+        .post("/subscribe", &format!("email={huge}&list=daily"))
+        .await;
+
+    assert_eq!(status, 422);
+    assert!(page.len() < 20_000, "the page is {} bytes", page.len());
+    assert!(page.contains("Please check the address"));
+    daemon.stop().await;
+}
