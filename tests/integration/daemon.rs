@@ -102,6 +102,16 @@ fn text_part(raw: &[u8]) -> String {
     parsed.subparts[0].get_body().expect("text")
 }
 
+/// The confirmation link in a confirmation mail.
+fn confirm_link(raw: &[u8]) -> String {
+    text_part(raw)
+        .lines()
+        .find(|l| l.contains("/confirm/"))
+        .expect("confirm link")
+        .trim()
+        .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn double_opt_in_works_end_to_end_by_reading_the_confirmation_mail() {
     let smtp = RealSmtp::start();
@@ -136,13 +146,7 @@ async fn double_opt_in_works_end_to_end_by_reading_the_confirmation_mail() {
         "the name is escaped: {html}"
     );
     assert!(!html.contains("<b>Eve</b>"));
-    let text = text_part(raw);
-    let link = text
-        .lines()
-        .find(|l| l.contains("/confirm/"))
-        .expect("confirm link")
-        .trim()
-        .to_string();
+    let link = confirm_link(raw);
     let path = link.trim_start_matches(&daemon.base);
 
     let (confirmed, page) = daemon.get(path).await;
@@ -429,14 +433,6 @@ async fn a_sign_up_never_changes_an_unsubscribed_reader_until_they_confirm_again
         .post("/subscribe", "email=eve%40example.org&list=daily")
         .await;
     assert_eq!(smtp.wait_for(1, Duration::from_secs(10)), 1);
-    let confirm_link = |raw: &[u8]| {
-        text_part(raw)
-            .lines()
-            .find(|l| l.contains("/confirm/"))
-            .expect("confirm link")
-            .trim()
-            .to_string()
-    };
     let first_link = confirm_link(&smtp.messages()[0]);
     daemon
         .get(first_link.trim_start_matches(&daemon.base))
@@ -509,12 +505,7 @@ async fn a_head_request_to_a_confirm_link_confirms_nobody() {
         .post("/subscribe", "email=eve%40example.org&list=daily")
         .await;
     assert_eq!(smtp.wait_for(1, Duration::from_secs(10)), 1);
-    let link = text_part(&smtp.messages()[0])
-        .lines()
-        .find(|l| l.contains("/confirm/"))
-        .expect("confirm link")
-        .trim()
-        .to_string();
+    let link = confirm_link(&smtp.messages()[0]);
 
     let head = daemon.http.head(&link).send().await.expect("HEAD");
 

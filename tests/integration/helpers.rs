@@ -142,6 +142,33 @@ impl TestApp {
             .ok();
     }
 
+    /// A story at `https://news.example.org/PATH`, published `hours_ago` hours before "now".
+    pub async fn add_story(&self, path: &str, title: &str, hours_ago: i64) {
+        let published = (self.app.clock.now() - chrono::Duration::hours(hours_ago)).to_rfc3339();
+        let url = format!("https://news.example.org/{path}");
+        self.run(&[
+            "story",
+            "add",
+            "--url",
+            &url,
+            "--title",
+            title,
+            "--published-at",
+            &published,
+        ])
+        .await
+        .ok();
+    }
+
+    /// A list "daily" with one lead story and these confirmed readers.
+    pub async fn newsroom(&self, readers: &[&str]) {
+        self.add_list("daily").await;
+        self.add_story("lead", "Central bank holds rates", 1).await;
+        for reader in readers {
+            self.add_confirmed(reader, "daily").await;
+        }
+    }
+
     pub async fn add_list(&self, slug: &str) {
         self.run(&["list", "add", slug]).await.ok();
     }

@@ -14,27 +14,6 @@ use herald::App;
 use crate::helpers::{pinned_now, smtp_settings, TestApp};
 use crate::smtp::{FaultySmtp, RealSmtp, ServerFault};
 
-/// A list "daily" with one story and the given confirmed readers.
-async fn newsroom(app: &TestApp, readers: &[&str]) {
-    app.add_list("daily").await;
-    let published = (app.app.clock.now() - Age::hours(1)).to_rfc3339();
-    app.run(&[
-        "story",
-        "add",
-        "--url",
-        "https://news.example.org/lead",
-        "--title",
-        "Central bank holds rates",
-        "--published-at",
-        &published,
-    ])
-    .await
-    .ok();
-    for reader in readers {
-        app.add_confirmed(reader, "daily").await;
-    }
-}
-
 fn header(raw: &[u8], name: &str) -> String {
     let parsed = mailparse::parse_mail(raw).expect("message parses");
     parsed
@@ -118,7 +97,7 @@ async fn a_confirmation_mail_waits_out_a_dead_relay_and_its_cooldown_starts_once
 async fn test_copies_and_previews_after_the_send_show_todays_edition() {
     let server = RealSmtp::start();
     let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
-    newsroom(&app, &["ada@example.org"]).await;
+    app.newsroom(&["ada@example.org"]).await;
     app.run(&["digest", "send", "--list", "daily"]).await.ok();
 
     let preview = app
@@ -153,7 +132,7 @@ async fn message_ids_differ_between_installations_and_stay_stable_within_one() {
     let first = TestApp::spawn().await;
     let second = TestApp::spawn().await;
     for app in [&first, &second] {
-        newsroom(app, &["ada@example.org"]).await;
+        app.newsroom(&["ada@example.org"]).await;
         app.run(&["digest", "send", "--list", "daily"]).await.ok();
     }
 
@@ -179,7 +158,7 @@ async fn senders_may_carry_a_display_name() {
             herald::domain::Sender::parse("Herald Desk <desk@example.com>").expect("sender");
     })
     .await;
-    newsroom(&app, &["ada@example.org"]).await;
+    app.newsroom(&["ada@example.org"]).await;
     app.run(&[
         "list",
         "add",

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use chrono::Duration as Age;
 use herald::delivery::breaker::Halt;
 use herald::delivery::failure::Stage;
 use herald::delivery::mailer::Mailer;
@@ -27,23 +26,7 @@ const READERS: [&str; 6] = [
 
 /// A list "daily" with one story and six confirmed readers.
 async fn newsroom(app: &TestApp) {
-    app.add_list("daily").await;
-    let published = (app.app.clock.now() - Age::hours(1)).to_rfc3339();
-    app.run(&[
-        "story",
-        "add",
-        "--url",
-        "https://news.example.org/lead",
-        "--title",
-        "Central bank holds rates",
-        "--published-at",
-        &published,
-    ])
-    .await
-    .ok();
-    for reader in READERS {
-        app.add_confirmed(reader, "daily").await;
-    }
+    app.newsroom(&READERS).await;
 }
 
 fn with_password(settings: &mut herald::settings::Settings) {
