@@ -2,7 +2,6 @@
 //! shutdown is a future (a watch) passed in, so tests stop it without signals.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +20,7 @@ use crate::feeds::{self, FeedClient};
 use crate::scheduler::{self, Decision};
 use crate::store::feeds as store_feeds;
 use crate::store::{deliveries, editions};
+use crate::web::listener::{ClientAddr, GuardedListener};
 use crate::web::{self, WebState};
 
 /// How often the scheduler looks for due editions: every minute, on the minute.
@@ -39,8 +39,8 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     let web_shutdown = wait_for(shutdown.clone());
     let web = tokio::spawn(async move {
         axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            GuardedListener::new(listener),
+            router.into_make_service_with_connect_info::<ClientAddr>(),
         )
         .with_graceful_shutdown(web_shutdown)
         .await

@@ -5,6 +5,7 @@ mod api;
 mod archive;
 mod health;
 mod links;
+pub mod listener;
 mod subscribe;
 
 use std::collections::{HashMap, VecDeque};

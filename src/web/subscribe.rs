@@ -1,6 +1,6 @@
 //! `GET /subscribe` and `POST /subscribe`: double opt-in.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -10,6 +10,7 @@ use chrono::Duration;
 use serde::Deserialize;
 use std::sync::atomic::Ordering;
 
+use super::listener::ClientAddr;
 use super::{html, internal, WebState};
 use crate::domain::text::shorten;
 use crate::domain::{EmailAddress, ListSlug, SubscriberName};
@@ -58,7 +59,7 @@ pub async fn form(State(state): State<WebState>) -> Response {
 
 pub async fn submit(
     State(state): State<WebState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(ClientAddr(peer)): ConnectInfo<ClientAddr>,
     headers: HeaderMap,
     Form(form): Form<SubscribeForm>,
 ) -> Response {

@@ -23,3 +23,4 @@ mod stories;
 mod story_api;
 mod subscriber_import;
 mod subscribers;
+mod web_limits;
