@@ -24,8 +24,18 @@ impl App {
         Self::build_with_clock(settings, clock::system()).await
     }
 
+    /// Opens the database named in the settings only if it exists: for commands that only read,
+    /// where a mistyped path must be an error, not a new empty database.
+    pub async fn build_existing(settings: Settings) -> anyhow::Result<Self> {
+        Self::open(settings, clock::system(), false).await
+    }
+
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
-        let pool = store::connect(&settings.database.url)
+        Self::open(settings, clock, true).await
+    }
+
+    async fn open(settings: Settings, clock: SharedClock, create: bool) -> anyhow::Result<Self> {
+        let pool = store::connect(&settings.database.url, create)
             .await
             .with_context(|| format!("opening database {}", settings.database.url))?;
         Ok(Self {

@@ -68,7 +68,8 @@ async fn stages(settings: Settings, passed: &mut Vec<Passed>) -> Result<(), Stag
         },
     );
     let database = settings.database.url.clone();
-    let app = App::build(settings)
+    // A check never creates what it checks: a mistyped path is reported, not made.
+    let app = App::build_existing(settings)
         .await
         .map_err(|error| ("database", error))?;
     let lists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lists")

@@ -93,6 +93,18 @@ pub enum Command {
 }
 
 impl Command {
+    /// Commands that only read: a mistyped `--database` must not create an empty file for them.
+    fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            Self::List(list::Cmd::Ls | list::Cmd::Show { .. })
+                | Self::Subscriber(subscriber::Cmd::Ls { .. } | subscriber::Cmd::Export { .. })
+                | Self::Story(story::Cmd::Ls { .. })
+                | Self::Feed(feed::Cmd::Ls)
+                | Self::Digest(digest::Cmd::Preview { .. } | digest::Cmd::Status { .. })
+        )
+    }
+
     fn reports_progress(&self) -> bool {
         matches!(
             self,
@@ -154,7 +166,11 @@ pub async fn run(
         Command::Config(cmd) => return config::run(settings, cmd, &mut output).await,
         _ => {}
     }
-    let app = App::build(settings).await?;
+    let app = if cli.command.only_reads() {
+        App::build_existing(settings).await?
+    } else {
+        App::build(settings).await?
+    };
     run_with_app(&app, cli.command, &mut output).await
 }
 

@@ -50,18 +50,38 @@ pub fn connect_options(url: &str) -> Result<SqliteConnectOptions, BadInput> {
         .pragma("cache_size", "-1024"))
 }
 
-/// Opens the database, creating the file if needed, and applies pending migrations.
-pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
+/// Opens the database, creating the file if needed and `create` allows, and applies pending
+/// migrations.
+pub async fn connect(url: &str, create: bool) -> anyhow::Result<SqlitePool> {
     let options = connect_options(url)?;
+    if !create {
+        let path = options.get_filename();
+        if !path.as_os_str().is_empty()
+            && !path.to_string_lossy().contains(":memory:")
+            && !path.exists()
+        {
+            return Err(BadInput(format!(
+                "there is no database at {}: check --database or database.url \
+                 (`herald init` creates one)",
+                path.display()
+            ))
+            .into());
+        }
+    }
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
-        .connect_with(options)
+        .connect_with(options.create_if_missing(create))
         .await
         .context("connecting to SQLite")?;
-    MIGRATOR
-        .run(&pool)
-        .await
-        .context("applying database migrations")?;
+    MIGRATOR.run(&pool).await.map_err(|error| match error {
+        // The database carries migrations this binary does not know: a newer Herald wrote it.
+        sqlx::migrate::MigrateError::VersionMissing(version) => anyhow::anyhow!(
+            "this database was last used by a newer Herald (its schema has migration \
+             {version}, which this version does not know): upgrade herald, or use a backup \
+             taken with this version"
+        ),
+        other => anyhow::Error::new(other).context("applying database migrations"),
+    })?;
     Ok(pool)
 }
 

@@ -369,3 +369,58 @@ fn output_piped_into_head_ends_quietly_with_exit_0() {
         assert!(errors.is_empty(), "{command}: {errors}");
     }
 }
+
+#[test]
+fn a_mistyped_database_is_an_error_for_commands_that_only_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    for args in [
+        &["--database", "herlad.db", "list", "ls"][..],
+        &["--database", "herlad.db", "digest", "status"],
+        &["--database", "herlad.db", "config", "check"],
+    ] {
+        let output = herald(dir.path(), args);
+        assert_ne!(output.status.code(), Some(0), "{args:?}");
+        assert!(
+            stderr(&output).contains("there is no database at herlad.db"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert!(
+        !dir.path().join("herlad.db").exists(),
+        "nothing was created"
+    );
+}
+
+#[test]
+fn a_database_from_a_newer_herald_is_named_in_plain_words() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(herald(dir.path(), &["list", "add", "daily"])
+        .status
+        .success());
+    let database = dir.path().join("herald.db");
+    let script =
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+                  VALUES (29991231000000, 'from the future', 1, x'00', 0);";
+    let inserted = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
+        ])
+        .arg(&database)
+        .arg(script)
+        .status()
+        .expect("python3 runs");
+    assert!(inserted.success());
+
+    let output = herald(dir.path(), &["list", "ls"]);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("newer Herald")
+            && !stderr(&output).contains("resolved migrations"),
+        "{}",
+        stderr(&output)
+    );
+}
