@@ -60,7 +60,11 @@ impl EmailAddress {
                 return Err(invalid(&format!("bad domain part {label:?}")));
             }
         }
-        let normalised = candidate.to_lowercase();
+        // An internationalised domain is kept in its ASCII (punycode) form, the one SMTP servers
+        // without SMTPUTF8 accept: `bücher.example` and `xn--bcher-kva.example` are one domain.
+        let ascii_domain = idna::domain_to_ascii(domain)
+            .map_err(|_| invalid(&format!("the domain {domain:?} is not a valid name")))?;
+        let normalised = format!("{}@{}", local.to_lowercase(), ascii_domain);
         // lettre is what will put this address on the wire; anything it refuses is refused here.
         normalised
             .parse::<lettre::Address>()
@@ -105,6 +109,14 @@ impl TryFrom<String> for EmailAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internationalised_domains_are_one_address_in_punycode() {
+        let unicode = EmailAddress::parse("User@Bücher.example").expect("unicode domain");
+        let ascii = EmailAddress::parse("user@xn--bcher-kva.example").expect("punycode domain");
+        assert_eq!(unicode, ascii);
+        assert_eq!(unicode.as_str(), "user@xn--bcher-kva.example");
+    }
 
     #[test]
     fn valid_addresses_are_normalised_to_lower_case() {

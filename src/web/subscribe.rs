@@ -98,6 +98,18 @@ pub async fn submit(
             pages::subscribe_form(brand, web, &lists, Some(reason), refill),
         );
     }
+    // Bytes that are not UTF-8 arrive as U+FFFD: refuse them rather than store a mangled name
+    // or address.
+    if [&form.email, &form.name, &form.list]
+        .iter()
+        .any(|field| field.contains(char::REPLACEMENT_CHARACTER))
+    {
+        let reason = "The form held bytes that are not text (UTF-8). Please type it again.";
+        return html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::subscribe_form(brand, web, &lists, Some(reason), ("", "", "")),
+        );
+    }
     let email = match EmailAddress::parse(&form.email) {
         Ok(email) => email,
         Err(error) => {

@@ -594,3 +594,29 @@ async fn a_huge_bad_address_is_not_echoed_back_in_full() {
     assert!(page.contains("Please check the address"));
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_up_with_bytes_that_are_not_utf8_is_refused_and_stores_nothing() {
+    let daemon = Daemon::start(None).await;
+    daemon.app.add_list("daily").await;
+
+    let (status, page, _) = daemon
+        .post("/subscribe", "email=%ff%fe%40example.org&list=daily")
+        .await;
+    let (named, _, _) = daemon
+        .post(
+            "/subscribe",
+            "email=eve%40example.org&list=daily&name=%c3%28",
+        )
+        .await;
+
+    assert_eq!(status, 422);
+    assert!(page.contains("not text"), "{page}");
+    assert_eq!(named, 422);
+    let people: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM subscribers")
+        .fetch_one(&daemon.app.app.pool)
+        .await
+        .expect("count");
+    assert_eq!(people, 0);
+    daemon.stop().await;
+}

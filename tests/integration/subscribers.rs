@@ -301,3 +301,32 @@ async fn bad_subscriber_input_is_refused_with_exit_2_naming_the_value() {
     let all = serde_json::Value::Array(app.subscribers("news", None).await);
     assert!(all.as_array().expect("array").is_empty());
 }
+
+#[tokio::test]
+async fn an_internationalised_domain_is_one_subscriber_whichever_way_it_is_written() {
+    let app = TestApp::spawn().await;
+    app.add_list("daily").await;
+
+    app.run(&[
+        "subscriber",
+        "add",
+        "user@bücher.example",
+        "--list",
+        "daily",
+    ])
+    .await
+    .ok();
+    app.run(&[
+        "subscriber",
+        "add",
+        "user@xn--bcher-kva.example",
+        "--list",
+        "daily",
+    ])
+    .await
+    .ok();
+
+    let rows = app.subscribers("daily", None).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["email"], "user@xn--bcher-kva.example");
+}
