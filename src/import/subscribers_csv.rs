@@ -4,7 +4,7 @@
 //! A blocking thread parses the file into batches while the async side stores the previous batch,
 //! so parsing and SQLite work overlap; the bounded channel keeps memory flat whatever the size.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -90,48 +90,201 @@ fn parse(source: &str, input: Box<dyn Read + Send>, sender: &mpsc::Sender<anyhow
     }
 }
 
+/// The longest line a row may take; a longer one is reported and skipped without being held in
+/// memory (a file with no line breaks at all cannot grow memory without limit).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// How many more lines a quoted value may run onto ("Street\nCity"): a quote still open after
+/// them is a stray one.
+const MAX_CONTINUATION_LINES: usize = 2;
+
+/// One line of the input, read with bounded memory.
+enum Line {
+    Text(Vec<u8>),
+    TooLong,
+}
+
+/// The input as numbered lines, with room to put back lines read ahead.
+struct Lines<R> {
+    input: R,
+    consumed: u64,
+    number: u64,
+    read_ahead: std::collections::VecDeque<(u64, Line)>,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn new(input: R) -> Self {
+        Self {
+            input,
+            consumed: 0,
+            number: 0,
+            read_ahead: std::collections::VecDeque::new(),
+        }
+    }
+
+    fn next(&mut self) -> std::io::Result<Option<(u64, Line)>> {
+        if let Some(line) = self.read_ahead.pop_front() {
+            return Ok(Some(line));
+        }
+        self.number += 1;
+        Ok(self.read_line()?.map(|line| (self.number, line)))
+    }
+
+    fn put_back(&mut self, lines: Vec<(u64, Line)>) {
+        for line in lines.into_iter().rev() {
+            self.read_ahead.push_front(line);
+        }
+    }
+
+    /// The next line without its line break, holding at most [`MAX_LINE_BYTES`] of it.
+    fn read_line(&mut self) -> std::io::Result<Option<Line>> {
+        let mut line = Vec::new();
+        let read = (&mut self.input)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut line)?;
+        self.consumed += read as u64;
+        if read == 0 {
+            return Ok(None);
+        }
+        if line.last() != Some(&b'\n') && line.len() > MAX_LINE_BYTES {
+            // Skip the rest of this line in chunks, keeping none of it.
+            loop {
+                let chunk = self.input.fill_buf()?;
+                if chunk.is_empty() {
+                    break;
+                }
+                let (used, done) = match chunk.iter().position(|b| *b == b'\n') {
+                    Some(at) => (at + 1, true),
+                    None => (chunk.len(), false),
+                };
+                self.input.consume(used);
+                self.consumed += used as u64;
+                if done {
+                    break;
+                }
+            }
+            return Ok(Some(Line::TooLong));
+        }
+        while matches!(line.last(), Some(b'\n' | b'\r')) {
+            line.pop();
+        }
+        Ok(Some(Line::Text(line)))
+    }
+
+    /// The next row's text and first line number. A quote left open at the end of a line may
+    /// close on one of the next [`MAX_CONTINUATION_LINES`] lines, as long as none of them holds
+    /// an address (that would be the next row swallowed); otherwise the line is refused on its
+    /// own and the lines after it are read as rows again.
+    fn next_row(&mut self) -> std::io::Result<Option<(u64, Result<Vec<u8>, String>)>> {
+        let Some((number, first)) = self.next()? else {
+            return Ok(None);
+        };
+        let text = match first {
+            Line::TooLong => {
+                return Ok(Some((
+                    number,
+                    Err(format!("the line is longer than {MAX_LINE_BYTES} bytes")),
+                )))
+            }
+            Line::Text(text) => text,
+        };
+        if quotes_balanced(&text) {
+            return Ok(Some((number, Ok(text))));
+        }
+        let mut joined = text;
+        let mut taken = Vec::new();
+        for _ in 0..MAX_CONTINUATION_LINES {
+            let Some((next_number, next)) = self.next()? else {
+                break;
+            };
+            let continues = match &next {
+                Line::Text(more) if !more.contains(&b'@') => {
+                    joined.push(b'\n');
+                    joined.extend_from_slice(more);
+                    true
+                }
+                _ => false,
+            };
+            taken.push((next_number, next));
+            if !continues {
+                break;
+            }
+            if quotes_balanced(&joined) {
+                return Ok(Some((number, Ok(joined))));
+            }
+        }
+        self.put_back(taken);
+        Ok(Some((
+            number,
+            Err("a quote (\") is opened and never closed on this line".into()),
+        )))
+    }
+}
+
+fn quotes_balanced(text: &[u8]) -> bool {
+    text.iter().filter(|b| **b == b'"').count() % 2 == 0
+}
+
+/// One CSV record from one row's text.
+fn record_of(text: &[u8]) -> Result<csv::ByteRecord, String> {
+    // Most rows hold no quote at all: their fields are what lies between the commas.
+    if !text.contains(&b'"') {
+        let mut record = csv::ByteRecord::new();
+        for field in text.split(|b| *b == b',') {
+            record.push_field(field);
+        }
+        return Ok(record);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text);
+    let mut record = csv::ByteRecord::new();
+    match reader.read_byte_record(&mut record) {
+        Ok(_) => Ok(record),
+        Err(error) => Err(format!("not a CSV row: {error}")),
+    }
+}
+
 fn parse_batches(
     source: &str,
     input: Box<dyn Read + Send>,
     sender: &mpsc::Sender<anyhow::Result<Batch>>,
 ) -> anyhow::Result<()> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(input);
-    let headers = reader
-        .byte_headers()
-        .map_err(|error| BadInput(format!("{source}:1: cannot read the header row: {error}")))?
-        .clone();
+    let mut lines = Lines::new(std::io::BufReader::with_capacity(256 * 1024, input));
+    let unreadable = |error: std::io::Error| BadInput(format!("{source}: cannot read: {error}"));
+    let headers = match lines.next_row().map_err(unreadable)? {
+        Some((_, Ok(text))) => record_of(&text)
+            .map_err(|reason| BadInput(format!("{source}:1: the header row: {reason}")))?,
+        Some((_, Err(reason))) => {
+            return Err(BadInput(format!("{source}:1: the header row: {reason}")).into())
+        }
+        None => {
+            return Err(BadInput(format!(
+                "{source}:1: the file is empty; expected a header row"
+            ))
+            .into())
+        }
+    };
     let columns = Columns::find(source, &headers)?;
 
-    let mut record = csv::ByteRecord::new();
     let mut batch = Batch {
         rows: Vec::with_capacity(BATCH_ROWS),
         rejections: Vec::new(),
         bytes_read: 0,
     };
-    loop {
-        let more = reader.read_byte_record(&mut record).map_err(|error| {
-            let line = error.position().map_or(0, csv::Position::line);
-            BadInput(format!("{source}:{line}: cannot read CSV: {error}"))
-        })?;
-        if !more {
-            break;
-        }
-        let line = record.position().map_or(0, csv::Position::line);
-        if record
-            .iter()
-            .all(|field| field.iter().all(u8::is_ascii_whitespace))
-        {
-            continue;
-        }
-        match columns.row(&record, line) {
+    while let Some((line, text)) = lines.next_row().map_err(unreadable)? {
+        let outcome = match text {
+            Ok(text) if text.iter().all(u8::is_ascii_whitespace) => continue,
+            Ok(text) => record_of(&text).and_then(|record| columns.row(&record, line)),
+            Err(reason) => Err(reason),
+        };
+        match outcome {
             Ok(row) => batch.rows.push(row),
             Err(reason) => batch.rejections.push(Rejection { line, reason }),
         }
         if batch.rows.len() + batch.rejections.len() >= BATCH_ROWS {
-            batch.bytes_read = record.position().map_or(0, csv::Position::byte);
+            batch.bytes_read = lines.consumed;
             let full = std::mem::replace(
                 &mut batch,
                 Batch {
@@ -145,7 +298,7 @@ fn parse_batches(
             }
         }
     }
-    batch.bytes_read = reader.position().byte();
+    batch.bytes_read = lines.consumed;
     let _ = sender.blocking_send(Ok(batch));
     Ok(())
 }
@@ -185,7 +338,7 @@ impl Columns {
             std::str::from_utf8(raw).map_err(|_| {
                 format!(
                     "the {column} column is not valid UTF-8: {:?} (save the file as UTF-8)",
-                    String::from_utf8_lossy(raw)
+                    crate::domain::text::shorten(&String::from_utf8_lossy(raw), 100)
                 )
             })
         };

@@ -313,3 +313,105 @@ async fn exported_names_are_never_live_spreadsheet_formulas_and_reimport_unchang
         "importing the export gives the name back as it was"
     );
 }
+
+#[tokio::test]
+async fn a_stray_quote_never_swallows_the_rows_after_it() {
+    let app = TestApp::spawn().await;
+    app.add_list("news").await;
+    let file = app.write_file(
+        "stray.csv",
+        b"email,name\n\"ada@example.org,Ada\nbob@example.org,Bob\ncarol@example.org,\"Carol\"\ndan@example.org,Dan\n",
+    );
+
+    let run = app
+        .run(&["subscriber", "import", &file, "--list", "news"])
+        .await;
+
+    assert_eq!(run.exit_code(), 2);
+    assert!(
+        run.stderr.starts_with(&format!(
+            "{file}:2: a quote (\") is opened and never closed"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains("4 rows: 3 stored, 0 unchanged, 1 rejected"),
+        "{}",
+        run.stdout
+    );
+    let stored = statuses(&app, "news").await;
+    let names: Vec<(&str, &str)> = stored
+        .iter()
+        .map(|(email, name, _)| (email.as_str(), name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("bob@example.org", "Bob"),
+            ("carol@example.org", "Carol"),
+            ("dan@example.org", "Dan"),
+        ],
+        "nobody holds another person's address as a name"
+    );
+}
+
+#[tokio::test]
+async fn in_a_large_file_one_stray_quote_costs_one_reported_row() {
+    let app = TestApp::spawn().await;
+    app.add_list("news").await;
+    let mut csv = String::from("email,name\n");
+    for i in 0..3000 {
+        if i == 1000 {
+            csv.push_str(&format!("reader{i}@example.org,\"Reader {i}\n"));
+        } else {
+            csv.push_str(&format!("reader{i}@example.org,Reader {i}\n"));
+        }
+    }
+    let file = app.write_file("large.csv", csv.as_bytes());
+
+    let run = app
+        .run(&["subscriber", "import", &file, "--list", "news"])
+        .await;
+
+    assert!(
+        run.stdout
+            .contains("3000 rows: 2999 stored, 0 unchanged, 1 rejected"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!("{file}:1002:")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_line_without_end_is_refused_briefly_and_the_rest_is_kept() {
+    let app = TestApp::spawn().await;
+    app.add_list("news").await;
+    let mut csv = b"email,name\nada@example.org,Ada\n".to_vec();
+    csv.extend(std::iter::repeat_n(b'x', 5_000_000));
+    csv.extend_from_slice(b"\nbob@example.org,Bob\n");
+    let file = app.write_file("long.csv", &csv);
+
+    let run = app
+        .run(&["subscriber", "import", &file, "--list", "news"])
+        .await;
+
+    assert_eq!(run.exit_code(), 2);
+    assert!(
+        run.stderr.len() < 500,
+        "a short report: {} bytes",
+        run.stderr.len()
+    );
+    assert!(
+        run.stderr.contains(":3: the line is longer than"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(statuses(&app, "news").await.len(), 2);
+}
