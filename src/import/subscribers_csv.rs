@@ -175,7 +175,7 @@ impl<R: BufRead> Lines<R> {
     /// close on one of the next [`MAX_CONTINUATION_LINES`] lines, as long as none of them holds
     /// an address (that would be the next row swallowed); otherwise the line is refused on its
     /// own and the lines after it are read as rows again.
-    fn next_row(&mut self) -> std::io::Result<Option<(u64, Result<Vec<u8>, String>)>> {
+    fn next_row(&mut self) -> std::io::Result<Option<RowText>> {
         let Some((number, first)) = self.next()? else {
             return Ok(None);
         };
@@ -220,6 +220,9 @@ impl<R: BufRead> Lines<R> {
         )))
     }
 }
+
+/// A row's first line number, and its text or why it was refused before parsing.
+type RowText = (u64, Result<Vec<u8>, String>);
 
 fn quotes_balanced(text: &[u8]) -> bool {
     text.iter().filter(|b| **b == b'"').count() % 2 == 0
