@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 use tokio::sync::mpsc;
 
-use crate::domain::{EmailAddress, SubscriberName};
+use crate::domain::{EmailAddress, SubscriberName, SubscriptionStatus};
 use crate::error::BadInput;
 use crate::import::{report_rejections, Rejection};
 use crate::store::import::{ImportRow, ImportSession};
@@ -309,6 +309,8 @@ fn parse_batches(
 struct Columns {
     email: usize,
     name: Option<usize>,
+    /// An export's `status`: people it marks as left are imported as left.
+    status: Option<usize>,
 }
 
 impl Columns {
@@ -327,6 +329,7 @@ impl Columns {
             Some(email) => Ok(Self {
                 email,
                 name: position("name"),
+                status: position("status"),
             }),
             None => Err(BadInput(format!(
                 "{source}:1: the header row has no \"email\" column (found: {})",
@@ -356,6 +359,23 @@ impl Columns {
             )?)),
             None => None,
         };
-        Ok(ImportRow { line, email, name })
+        let left = match self.status {
+            Some(index) => match text(index, "status")?.trim() {
+                "" => None,
+                raw => match SubscriptionStatus::parse(raw).map_err(|error| error.to_string())? {
+                    status @ (SubscriptionStatus::Unsubscribed | SubscriptionStatus::Bounced) => {
+                        Some(status)
+                    }
+                    SubscriptionStatus::Pending | SubscriptionStatus::Active => None,
+                },
+            },
+            None => None,
+        };
+        Ok(ImportRow {
+            line,
+            email,
+            name,
+            left,
+        })
     }
 }

@@ -9,16 +9,19 @@ use chrono::{DateTime, Utc};
 use sqlx::pool::PoolConnection;
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
-use crate::domain::{EmailAddress, SubscriberName};
+use crate::domain::{EmailAddress, SubscriberName, SubscriptionStatus};
 use crate::store::to_db_time;
 
-/// Rows per multi-row INSERT: three parameters each, well under SQLite's 32,766 limit.
+/// Rows per multi-row INSERT: five parameters each, well under SQLite's 32,766 limit.
 const ROWS_PER_STATEMENT: usize = 2_000;
 
 pub struct ImportRow {
     pub line: u64,
     pub email: EmailAddress,
     pub name: Option<SubscriberName>,
+    /// The file says this person left (an export's `unsubscribed` or `bounced`): a new
+    /// subscription keeps that status, and no import makes it active.
+    pub left: Option<SubscriptionStatus>,
 }
 
 /// A row that repeats an address seen earlier in the same file.
@@ -44,6 +47,7 @@ impl ImportSession {
             "CREATE TEMP TABLE IF NOT EXISTS import_rows (
                  email TEXT PRIMARY KEY,
                  name  TEXT,
+                 left_status TEXT,
                  line  INTEGER NOT NULL,
                  batch INTEGER NOT NULL
              )",
@@ -83,12 +87,14 @@ impl ImportSession {
 
         let mut staged = std::collections::HashSet::with_capacity(rows.len());
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let mut insert =
-                QueryBuilder::<Sqlite>::new("INSERT INTO import_rows (email, name, line, batch) ");
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO import_rows (email, name, left_status, line, batch) ",
+            );
             insert.push_values(chunk, |mut values, row| {
                 values
                     .push_bind(row.email.as_str())
                     .push_bind(row.name.as_ref().map(SubscriberName::as_str))
+                    .push_bind(row.left.map(SubscriptionStatus::as_str))
                     .push_bind(row.line as i64)
                     .push_bind(batch);
             });
@@ -134,12 +140,15 @@ impl ImportSession {
         let status = if self.confirmed { "active" } else { "pending" };
         let confirmed_at = self.confirmed.then_some(now);
         // An explicit confirmed import confirms pending subscriptions; it never resubscribes
-        // people who left or bounced, and a plain import changes no existing subscription.
+        // people who left or bounced, and a plain import changes no existing subscription. A
+        // row the file marks as left (an export moved to another database) stays left.
         let stored = sqlx::query(
             "INSERT INTO subscriptions
                  (list_id, subscriber_id, status, consent_source, consent_at, confirmed_at, updated_at,
-                  unsubscribe_secret)
-             SELECT ?1, p.id, ?2, 'import', ?3, ?4, ?3, lower(hex(randomblob(16)))
+                  unsubscribe_secret, unsubscribed_at)
+             SELECT ?1, p.id, COALESCE(i.left_status, ?2), 'import', ?3,
+                    CASE WHEN i.left_status IS NULL THEN ?4 END, ?3, lower(hex(randomblob(16))),
+                    CASE WHEN i.left_status = 'unsubscribed' THEN ?3 END
              FROM import_rows i JOIN subscribers p ON p.email = i.email
              WHERE i.batch = ?5
              ON CONFLICT (list_id, subscriber_id) DO UPDATE SET

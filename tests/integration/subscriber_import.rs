@@ -415,3 +415,57 @@ async fn a_line_without_end_is_refused_briefly_and_the_rest_is_kept() {
     );
     assert_eq!(statuses(&app, "news").await.len(), 2);
 }
+
+#[tokio::test]
+async fn an_export_imported_into_another_database_keeps_who_left_as_left() {
+    let old = TestApp::spawn().await;
+    old.add_list("news").await;
+    for email in ["stays@example.org", "left@example.org", "gone@example.org"] {
+        old.add_confirmed(email, "news").await;
+    }
+    old.run(&[
+        "subscriber",
+        "unsubscribe",
+        "left@example.org",
+        "--list",
+        "news",
+    ])
+    .await
+    .ok();
+    sqlx::query("UPDATE subscriptions SET status = 'bounced' WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = 'gone@example.org')")
+        .execute(&old.app.pool)
+        .await
+        .expect("bounce");
+    let exported = old
+        .run(&["subscriber", "export", "--list", "news"])
+        .await
+        .ok();
+
+    let new = TestApp::spawn().await;
+    new.add_list("news").await;
+    let file = new.write_file("export.csv", exported.as_bytes());
+    new.run(&[
+        "subscriber",
+        "import",
+        &file,
+        "--list",
+        "news",
+        "--confirmed",
+    ])
+    .await
+    .ok();
+
+    let statuses: Vec<(String, String)> = statuses(&new, "news")
+        .await
+        .into_iter()
+        .map(|(email, _, status)| (email, status))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("gone@example.org".into(), "bounced".into()),
+            ("left@example.org".into(), "unsubscribed".into()),
+            ("stays@example.org".into(), "active".into()),
+        ]
+    );
+}
