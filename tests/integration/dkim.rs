@@ -11,16 +11,7 @@ use crate::helpers::{smtp_settings, TestApp};
 use crate::smtp::{python, support, RealSmtp};
 
 fn openssl(args: &[&str]) -> Vec<u8> {
-    let output = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
+    crate::helpers::openssl(Path::new("."), args)
 }
 
 /// The key formats operators have, as OpenSSL writes them.

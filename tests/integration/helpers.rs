@@ -221,3 +221,18 @@ pub fn stdout(output: &ProcessOutput) -> String {
 pub fn stderr(output: &ProcessOutput) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// Runs the `openssl` command in `dir` and returns what it printed; fails the test if it fails.
+pub fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
