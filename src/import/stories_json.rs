@@ -169,6 +169,16 @@ fn parse(source: &str, text: &str) -> Result<(Vec<NewStory>, Vec<Rejection>), Ba
         }
         return Ok((stories, rejections));
     }
+    // One object, possibly pretty-printed over many lines: not JSON lines.
+    if trimmed.starts_with('{') {
+        if let Ok(value) = serde_json::from_str::<Value>(trimmed) {
+            match story_from_json(&value) {
+                Ok(story) => stories.push(story),
+                Err(reason) => rejections.push(Rejection { line: 1, reason }),
+            }
+            return Ok((stories, rejections));
+        }
+    }
     for (index, line) in text.lines().enumerate() {
         let line_number = index as u64 + 1;
         if line.trim().is_empty() {
@@ -193,6 +203,20 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_pretty_printed_object_is_one_story_not_broken_lines() {
+        let text = "{\n  \"url\": \"https://news.example.org/a\",\n  \"title\": \"A\"\n}\n";
+        let (stories, rejections) = parse("story.json", text).expect("parsed");
+        assert_eq!((stories.len(), rejections.len()), (1, 0));
+        let lines = "{\"url\": \"https://news.example.org/a\", \"title\": \"A\"}\n{\"url\": \"https://news.example.org/b\", \"title\": \"B\"}\n";
+        let (stories, rejections) = parse("stories.jsonl", lines).expect("parsed");
+        assert_eq!(
+            (stories.len(), rejections.len()),
+            (2, 0),
+            "JSON lines still work"
+        );
+    }
 
     #[test]
     fn missing_and_mistyped_fields_are_named() {
