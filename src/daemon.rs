@@ -222,7 +222,7 @@ impl Deliveries {
                     unfinished = report.counts.unfinished(),
                     "edition delivered"
                 );
-                if let Some(halt) = &report.halt {
+                if let (Some(halt), true) = (&report.halt, report.counts.unfinished() > 0) {
                     error!(edition_id, "delivery stopped: {halt}");
                 }
                 report.counts.unfinished() > 0 && !report.stopped

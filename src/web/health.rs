@@ -9,12 +9,19 @@ use axum::response::{IntoResponse, Response};
 
 use super::{internal, WebState};
 
+/// 200 while the database answers; the body also names feeds whose last poll failed, which
+/// need an operator's look but no restart.
 pub async fn healthz(State(state): State<WebState>) -> Response {
-    match sqlx::query_scalar::<_, i64>("SELECT 1")
+    match sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM feeds WHERE last_error IS NOT NULL")
         .fetch_one(&state.app.pool)
         .await
     {
-        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+        Ok(0) => (StatusCode::OK, "ok\n").into_response(),
+        Ok(failing) => (
+            StatusCode::OK,
+            format!("ok\nfeeds failing: {failing} (see `herald feed ls`)\n"),
+        )
+            .into_response(),
         Err(error) => {
             tracing::error!("health check: {error}");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
@@ -78,6 +85,23 @@ async fn render(state: &WebState) -> anyhow::Result<String> {
             out,
             "herald_subscribers{{list=\"{list}\",status=\"{status}\"}} {count}"
         );
+    }
+
+    gauge(
+        &mut out,
+        "herald_feeds",
+        "Feeds by the outcome of their last poll (ok, failing, or not polled yet).",
+    );
+    let (ok, failing, unpolled): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(last_polled_at IS NOT NULL AND last_error IS NULL), 0),
+                COALESCE(SUM(last_error IS NOT NULL), 0),
+                COALESCE(SUM(last_polled_at IS NULL AND last_error IS NULL), 0)
+         FROM feeds",
+    )
+    .fetch_one(pool)
+    .await?;
+    for (state, count) in [("ok", ok), ("failing", failing), ("never_polled", unpolled)] {
+        let _ = writeln!(out, "herald_feeds{{state=\"{state}\"}} {count}");
     }
 
     gauge(

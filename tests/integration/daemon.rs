@@ -620,3 +620,32 @@ async fn a_sign_up_with_bytes_that_are_not_utf8_is_refused_and_stores_nothing() 
     assert_eq!(people, 0);
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_feeds_show_in_healthz_and_metrics() {
+    let daemon = Daemon::start_with(None, |s| s.feeds.timeout_secs = 1).await;
+    let (healthy, body) = daemon.get("/healthz").await;
+    assert_eq!((healthy, body.as_str()), (200, "ok\n"));
+    daemon
+        .app
+        .run(&["feed", "add", "http://127.0.0.1:9/unreachable.xml"])
+        .await
+        .ok();
+    let poll = daemon.app.run(&["feed", "poll"]).await;
+    assert_eq!(poll.exit_code(), 1);
+
+    let (status, body) = daemon.get("/healthz").await;
+    let (_, metrics) = daemon.get("/metrics").await;
+
+    assert_eq!(status, 200, "a failing feed needs a look, not a restart");
+    assert!(body.contains("feeds failing: 1"), "{body}");
+    assert!(
+        metrics.contains("herald_feeds{state=\"failing\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("herald_feeds{state=\"ok\"} 0"),
+        "{metrics}"
+    );
+    daemon.stop().await;
+}
