@@ -29,6 +29,10 @@ pub enum Decision {
     Skipped { due_at: DateTime<Utc> },
 }
 
+/// How recently a list must have been added for its first due time to count from then: a tick
+/// comes every minute, so two cover it.
+const FRESH_LIST: Duration = Duration::minutes(2);
+
 fn schedule_key(list: &ListRecord) -> String {
     format!("{}|{}", list.schedule.cron, list.schedule.timezone)
 }
@@ -44,7 +48,15 @@ pub async fn tick(app: &App, now: DateTime<Utc>) -> anyhow::Result<Vec<(ListReco
         let key = schedule_key(&list);
         let state = states.iter().find(|s| s.list_id == list.id);
         let stored = state.filter(|s| s.schedule_key.as_deref() == Some(key.as_str()));
-        let decision = match stored.and_then(|s| s.next_due_at) {
+        let mut stored_due = stored.and_then(|s| s.next_due_at);
+        let never_scheduled = state.is_none_or(|s| s.schedule_key.is_none());
+        if never_scheduled && list.created_at <= now && now - list.created_at <= FRESH_LIST {
+            // A list added moments ago: its first due time counts from when it was added, so a
+            // time between that and this tick (the CLI has just shown it) is not skipped.
+            stored_due = list.schedule.next_after(list.created_at);
+            schedule::set_next_due(&app.pool, list.id, stored_due, &key).await?;
+        }
+        let decision = match stored_due {
             // New list, or its schedule changed: the next time from now on.
             None => {
                 let next = list.schedule.next_after(now);

@@ -234,3 +234,21 @@ async fn a_schedule_changed_with_the_cli_is_picked_up_at_the_next_tick() {
     let status = app.run(&["--json", "digest", "status"]).await.json();
     assert_eq!(status[0]["status"], "skipped");
 }
+
+#[tokio::test]
+async fn a_list_added_moments_before_its_first_due_time_sends_that_day() {
+    // "Now" for the CLI is 06:00:00; the list is due at 06:01, and the next tick comes at 06:01.
+    let app = TestApp::spawn().await;
+    app.run(&["list", "add", "daily", "--schedule", "1 6 * * *"])
+        .await
+        .ok();
+    story_at(&app, "lead", utc(2026, 11, 28, 5, 0)).await;
+
+    let at_due_time = decision(&app, utc(2026, 11, 28, 6, 1)).await;
+
+    assert!(
+        matches!(at_due_time, Decision::Send { due_at, .. } if due_at == utc(2026, 11, 28, 6, 1)),
+        "the first due time is not skipped: {at_due_time:?}"
+    );
+    assert_eq!(next_due(&app).await, Some(utc(2026, 11, 29, 6, 1)));
+}
