@@ -64,7 +64,7 @@ pub async fn send_due(app: &App, mailer: &Mailer) -> anyhow::Result<Pass> {
                         "confirmation mail given up after {attempts} attempts: {reason}"
                     ),
                 }
-                optin::confirmation_failed(&app.pool, &job, next, true).await?;
+                optin::confirmation_failed(&app.pool, &job, next).await?;
                 if server_down {
                     break;
                 }

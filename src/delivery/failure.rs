@@ -107,6 +107,16 @@ impl SendError {
         server(misconfigured)
     }
 
+    /// Building the message failed: our side, not the reader's, and retrying will not help.
+    pub fn ours(detail: String) -> Self {
+        Self::Server(ServerFailure {
+            target: "herald".into(),
+            stage: Stage::Message,
+            detail,
+            permanent: true,
+        })
+    }
+
     pub fn timed_out(target: &str, stage: Stage, after: std::time::Duration) -> Self {
         Self::Server(ServerFailure {
             target: target.to_string(),

@@ -13,7 +13,7 @@ use lettre::Message;
 
 use crate::app::App;
 use crate::delivery::dkim::DkimSigner;
-use crate::delivery::failure::{SendError, ServerFailure, Stage};
+use crate::delivery::failure::SendError;
 use crate::delivery::headers::AutoSubmitted;
 use crate::delivery::message::{ListIdentity, PreparedEdition, Recipient};
 use crate::delivery::transport::Transport;
@@ -120,8 +120,8 @@ impl Mailer {
     ) -> Result<Outgoing, SendError> {
         let message = prepared
             .message(recipient, now)
-            .map_err(|error| our_failure(format!("{error:#}")))?;
-        self.seal(&message, now).map_err(our_failure)
+            .map_err(|error| SendError::ours(format!("{error:#}")))?;
+        self.seal(&message, now).map_err(SendError::ours)
     }
 
     /// The double opt-in mail for a sign-up.
@@ -187,13 +187,4 @@ pub struct ConfirmationContent<'a> {
     pub html: &'a str,
     /// Stable per sign-up, for the Message-ID.
     pub key: &'a str,
-}
-
-fn our_failure(detail: String) -> SendError {
-    SendError::Server(ServerFailure {
-        target: "herald".into(),
-        stage: Stage::Message,
-        detail,
-        permanent: true,
-    })
 }

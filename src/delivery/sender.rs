@@ -29,7 +29,7 @@ use tracing::{info, warn};
 
 use crate::app::App;
 use crate::delivery::breaker::{Breaker, Halt};
-use crate::delivery::failure::{SendError, ServerFailure, Stage};
+use crate::delivery::failure::SendError;
 use crate::delivery::mailer::{Mailer, Outgoing};
 use crate::delivery::message::{PreparedEdition, Recipient};
 use crate::delivery::rate::RateLimiter;
@@ -511,16 +511,6 @@ impl Shared {
         tokio::time::sleep(STOP_GRACE).await;
     }
 
-    /// A failure to build the message is ours, not the reader's: it stops the run.
-    fn our_failure(&self, detail: String) -> SendError {
-        SendError::Server(ServerFailure {
-            target: "herald".into(),
-            stage: Stage::Message,
-            detail,
-            permanent: true,
-        })
-    }
-
     /// One reader's message, signed.
     fn build(&self, job: &Job, now: DateTime<Utc>) -> Result<Outgoing, SendError> {
         let email = EmailAddress::parse(&job.email)
@@ -552,7 +542,7 @@ impl Shared {
             let (shared, job) = (Arc::clone(self), job.clone());
             tokio::task::spawn_blocking(move || shared.build(&job, now))
                 .await
-                .map_err(|error| self.our_failure(format!("signing: {error}")))??
+                .map_err(|error| SendError::ours(format!("signing: {error}")))??
         } else {
             self.build(job, now)?
         };
@@ -561,7 +551,7 @@ impl Shared {
             *connection = Some(self.mailer.transport().connect().await?);
         }
         let Some(open) = connection.as_mut() else {
-            return Err(self.our_failure("no connection".into()));
+            return Err(SendError::ours("no connection".into()));
         };
         let started = std::time::Instant::now();
         let result = open

@@ -146,15 +146,13 @@ pub async fn confirmation_failed(
     pool: &SqlitePool,
     job: &ConfirmationJob,
     next: Option<DateTime<Utc>>,
-    charged: bool,
 ) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE subscriptions SET confirmation_next_at = ?,
-             confirmation_attempts = confirmation_attempts + ?
+             confirmation_attempts = confirmation_attempts + 1
          WHERE list_id = ? AND subscriber_id = ?",
     )
     .bind(next.map(to_db_time))
-    .bind(i64::from(charged))
     .bind(job.list_id)
     .bind(job.subscriber_id)
     .execute(pool)
