@@ -1,84 +1,58 @@
 //! The send loop: deliver one edition to every queued subscriber, exactly once where SMTP allows.
 //!
-//! Guarantees, and how they are kept:
-//! - a row is marked `sending` and committed before its SMTP transaction, and `sent` after the
-//!   server's 250. A worker may send its next message while the previous outcome is being
-//!   committed, but reports it only after that commit, so at most two messages per connection
-//!   are ever accepted-but-unrecorded: a crash resends at most that many duplicates (each row at
-//!   most once), and loses nothing;
-//! - one process sends an edition at a time (an OS file lock, released by the kernel when the
-//!   process dies), so rows still `sending` when the lock is taken belong to a dead process and
-//!   are sent again;
-//! - outcomes are written in group commits, so SQLite is not the bottleneck;
+//! `concurrency` workers each hold one SMTP connection and loop: claim a small batch of rows,
+//! send them one by one, hand each outcome to the [`Recorder`]. Guarantees, and how they are kept:
+//! - a row is marked `sending` and committed before its SMTP transaction (the claim), and
+//!   `sent` after the server's 250. A worker sends its next message while the previous outcome
+//!   is being committed, but waits for that commit before handing over the next, so at most two
+//!   messages per connection are ever accepted-but-unrecorded: a crash resends at most that many
+//!   duplicates (each row at most once), and loses nothing;
+//! - one process sends an edition at a time ([`EditionLock`]), so rows still `sending` when the
+//!   lock is taken belong to a dead process and are sent again;
 //! - only the server's answer to a recipient changes that recipient's row for good; a failure
 //!   of the server or of our side puts the row back uncharged and feeds the circuit breaker
 //!   ([`Breaker`]), which pauses, gives up, or stops the run at once for a permanent refusal;
 //! - a stop request ends claiming, gives in-flight messages [`STOP_GRACE`] to finish and puts
-//!   the rest back (an abandoned message may have reached the server: the one duplicate).
+//!   the rest back (an abandoned message may have reached the server: the one duplicate);
+//! - a database failure ends the run at once; what its workers held stays `sending` and the
+//!   next run sends it, as after a crash.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, oneshot, watch, Mutex, Notify};
+use tokio::sync::{watch, Mutex};
+use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use crate::app::App;
 use crate::delivery::breaker::{Breaker, Halt};
+use crate::delivery::edition_lock::EditionLock;
 use crate::delivery::failure::SendError;
 use crate::delivery::mailer::{Mailer, Outgoing};
 use crate::delivery::message::{PreparedEdition, Recipient};
+pub use crate::delivery::options::SendOptions;
 use crate::delivery::rate::RateLimiter;
+use crate::delivery::recorder::{Outcomes, Receipt, Recorder, Tally};
 use crate::delivery::transport::Connection;
 use crate::digest::RenderedEdition;
 use crate::domain::{EmailAddress, SubscriptionToken};
-use crate::settings::{Settings, TransportKind};
 use crate::store::deliveries::{self, DeliveryCounts, Job, Outcome};
 use crate::store::{editions, lists};
-
-/// How fast and how persistently to send.
-#[derive(Debug, Clone)]
-pub struct SendOptions {
-    pub concurrency: usize,
-    /// Messages per second over all connections; 0 for no limit.
-    pub rate_per_second: u32,
-    pub max_attempts: u32,
-    /// The first retry waits this long; each further one twice as long.
-    pub retry_base: Duration,
-}
-
-impl SendOptions {
-    /// From `[delivery]`; over SMTP, also at most `smtp.pool_size` connections (one message is
-    /// in flight per connection).
-    pub fn from_settings(settings: &Settings) -> Self {
-        let delivery = &settings.delivery;
-        let concurrency = match settings.transport.kind {
-            TransportKind::Smtp => delivery.concurrency.min(settings.smtp.pool_size),
-            TransportKind::File => delivery.concurrency,
-        };
-        let settings = delivery;
-        Self {
-            concurrency: concurrency as usize,
-            rate_per_second: settings.rate_per_second,
-            max_attempts: settings.max_attempts,
-            retry_base: Duration::from_secs(settings.retry_base_secs),
-        }
-    }
-
-    /// The delay before retry number `attempt` (1 for the first retry).
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        self.retry_base
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
-    }
-}
 
 /// How long in-flight messages may take to finish after a stop request before they are
 /// abandoned and put back, so SIGTERM ends a run within seconds whatever the server does.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Rows a worker claims at a time at most: enough to keep claims cheap, few enough that the
+/// last batches spread over every connection. A small edition is claimed in smaller batches
+/// so that every connection gets a share.
+const CLAIM_BATCH: i64 = 32;
+
+/// How often progress is reported while workers run.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// A stop request: `true` once the run should wind down.
 pub type Shutdown = watch::Receiver<bool>;
@@ -112,92 +86,13 @@ impl DeliveryReport {
 /// Progress as the run goes: messages sent and failed so far in this run.
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
-/// Holds the edition's send lock for as long as it lives.
-struct EditionLock {
-    held: Option<(std::fs::File, PathBuf)>,
-}
-
-impl EditionLock {
-    fn acquire(app: &App, edition_id: i64) -> anyhow::Result<Self> {
-        let Some(path) = lock_path(app, edition_id)? else {
-            return Ok(Self { held: None });
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Self {
-                held: Some((file, path)),
-            }),
-            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-                "edition {edition_id} is being sent by another herald process; it will finish it"
-            ),
-            Err(std::fs::TryLockError::Error(error)) => {
-                Err(error).with_context(|| format!("locking {}", path.display()))
-            }
-        }
-    }
-
-    /// A finished edition needs no lock any more: remove its file (still holding the lock, so
-    /// no other process is in the middle of it) rather than keep one file per edition forever.
-    fn release_finished(self) {
-        if let Some((file, path)) = self.held {
-            let _ = std::fs::remove_file(&path);
-            drop(file);
-        }
-    }
-}
-
-fn lock_path(app: &App, edition_id: i64) -> anyhow::Result<Option<PathBuf>> {
-    let options = crate::store::connect_options(&app.settings.database.url)?;
-    let database = options.get_filename();
-    if database.as_os_str().is_empty() || database.to_string_lossy().contains(":memory:") {
-        return Ok(None);
-    }
-    let mut dir = database.as_os_str().to_owned();
-    dir.push(".locks");
-    Ok(Some(
-        PathBuf::from(dir).join(format!("edition-{edition_id}.lock")),
-    ))
-}
-
-struct Shared {
-    app: App,
-    edition_id: i64,
-    list_id: i64,
-    prepared: PreparedEdition,
-    mailer: Mailer,
-    options: SendOptions,
-    breaker: Breaker,
-    shutdown: Shutdown,
-    stopping: AtomicBool,
-    in_flight: AtomicI64,
-    recorded: Notify,
-    rate: RateLimiter,
-    /// Claims and outcome commits take turns here instead of in SQLite's busy handler, which
-    /// sleeps for milliseconds when two of our own connections want the write lock at once.
-    writes: Mutex<()>,
-}
-
-struct Recorded {
-    subscriber_id: i64,
-    outcome: Outcome,
-    ack: oneshot::Sender<()>,
-}
-
 /// Delivers every unfinished row of the edition and returns when none is left (or on stop).
 pub async fn deliver_edition(
     app: &App,
     edition_id: i64,
     mailer: &Mailer,
     options: &SendOptions,
-    mut shutdown: Shutdown,
+    shutdown: Shutdown,
     progress: Progress<'_>,
 ) -> anyhow::Result<DeliveryReport> {
     let lock = EditionLock::acquire(app, edition_id)?;
@@ -227,7 +122,20 @@ pub async fn deliver_edition(
     let prepared = mailer.prepare_edition(&rendered, &list)?;
     editions::set_status(pool, edition_id, "sending", None).await?;
 
-    let shared = Arc::new(Shared {
+    let concurrency = options.concurrency.max(1);
+    let queued = deliveries::counts(pool, edition_id).await?.unfinished();
+    let claim_batch = (queued / (concurrency as i64 * 4)).clamp(1, CLAIM_BATCH);
+    let tally = Arc::new(Tally::default());
+    let writes = Arc::new(Mutex::new(()));
+    let (recorder, outcomes) = Recorder::start(
+        app.clone(),
+        edition_id,
+        list.id,
+        tally.clone(),
+        writes.clone(),
+        concurrency * 2,
+    );
+    let run = Arc::new(Run {
         app: app.clone(),
         edition_id,
         list_id: list.id,
@@ -236,138 +144,47 @@ pub async fn deliver_edition(
         options: options.clone(),
         breaker: Breaker::new(options.max_attempts, options.retry_base),
         shutdown: shutdown.clone(),
-        stopping: AtomicBool::new(false),
-        in_flight: AtomicI64::new(0),
-        recorded: Notify::new(),
         rate: RateLimiter::per_second(options.rate_per_second),
-        writes: Mutex::new(()),
+        tally: tally.clone(),
+        writes,
+        claim_batch,
+        cursor: AtomicI64::new(0),
+        announced_retry: AtomicI64::new(i64::MIN),
     });
-    let concurrency = options.concurrency.max(1);
-    let (job_sender, job_receiver) = mpsc::channel::<Job>(concurrency);
-    let job_receiver = Arc::new(Mutex::new(job_receiver));
-    let (result_sender, result_receiver) = mpsc::channel::<Recorded>(concurrency * 2);
-    let released = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let mut workers = JoinSet::new();
+    for _ in 0..concurrency {
+        workers.spawn(run.clone().work(outcomes.clone()));
+    }
+    drop(outcomes);
 
-    let sent = Arc::new(AtomicI64::new(0));
-    let failed = Arc::new(AtomicI64::new(0));
-    let recorder = tokio::spawn(record_outcomes(
-        shared.clone(),
-        result_receiver,
-        sent.clone(),
-        failed.clone(),
-    ));
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            tokio::spawn(work(
-                shared.clone(),
-                job_receiver.clone(),
-                result_sender.clone(),
-                released.clone(),
-            ))
-        })
-        .collect();
-    drop(result_sender);
-
-    let claim_batch = (concurrency * 16).min(512) as i64;
-    let mut cursor = 0;
-    let mut pending_jobs: VecDeque<Job> = VecDeque::new();
-    let mut halted = shared.breaker.halted();
-    let outcome: anyhow::Result<()> = async {
-        loop {
-            if *shutdown.borrow() || *halted.borrow() {
-                break;
-            }
-            if pending_jobs.is_empty() {
-                let jobs = {
-                    let _turn = shared.writes.lock().await;
-                    deliveries::claim(
-                        pool,
-                        edition_id,
-                        list.id,
-                        cursor,
-                        claim_batch,
-                        app.clock.now(),
-                    )
-                    .await?
-                };
-                if let Some(last) = jobs.last() {
-                    cursor = cursor.max(last.subscriber_id);
-                }
-                shared
-                    .in_flight
-                    .fetch_add(jobs.len() as i64, Ordering::SeqCst);
-                pending_jobs.extend(jobs);
-            }
-            if !pending_jobs.is_empty() {
-                tokio::select! {
-                    permit = job_sender.reserve() => match (permit, pending_jobs.pop_front()) {
-                        (Ok(permit), Some(job)) => permit.send(job),
-                        _ => break,
-                    },
-                    _ = shutdown.changed() => {}
-                    _ = halted.changed() => {}
-                }
-                progress(
-                    sent.load(Ordering::Relaxed) as u64,
-                    failed.load(Ordering::Relaxed) as u64,
-                );
-                continue;
-            }
-            if shared.in_flight.load(Ordering::SeqCst) > 0 {
-                // Outcomes still to come may schedule retries: wait for the next commit.
-                tokio::select! {
-                    _ = shared.recorded.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-                    _ = shutdown.changed() => {}
-                    _ = halted.changed() => {}
-                }
-                continue;
-            }
-            match deliveries::next_retry_at(pool, edition_id).await? {
+    let mut failure = None;
+    let mut ticks = tokio::time::interval(PROGRESS_EVERY);
+    loop {
+        tokio::select! {
+            joined = workers.join_next() => match joined {
                 None => break,
-                Some(at) => {
-                    let wait = (at - app.clock.now()).to_std().unwrap_or_default();
-                    info!(
-                        edition_id,
-                        wait_secs = wait.as_secs(),
-                        "waiting to retry temporary failures"
-                    );
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = shutdown.changed() => {}
-                        _ = halted.changed() => {}
-                    }
-                }
+                Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(error))) => failure = failure.or(Some(error)),
+                Some(Err(panic)) => failure = failure.or(Some(anyhow::anyhow!("delivery worker failed: {panic}"))),
+            },
+            _ = ticks.tick() => {
+                let (sent, failed) = tally.done();
+                progress(sent, failed);
             }
         }
-        Ok(())
+        if failure.is_some() {
+            workers.abort_all();
+        }
     }
-    .await;
-
-    shared
-        .stopping
-        .store(*shutdown.borrow() || *halted.borrow(), Ordering::SeqCst);
-    released
-        .lock()
-        .await
-        .extend(pending_jobs.iter().map(|job| job.subscriber_id));
-    drop(job_sender);
-    for worker in workers {
-        worker.await.context("delivery worker failed")?;
+    recorder.finish().await?;
+    if let Some(error) = failure {
+        return Err(error);
     }
-    recorder.await.context("delivery recorder failed")??;
-    let released = std::mem::take(&mut *released.lock().await);
-    if !released.is_empty() {
-        deliveries::release(pool, edition_id, &released).await?;
-    }
-    outcome?;
-    progress(
-        sent.load(Ordering::Relaxed) as u64,
-        failed.load(Ordering::Relaxed) as u64,
-    );
+    let (sent, failed) = tally.done();
+    progress(sent, failed);
 
     let counts = deliveries::counts(pool, edition_id).await?;
-    let halt = shared.breaker.halt();
+    let halt = run.breaker.halt();
     let unfinished_because = match &halt {
         _ if counts.unfinished() == 0 => None,
         Some(halt) => Some(halt.to_string()),
@@ -396,61 +213,139 @@ pub async fn deliver_edition(
     })
 }
 
-async fn work(
-    shared: Arc<Shared>,
-    jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
-    results: mpsc::Sender<Recorded>,
-    released: Arc<Mutex<Vec<i64>>>,
-) {
-    let mut connection: Option<Connection> = None;
-    let mut uncommitted: Option<oneshot::Receiver<()>> = None;
-    loop {
-        let Some(job) = jobs.lock().await.recv().await else {
-            break;
-        };
-        if shared.stopping.load(Ordering::SeqCst) {
-            released.lock().await.push(job.subscriber_id);
-            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-            continue;
-        }
-        shared.rate.wait().await;
-        let finished = tokio::select! {
-            outcome = shared.attempt(&job, &mut connection) => Some(outcome),
-            _ = shared.stop_grace_over() => None,
-        };
-        let outcome = finished.unwrap_or_else(|| {
-            // The server may have the message already: resending it is the one duplicate.
-            connection = None;
-            Outcome::Requeue {
-                error: "stopped while in flight".into(),
-            }
-        });
-        // This message went out while the previous outcome was being committed; it is reported
-        // only once that commit is done. So at most two messages per connection are ever
-        // accepted-but-unrecorded: that bounds duplicates after a crash.
-        if let Some(previous) = uncommitted.take() {
-            let _ = previous.await;
-        }
-        let (ack, acked) = oneshot::channel();
-        let record = Recorded {
-            subscriber_id: job.subscriber_id,
-            outcome,
-            ack,
-        };
-        if results.send(record).await.is_err() {
-            break;
-        }
-        uncommitted = Some(acked);
-    }
-    if let Some(last) = uncommitted {
-        let _ = last.await;
-    }
-    if let Some(connection) = connection {
-        connection.close().await;
-    }
+/// One edition's run, shared by its workers.
+struct Run {
+    app: App,
+    edition_id: i64,
+    list_id: i64,
+    prepared: PreparedEdition,
+    mailer: Mailer,
+    options: SendOptions,
+    breaker: Breaker,
+    shutdown: Shutdown,
+    rate: RateLimiter,
+    tally: Arc<Tally>,
+    writes: Arc<Mutex<()>>,
+    claim_batch: i64,
+    /// Pending rows after this subscriber id are still to be claimed in this run.
+    cursor: AtomicI64,
+    /// The retry time last logged, so that idle workers announce a wait once.
+    announced_retry: AtomicI64,
 }
 
-impl Shared {
+/// What a worker does next when its batch is empty.
+enum Next {
+    Send(Vec<Job>),
+    /// Other workers' outcomes may still schedule retries.
+    AwaitOutcomes,
+    RetryAt(DateTime<Utc>),
+    Done,
+}
+
+impl Run {
+    /// One connection's loop. Each message is sent while the previous outcome is committed;
+    /// the next outcome is handed over only after that commit (the duplicate bound above).
+    async fn work(self: Arc<Self>, outcomes: Outcomes) -> anyhow::Result<()> {
+        let mut connection: Option<Connection> = None;
+        let mut batch: VecDeque<Job> = VecDeque::new();
+        let mut uncommitted: Option<Receipt> = None;
+        while !self.winding_down() {
+            let Some(job) = batch.pop_front() else {
+                match self.next().await? {
+                    Next::Send(jobs) => batch.extend(jobs),
+                    Next::AwaitOutcomes => {
+                        // A commit notice may come just before the wait starts: look again soon.
+                        let commit = tokio::time::timeout(PROGRESS_EVERY, self.tally.next_commit());
+                        self.until_stopped_or(async { _ = commit.await }).await
+                    }
+                    Next::RetryAt(at) => self.sleep_until_retry(at).await,
+                    Next::Done => break,
+                }
+                continue;
+            };
+            self.rate.wait().await;
+            let outcome = tokio::select! {
+                outcome = self.attempt(&job, &mut connection) => outcome,
+                _ = self.stop_grace_over() => {
+                    // The server may have the message already: resending it is the one duplicate.
+                    connection = None;
+                    Outcome::Requeue { error: "stopped while in flight".into() }
+                }
+            };
+            if let Some(previous) = uncommitted.take() {
+                previous.committed().await;
+            }
+            uncommitted = Some(outcomes.record(job.subscriber_id, outcome).await?);
+        }
+        if let Some(last) = uncommitted {
+            last.committed().await;
+        }
+        if !batch.is_empty() {
+            let unattempted: Vec<i64> = batch.iter().map(|job| job.subscriber_id).collect();
+            deliveries::release(&self.app.pool, self.edition_id, &unattempted).await?;
+            self.tally.released(unattempted.len());
+        }
+        if let Some(connection) = connection {
+            connection.close().await;
+        }
+        Ok(())
+    }
+
+    fn winding_down(&self) -> bool {
+        *self.shutdown.borrow() || self.breaker.halt().is_some()
+    }
+
+    async fn next(&self) -> anyhow::Result<Next> {
+        let jobs = {
+            let _turn = self.writes.lock().await;
+            let pool = &self.app.pool;
+            let cursor = self.cursor.load(Ordering::SeqCst);
+            let (edition, list, now) = (self.edition_id, self.list_id, self.app.clock.now());
+            let jobs =
+                deliveries::claim(pool, edition, list, cursor, self.claim_batch, now).await?;
+            if let Some(last) = jobs.last() {
+                self.cursor.fetch_max(last.subscriber_id, Ordering::SeqCst);
+            }
+            self.tally.claimed(jobs.len());
+            jobs
+        };
+        if !jobs.is_empty() {
+            return Ok(Next::Send(jobs));
+        }
+        if self.tally.in_flight() > 0 {
+            return Ok(Next::AwaitOutcomes);
+        }
+        Ok(
+            match deliveries::next_retry_at(&self.app.pool, self.edition_id).await? {
+                Some(at) => Next::RetryAt(at),
+                None => Next::Done,
+            },
+        )
+    }
+
+    async fn sleep_until_retry(&self, at: DateTime<Utc>) {
+        let wait = (at - self.app.clock.now()).to_std().unwrap_or_default();
+        if self.announced_retry.swap(at.timestamp(), Ordering::SeqCst) != at.timestamp() {
+            info!(
+                edition_id = self.edition_id,
+                wait_secs = wait.as_secs(),
+                "waiting to retry temporary failures"
+            );
+        }
+        self.until_stopped_or(tokio::time::sleep(wait)).await;
+    }
+
+    /// Waits for `event`, and no longer than until a stop or halt.
+    async fn until_stopped_or(&self, event: impl std::future::Future<Output = ()>) {
+        let mut shutdown = self.shutdown.clone();
+        let mut halted = self.breaker.halted();
+        tokio::select! {
+            _ = event => {}
+            Ok(_) = shutdown.wait_for(|stop| *stop) => {}
+            Ok(_) = halted.wait_for(|halted| *halted) => {}
+        }
+    }
+
     async fn attempt(self: &Arc<Self>, job: &Job, connection: &mut Option<Connection>) -> Outcome {
         let now = self.app.clock.now();
         let Some(admission) = self.breaker.admit().await else {
@@ -567,51 +462,4 @@ impl Shared {
         }
         result
     }
-}
-
-async fn record_outcomes(
-    shared: Arc<Shared>,
-    mut results: mpsc::Receiver<Recorded>,
-    sent: Arc<AtomicI64>,
-    failed: Arc<AtomicI64>,
-) -> anyhow::Result<()> {
-    let mut batch: Vec<Recorded> = Vec::new();
-    while let Some(first) = results.recv().await {
-        batch.push(first);
-        while batch.len() < 512 {
-            match results.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
-        let outcomes: Vec<(i64, Outcome)> = batch
-            .iter()
-            .map(|r| (r.subscriber_id, r.outcome.clone()))
-            .collect();
-        {
-            let _turn = shared.writes.lock().await;
-            let now = shared.app.clock.now();
-            deliveries::record(
-                &shared.app.pool,
-                shared.edition_id,
-                shared.list_id,
-                &outcomes,
-                now,
-            )
-            .await?;
-        }
-        for recorded in batch.drain(..) {
-            match recorded.outcome {
-                Outcome::Sent => sent.fetch_add(1, Ordering::Relaxed),
-                Outcome::Failed { .. } | Outcome::Deferred { .. } => {
-                    failed.fetch_add(1, Ordering::Relaxed)
-                }
-                Outcome::Retry { .. } | Outcome::Requeue { .. } => 0,
-            };
-            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-            let _ = recorded.ack.send(());
-        }
-        shared.recorded.notify_one();
-    }
-    Ok(())
 }
