@@ -10,6 +10,8 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use tracing::{info, warn};
 
+mod normalise;
+
 use crate::app::App;
 use crate::domain::{optional_line, optional_summary, Section, StoryTitle, StoryUrl};
 use crate::settings::FeedSettings;
@@ -131,63 +133,25 @@ pub fn html_to_text(html: &str) -> String {
     .unwrap_or_default()
 }
 
-/// feed-rs (through quick-xml) reads UTF-8 and UTF-16LE but panics on UTF-16BE, with or without
-/// a byte-order mark. Any UTF-16 body is turned into UTF-8 first, and its XML declaration made to
-/// say so.
-fn utf8_body(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    let (big_endian, start) = match body {
-        [0xFE, 0xFF, ..] => (true, 2),
-        [0xFF, 0xFE, ..] => (false, 2),
-        [0x00, b'<', ..] => (true, 0),
-        [b'<', 0x00, ..] => (false, 0),
-        _ => return std::borrow::Cow::Borrowed(body),
-    };
-    let units = body[start..].chunks_exact(2).map(|pair| {
-        let pair = [pair[0], pair[1]];
-        if big_endian {
-            u16::from_be_bytes(pair)
-        } else {
-            u16::from_le_bytes(pair)
-        }
-    });
-    let text: String = char::decode_utf16(units)
-        .map(|unit| unit.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect();
-    std::borrow::Cow::Owned(declare_utf8(&text).into_bytes())
-}
-
-/// The document with the encoding in its XML declaration (if any) replaced by UTF-8.
-fn declare_utf8(text: &str) -> String {
-    let declaration_end = match text.strip_prefix("<?xml").and(text.find("?>")) {
-        Some(end) => end,
-        None => return text.to_string(),
-    };
-    let declaration = &text[..declaration_end];
-    let Some(at) = declaration.find("encoding") else {
-        return text.to_string();
-    };
-    let after = &declaration[at + "encoding".len()..];
-    let value = after.find(['"', '\'']).and_then(|open| {
-        let quote = after[open..].chars().next()?;
-        let close = after[open + 1..].find(quote)?;
-        Some((at + "encoding".len() + open + 1, close))
-    });
-    match value {
-        Some((start, len)) => format!("{}UTF-8{}", &text[..start], &text[start + len..]),
-        None => text.to_string(),
+/// Parses a feed body into stories. Relative links are resolved against `xml:base` where the
+/// feed gives one, else against `feed_url`. Items without a title or an http(s) link are
+/// skipped.
+pub fn parse(
+    body: &[u8],
+    feed_url: Option<&str>,
+    section: &Section,
+) -> Result<(Vec<NewStory>, u64), String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err("the feed is empty".to_string());
     }
-}
-
-/// Parses a feed body into stories. Items without a title or an http(s) link are skipped.
-pub fn parse(body: &[u8], section: &Section) -> Result<(Vec<NewStory>, u64), String> {
-    let body = utf8_body(body);
-    let body = body.as_ref();
+    let body = normalise::normalise(body);
     // feed-rs invents an id for items without one; we want to know, and fall back to the link.
     let parser = feed_rs::parser::Builder::new()
         .id_generator(|_, _, _| String::new())
+        .base_uri(feed_url)
         .build();
     let feed = parser
-        .parse(body)
+        .parse(body.as_ref())
         .map_err(|error| format!("not a valid RSS, Atom or JSON feed: {error}"))?;
     let mut stories = Vec::new();
     let mut skipped = 0;
@@ -272,9 +236,10 @@ async fn poll_inner(
         Err(error) => return Ok(Err(error)),
     };
     let section = Section::parse(&feed.section).unwrap_or_default();
+    let feed_url = feed.url.clone();
     // Parsing is CPU work on untrusted input, in a thread of its own: a parser that panics on
     // some feed fails that feed (recorded as its error), never the poller.
-    let parsed = tokio::task::spawn_blocking(move || parse(&body, &section)).await;
+    let parsed = tokio::task::spawn_blocking(move || parse(&body, Some(&feed_url), &section)).await;
     let (items, skipped) = match parsed {
         Ok(Ok(parsed)) => parsed,
         Ok(Err(error)) => return Ok(Err(error)),

@@ -430,7 +430,7 @@ fn utf16_feeds_in_either_byte_order_with_or_without_a_mark_parse_without_panicki
     for big_endian in [true, false] {
         for bom in [true, false] {
             let body = utf16(&declared, big_endian, bom);
-            let (stories, skipped) = herald::feeds::parse(&body, &section)
+            let (stories, skipped) = herald::feeds::parse(&body, None, &section)
                 .unwrap_or_else(|error| panic!("big endian {big_endian}, bom {bom}: {error}"));
             assert_eq!(
                 (stories.len(), skipped),

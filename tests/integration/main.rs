@@ -11,6 +11,7 @@ mod delivery;
 mod digest;
 mod digest_snapshot;
 mod dkim;
+mod feed_corpus;
 mod feeds;
 mod lists;
 mod operations;

@@ -1,0 +1,146 @@
+//! Feeds still in the wild that feed-rs cannot read as they are, brought into a shape it can:
+//! UTF-16 in either byte order, Atom 0.3, RSS 0.90 and RSS 2.0 declared in a default namespace.
+//! Each rewrite is narrow (a namespace URI, a handful of renamed elements) and happens only when
+//! the body declares the old format, so a current feed passes through untouched.
+
+use std::borrow::Cow;
+
+const ATOM_03: &str = "http://purl.org/atom/ns#";
+const ATOM_10: &str = "http://www.w3.org/2005/Atom";
+const RSS_090: &str = "http://my.netscape.com/rdf/simple/0.9/";
+const RSS_10: &str = "http://purl.org/rss/1.0/";
+/// Namespaces some RSS 2.0 producers declared as the default although RSS 2.0 has none.
+const RSS_20_NAMESPACES: [&str; 3] = [
+    "http://backend.userland.com/rss2",
+    "http://backend.userland.com/rss",
+    "http://blogs.law.harvard.edu/tech/rss",
+];
+/// Atom 0.3 element names and their Atom 1.0 successors.
+const ATOM_03_RENAMES: [(&str, &str); 4] = [
+    ("issued", "published"),
+    ("modified", "updated"),
+    ("tagline", "subtitle"),
+    ("copyright", "rights"),
+];
+
+/// The body as UTF-8 in a format feed-rs reads.
+pub fn normalise(body: &[u8]) -> Cow<'_, [u8]> {
+    let body = utf8_body(body);
+    let Ok(text) = std::str::from_utf8(&body) else {
+        // Not UTF-8 (a declared legacy encoding, or garbage): the parser decides.
+        return body;
+    };
+    match legacy_format(text) {
+        Some(rewritten) => Cow::Owned(rewritten.into_bytes()),
+        None => body,
+    }
+}
+
+fn legacy_format(text: &str) -> Option<String> {
+    let head = &text[..text.len().min(4096)];
+    let mut rewritten = None::<String>;
+    let mut replace = |from: &str, to: &str| {
+        let current = rewritten.as_deref().unwrap_or(text);
+        if current.contains(from) {
+            rewritten = Some(current.replace(from, to));
+        }
+    };
+    if head.contains(ATOM_03) {
+        replace(ATOM_03, ATOM_10);
+        for (old, new) in ATOM_03_RENAMES {
+            replace(&format!("<{old}>"), &format!("<{new}>"));
+            replace(&format!("<{old} "), &format!("<{new} "));
+            replace(&format!("</{old}>"), &format!("</{new}>"));
+        }
+    }
+    if head.contains(RSS_090) {
+        replace(RSS_090, RSS_10);
+    }
+    for namespace in RSS_20_NAMESPACES {
+        if head.contains("<rss") {
+            replace(&format!("xmlns=\"{namespace}\""), "");
+            replace(&format!("xmlns='{namespace}'"), "");
+        }
+    }
+    rewritten
+}
+
+/// feed-rs (through quick-xml) reads UTF-8 and UTF-16LE but panics on UTF-16BE, with or without
+/// a byte-order mark. Any UTF-16 body is turned into UTF-8 first, and its XML declaration made to
+/// say so.
+fn utf8_body(body: &[u8]) -> Cow<'_, [u8]> {
+    let (big_endian, start) = match body {
+        [0xFE, 0xFF, ..] => (true, 2),
+        [0xFF, 0xFE, ..] => (false, 2),
+        [0x00, b'<', ..] => (true, 0),
+        [b'<', 0x00, ..] => (false, 0),
+        _ => return Cow::Borrowed(body),
+    };
+    let units = body[start..].chunks_exact(2).map(|pair| {
+        let pair = [pair[0], pair[1]];
+        if big_endian {
+            u16::from_be_bytes(pair)
+        } else {
+            u16::from_le_bytes(pair)
+        }
+    });
+    let text: String = char::decode_utf16(units)
+        .map(|unit| unit.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect();
+    Cow::Owned(declare_utf8(&text).into_bytes())
+}
+
+/// The document with the encoding in its XML declaration (if any) replaced by UTF-8.
+fn declare_utf8(text: &str) -> String {
+    let declaration_end = match text.strip_prefix("<?xml").and(text.find("?>")) {
+        Some(end) => end,
+        None => return text.to_string(),
+    };
+    let declaration = &text[..declaration_end];
+    let Some(at) = declaration.find("encoding") else {
+        return text.to_string();
+    };
+    let after = &declaration[at + "encoding".len()..];
+    let value = after.find(['"', '\'']).and_then(|open| {
+        let quote = after[open..].chars().next()?;
+        let close = after[open + 1..].find(quote)?;
+        Some((at + "encoding".len() + open + 1, close))
+    });
+    match value {
+        Some((start, len)) => format!("{}UTF-8{}", &text[..start], &text[start + len..]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_current_feed_is_passed_through_untouched() {
+        let body = br#"<?xml version="1.0"?><rss version="2.0"><channel/></rss>"#;
+        assert!(matches!(normalise(body), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn atom_03_becomes_atom_10_with_its_renamed_elements() {
+        let body = format!(
+            r#"<feed version="0.3" xmlns="{ATOM_03}"><entry><issued>x</issued><modified>y</modified></entry></feed>"#
+        );
+        let out = String::from_utf8(normalise(body.as_bytes()).into_owned()).expect("utf-8");
+        assert_eq!(
+            out,
+            format!(
+                r#"<feed version="0.3" xmlns="{ATOM_10}"><entry><published>x</published><updated>y</updated></entry></feed>"#
+            )
+        );
+    }
+
+    #[test]
+    fn the_userland_default_namespace_is_dropped_from_rss_20() {
+        let body =
+            br#"<rss version="2.0" xmlns="http://backend.userland.com/rss2"><channel/></rss>"#;
+        let out = String::from_utf8(normalise(body).into_owned()).expect("utf-8");
+        assert_eq!(out, r#"<rss version="2.0" ><channel/></rss>"#);
+    }
+}
