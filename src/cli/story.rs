@@ -133,9 +133,11 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
                 )?;
             }
             if report.rejected > 0 {
-                return Err(
-                    BadInput(format!("{source}: {} story(ies) rejected", report.rejected)).into(),
-                );
+                return Err(BadInput(format!(
+                    "{source}: {} story(ies) invalid; nothing was stored: fix them and import the file again",
+                    report.rejected
+                ))
+                .into());
             }
             Ok(())
         }

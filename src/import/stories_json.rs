@@ -107,7 +107,10 @@ fn optional_time(fields: &Map<String, Value>, name: &str) -> Result<Option<DateT
         .transpose()
 }
 
-/// Reads stories from `input` and upserts the valid ones in one transaction.
+/// Reads stories from `input` and upserts them in one transaction, all or nothing as the story
+/// API does: a file with any invalid item stores none of it, and every invalid item is named.
+/// Importing is idempotent (stories are keyed by URL), so the fixed file is simply imported
+/// again.
 pub async fn import(
     pool: &SqlitePool,
     source: &str,
@@ -129,6 +132,10 @@ pub async fn import(
         rejected: rejections.len() as u64,
         ..Default::default()
     };
+    if !rejections.is_empty() {
+        report_rejections(source, &mut rejections, rejections_out)?;
+        return Ok(report);
+    }
     let mut tx = begin_immediate(pool)
         .await
         .context("starting transaction")?;
@@ -139,13 +146,12 @@ pub async fn import(
         }
     }
     tx.commit().await.context("committing stories")?;
-    report_rejections(source, &mut rejections, rejections_out)?;
     Ok(report)
 }
 
-/// Splits the text into valid stories and rejections. A broken array is refused whole (nothing
-/// in it can be trusted to be where it seems); a broken JSON line costs only that line.
-fn parse(source: &str, text: &str) -> Result<(Vec<NewStory>, Vec<Rejection>), BadInput> {
+/// Splits the text into valid stories and rejections. A broken array is refused as such
+/// (nothing in it can be trusted to be where it seems); a broken JSON line is named by its line.
+pub fn parse(source: &str, text: &str) -> Result<(Vec<NewStory>, Vec<Rejection>), BadInput> {
     let mut stories = Vec::new();
     let mut rejections = Vec::new();
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();

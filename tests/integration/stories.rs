@@ -208,7 +208,7 @@ async fn story_import_reads_a_json_array() {
 }
 
 #[tokio::test]
-async fn story_import_reports_broken_json_lines_by_number_and_keeps_the_rest() {
+async fn story_import_names_every_broken_json_line_and_stores_nothing_like_the_api() {
     let app = TestApp::spawn().await;
     let file = app.write_file(
         "stories.jsonl",
@@ -251,14 +251,49 @@ async fn story_import_reports_broken_json_lines_by_number_and_keeps_the_rest() {
         lines[3]
     );
     assert!(
-        run.stdout.contains("1 added, 1 updated, 4 rejected"),
+        run.stdout.contains("0 added, 0 updated, 4 rejected"),
         "{}",
         run.stdout
     );
+    assert!(
+        run.error().contains("nothing was stored"),
+        "{}",
+        run.error()
+    );
+    let stories = app.run(&["--json", "story", "ls"]).await.json();
+    assert!(stories.as_array().expect("array").is_empty());
+
+    let fixed = app.write_file(
+        "fixed.jsonl",
+        b"{\"url\": \"https://a.example/1\", \"title\": \"One\"}\n{\"url\": \"https://a.example/1\", \"title\": \"One, updated\", \"score\": 7}\n",
+    );
+    let run = app.run(&["story", "import", &fixed]).await;
+    assert_eq!(run.exit_code(), 0, "{}", run.stderr);
     let stories = app.run(&["--json", "story", "ls"]).await.json();
     assert_eq!(stories.as_array().expect("array").len(), 1);
     assert_eq!(stories[0]["title"], "One, updated");
     assert_eq!(stories[0]["score"], 7);
+}
+
+#[tokio::test]
+async fn an_array_with_one_bad_item_stores_nothing_as_the_api_refuses_it_whole() {
+    let app = TestApp::spawn().await;
+    let file = app.write_file(
+        "stories.json",
+        br#"[{"url":"https://a.example/1","title":"Good"},{"url":"javascript:1","title":"Bad"}]"#,
+    );
+
+    let run = app.run(&["story", "import", &file]).await;
+
+    assert_eq!(run.exit_code(), 2);
+    assert!(
+        run.stderr
+            .contains(&format!("{file}: item 2: field \"url\"")),
+        "{}",
+        run.stderr
+    );
+    let stories = app.run(&["--json", "story", "ls"]).await.json();
+    assert!(stories.as_array().expect("array").is_empty());
 }
 
 #[tokio::test]
