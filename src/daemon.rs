@@ -35,7 +35,7 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
         .local_addr()
         .context("reading the listening address")?;
     let nudge = Arc::new(Notify::new());
-    let router = web::router(WebState::new(app.clone(), nudge.clone())?);
+    let router = web::router(WebState::new(app.clone(), nudge.clone()).await?);
     let web_shutdown = wait_for(shutdown.clone());
     let web = tokio::spawn(async move {
         axum::serve(

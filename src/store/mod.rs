@@ -27,6 +27,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// How long a statement waits for another writer (the daemon, an import) before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a web request's statement waits for another writer: a reader's browser or the CMS
+/// should hear "busy, try again" (503) long before a proxy gives up on us.
+pub const WEB_BUSY_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Connection options for a `sqlite://` URL or a plain file path.
 pub fn connect_options(url: &str) -> Result<SqliteConnectOptions, BadInput> {
     let options = if url.starts_with("sqlite:") {
@@ -83,6 +87,64 @@ pub async fn connect(url: &str, create: bool) -> anyhow::Result<SqlitePool> {
         other => anyhow::Error::new(other).context("applying database migrations"),
     })?;
     Ok(pool)
+}
+
+/// A pool on a database [`connect`] has opened and migrated, whose statements give up on a busy
+/// database after `busy_timeout`.
+pub async fn connect_impatient(url: &str, busy_timeout: Duration) -> anyhow::Result<SqlitePool> {
+    let options = connect_options(url)?
+        .create_if_missing(false)
+        .busy_timeout(busy_timeout);
+    SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .context("connecting to SQLite")
+}
+
+/// Whether the failure is only that another process held the database past the busy timeout:
+/// worth a retry, not an operator's attention.
+pub fn is_busy(error: &anyhow::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    const SQLITE_LOCKED: i32 = 6;
+    error
+        .chain()
+        .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::PoolTimedOut) => true,
+            Some(sqlx::Error::Database(database)) => database
+                .code()
+                .and_then(|code| code.parse::<i32>().ok())
+                // Extended result codes carry the primary code in their low byte.
+                .is_some_and(|code| matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED)),
+            _ => false,
+        })
+}
+
+/// Whether a write could start now, waiting at most `patience` for another writer.
+pub async fn writable(pool: &SqlitePool, patience: Duration) -> anyhow::Result<()> {
+    let mut connection = pool.acquire().await?;
+    let usual: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(&mut *connection)
+        .await?;
+    let restore = format!("PRAGMA busy_timeout = {usual}");
+    // Numbers we formatted ourselves: PRAGMA takes no bound parameters.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "PRAGMA busy_timeout = {}",
+        patience.as_millis()
+    )))
+    .execute(&mut *connection)
+    .await?;
+    let begun = sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *connection)
+        .await;
+    if begun.is_ok() {
+        sqlx::query("ROLLBACK").execute(&mut *connection).await?;
+    }
+    sqlx::query(sqlx::AssertSqlSafe(restore))
+        .execute(&mut *connection)
+        .await?;
+    begun?;
+    Ok(())
 }
 
 /// A transaction that holds the write lock from its first statement. Read-then-write work must

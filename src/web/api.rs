@@ -8,7 +8,8 @@ use axum::Json;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
-use super::{internal, WebState};
+use super::error::WebError;
+use super::WebState;
 use crate::import::stories_json::story_from_json;
 use crate::store::begin_immediate;
 use crate::store::stories::{self, Upserted};
@@ -106,6 +107,6 @@ pub async fn put_stories(
             Json(json!({ "inserted": inserted, "updated": updated })),
         )
             .into_response(),
-        Err(error) => internal(error),
+        Err(error) => WebError::from(error).json(),
     }
 }

@@ -2,18 +2,49 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::error::RETRY_AFTER_SECS;
 use super::{internal, WebState};
+use crate::store;
 
-/// 200 while the database answers; the body also names feeds whose last poll failed, which
-/// need an operator's look but no restart.
+/// How long `/healthz` waits for another writer before it says the database is busy.
+const WRITE_PATIENCE: Duration = Duration::from_millis(500);
+
+/// 200 while the database answers and takes writes; 503 when it does not (a sign-up or story
+/// would fail), saying which. The body also names feeds whose last poll failed, which need an
+/// operator's look but no restart.
 pub async fn healthz(State(state): State<WebState>) -> Response {
+    let pool = &state.app.pool;
+    if let Err(error) = store::writable(pool, WRITE_PATIENCE).await {
+        let busy = store::is_busy(&error);
+        let mut response = if busy {
+            tracing::warn!(
+                "health check: the database is busy: another process holds its write lock"
+            );
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database busy: another process holds its write lock\n",
+            )
+                .into_response()
+        } else {
+            tracing::error!("health check: {error:#}");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        };
+        if busy {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(RETRY_AFTER_SECS),
+            );
+        }
+        return response;
+    }
     match sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM feeds WHERE last_error IS NOT NULL")
-        .fetch_one(&state.app.pool)
+        .fetch_one(pool)
         .await
     {
         Ok(0) => (StatusCode::OK, "ok\n").into_response(),

@@ -3,6 +3,7 @@
 
 mod api;
 mod archive;
+pub mod error;
 mod health;
 mod links;
 pub mod listener;
@@ -22,6 +23,7 @@ use maud::Markup;
 use secrecy::SecretString;
 
 use crate::app::App;
+use crate::store;
 
 #[derive(Clone)]
 pub struct WebState {
@@ -35,8 +37,18 @@ pub struct WebState {
 
 impl WebState {
     /// Reads the API token (from its file, if given as one) once, at start.
-    pub fn new(app: App, confirmations: Arc<tokio::sync::Notify>) -> anyhow::Result<Self> {
+    /// Handlers get a pool of their own whose statements give up on a busy database after
+    /// [`store::WEB_BUSY_TIMEOUT`], so a long import answers readers with 503, not a hang.
+    pub async fn new(
+        mut app: App,
+        confirmations: Arc<tokio::sync::Notify>,
+    ) -> anyhow::Result<Self> {
         let api_token = app.settings.api.token.resolve()?.map(Arc::new);
+        if !app.settings.database.url.contains(":memory:") {
+            app.pool =
+                store::connect_impatient(&app.settings.database.url, store::WEB_BUSY_TIMEOUT)
+                    .await?;
+        }
         Ok(Self {
             app,
             confirmations,
@@ -93,10 +105,10 @@ fn html(status: StatusCode, markup: Markup) -> Response {
     (status, Html(markup.into_string())).into_response()
 }
 
-/// Something went wrong inside: logged once with its chain, a plain 500 outside.
+/// Something went wrong inside: a busy database is 503 with `Retry-After`, anything else is
+/// logged once with its chain and a plain 500 outside.
 fn internal(error: anyhow::Error) -> Response {
-    tracing::error!("{error:#}");
-    (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+    error::WebError::from(error).into_response()
 }
 
 /// A sliding-window counter per client address.

@@ -24,4 +24,5 @@ mod stories;
 mod story_api;
 mod subscriber_import;
 mod subscribers;
+mod web_busy;
 mod web_limits;
