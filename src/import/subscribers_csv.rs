@@ -84,7 +84,8 @@ pub async fn import(
 }
 
 fn parse(source: &str, input: Box<dyn Read + Send>, sender: &mpsc::Sender<anyhow::Result<Batch>>) {
-    if let Err(error) = parse_batches(source, input, sender) {
+    let mut emit = |batch| sender.blocking_send(Ok(batch)).is_ok();
+    if let Err(error) = parse_batches(source, input, &mut emit) {
         // The receiver may be gone if storing failed first; that error is the one reported.
         let _ = sender.blocking_send(Err(error));
     }
@@ -249,10 +250,26 @@ fn record_of(text: &[u8]) -> Result<csv::ByteRecord, String> {
     }
 }
 
+/// What an import of `input` would store and refuse, read without a database (duplicates,
+/// which only the database tells, are not refused here): for the fuzz target and tests.
+pub fn read_rows(
+    source: &str,
+    input: Box<dyn Read + Send>,
+) -> anyhow::Result<(Vec<ImportRow>, Vec<Rejection>)> {
+    let (mut rows, mut rejections) = (Vec::new(), Vec::new());
+    parse_batches(source, input, &mut |batch| {
+        rows.extend(batch.rows);
+        rejections.extend(batch.rejections);
+        true
+    })?;
+    Ok((rows, rejections))
+}
+
+/// Reads the input in batches of [`BATCH_ROWS`], handing each to `emit` until it says stop.
 fn parse_batches(
     source: &str,
     input: Box<dyn Read + Send>,
-    sender: &mpsc::Sender<anyhow::Result<Batch>>,
+    emit: &mut dyn FnMut(Batch) -> bool,
 ) -> anyhow::Result<()> {
     let mut lines = Lines::new(std::io::BufReader::with_capacity(256 * 1024, input));
     let unreadable = |error: std::io::Error| BadInput(format!("{source}: cannot read: {error}"));
@@ -296,13 +313,13 @@ fn parse_batches(
                     bytes_read: 0,
                 },
             );
-            if sender.blocking_send(Ok(full)).is_err() {
+            if !emit(full) {
                 return Ok(());
             }
         }
     }
     batch.bytes_read = lines.consumed;
-    let _ = sender.blocking_send(Ok(batch));
+    emit(batch);
     Ok(())
 }
 

@@ -13,6 +13,7 @@ mod digest_snapshot;
 mod dkim;
 mod feed_corpus;
 mod feeds;
+mod fuzz_replay;
 mod lists;
 mod operations;
 mod outbound;

@@ -1,0 +1,78 @@
+//! What must hold for any input to Herald's file parsers, whatever the bytes: no panic, every
+//! record either accepted or refused with a line inside the input, and accepted records that
+//! are what they claim to be. Shared by the fuzz targets and the replay test in the main suite.
+
+use herald::domain::EmailAddress;
+use herald::import::{stories_json, subscribers_csv};
+
+/// Line numbers a record of `data` can have: 1 to the number of lines.
+fn lines_in(data: &[u8]) -> u64 {
+    data.split(|b| *b == b'\n').count() as u64
+}
+
+/// `subscriber import` of arbitrary bytes.
+pub fn csv_import(data: &[u8]) {
+    let lines = lines_in(data);
+    let Ok((rows, rejections)) =
+        subscribers_csv::read_rows("fuzz.csv", Box::new(std::io::Cursor::new(data.to_vec())))
+    else {
+        // Refused as a whole (no header, no email column): nothing was read as a row.
+        return;
+    };
+    let mut seen = std::collections::HashSet::new();
+    for row in &rows {
+        assert!(
+            (2..=lines).contains(&row.line),
+            "row line {} of {lines}",
+            row.line
+        );
+        assert!(seen.insert(row.line), "line {} read twice", row.line);
+        let again = EmailAddress::parse(row.email.as_str()).expect("an accepted address parses");
+        assert_eq!(again, row.email, "an accepted address is normalised once");
+    }
+    for rejection in &rejections {
+        assert!(
+            (2..=lines).contains(&rejection.line),
+            "rejection line {} of {lines}",
+            rejection.line
+        );
+        assert!(
+            seen.insert(rejection.line),
+            "line {} both stored and refused",
+            rejection.line
+        );
+        assert!(!rejection.reason.is_empty());
+        // Reasons are printed to a terminal: bounded, whatever the line held.
+        assert!(
+            rejection.reason.len() < 1_000,
+            "reason of {} bytes",
+            rejection.reason.len()
+        );
+    }
+}
+
+/// `story import` (and the story API's reading) of arbitrary bytes.
+pub fn story_json(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let lines = lines_in(data);
+    let Ok((stories, rejections)) = stories_json::parse("fuzz.json", text) else {
+        return;
+    };
+    for story in &stories {
+        let url = story.url.as_str();
+        assert!(
+            url.starts_with("http://") || url.starts_with("https://"),
+            "{url}"
+        );
+        assert!(!story.title.as_str().trim().is_empty());
+    }
+    for rejection in &rejections {
+        assert!(
+            rejection.line <= lines,
+            "rejection line {} of {lines}",
+            rejection.line
+        );
+    }
+}

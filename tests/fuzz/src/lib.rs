@@ -1,0 +1,3 @@
+//! The checks each fuzz target runs on one input.
+
+pub mod checks;
