@@ -20,7 +20,7 @@ use crate::feeds::{self, FeedClient};
 use crate::scheduler::{self, Decision};
 use crate::store::feeds as store_feeds;
 use crate::store::{deliveries, editions};
-use crate::web::listener::{ClientAddr, GuardedListener};
+use crate::web::listener::GuardedListener;
 use crate::web::{self, WebState};
 
 /// How often the scheduler looks for due editions: every minute, on the minute.
@@ -38,11 +38,12 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     let router = web::router(WebState::new(app.clone(), nudge.clone()).await?);
     let web_shutdown = wait_for(shutdown.clone());
     let web = tokio::spawn(async move {
-        axum::serve(
+        web::server::serve(
             GuardedListener::new(listener),
-            router.into_make_service_with_connect_info::<ClientAddr>(),
+            router,
+            web::server::HEADER_READ_TIMEOUT,
+            web_shutdown,
         )
-        .with_graceful_shutdown(web_shutdown)
         .await
     });
     info!(%address, base_url = %app.settings.web.base_url, "listening");
@@ -127,8 +128,7 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     // A confirmation mail in flight is sent again later at worst: its row is still queued.
     confirmations.abort();
     match tokio::time::timeout(Duration::from_secs(5), web).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(error))) => return Err(error).context("web server"),
+        Ok(Ok(())) => {}
         Ok(Err(error)) => return Err(error).context("web server task"),
         Err(_) => warn!("web server did not stop within 5 s"),
     }

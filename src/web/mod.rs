@@ -7,6 +7,7 @@ pub mod error;
 mod health;
 mod links;
 pub mod listener;
+pub mod server;
 mod subscribe;
 
 use std::collections::{HashMap, VecDeque};
