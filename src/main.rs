@@ -37,7 +37,10 @@ fn main() -> ExitCode {
         // The reader went away (`| head`, a closed pager): nothing went wrong.
         Err(error) if herald::error::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            match herald::store::in_plain_words(&error) {
+                Some(meaning) => eprintln!("error: {error}: {meaning}"),
+                None => eprintln!("error: {error:#}"),
+            }
             ExitCode::from(herald::error::exit_code(&error) as u8)
         }
     }

@@ -102,22 +102,59 @@ pub async fn connect_impatient(url: &str, busy_timeout: Duration) -> anyhow::Res
         .context("connecting to SQLite")
 }
 
-/// Whether the failure is only that another process held the database past the busy timeout:
-/// worth a retry, not an operator's attention.
-pub fn is_busy(error: &anyhow::Error) -> bool {
-    const SQLITE_BUSY: i32 = 5;
-    const SQLITE_LOCKED: i32 = 6;
+const SQLITE_BUSY: i32 = 5;
+const SQLITE_LOCKED: i32 = 6;
+const SQLITE_READONLY: i32 = 8;
+const SQLITE_FULL: i32 = 13;
+const SQLITE_CANTOPEN: i32 = 14;
+
+/// The primary SQLite result code of the first database error in the chain.
+fn sqlite_code(error: &anyhow::Error) -> Option<i32> {
     error
         .chain()
-        .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
-            Some(sqlx::Error::PoolTimedOut) => true,
+        .find_map(|cause| match cause.downcast_ref::<sqlx::Error>() {
             Some(sqlx::Error::Database(database)) => database
                 .code()
                 .and_then(|code| code.parse::<i32>().ok())
                 // Extended result codes carry the primary code in their low byte.
-                .is_some_and(|code| matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED)),
-            _ => false,
+                .map(|code| code & 0xff),
+            _ => None,
         })
+}
+
+/// Whether the failure is only that another process held the database past the busy timeout:
+/// worth a retry, not an operator's attention.
+pub fn is_busy(error: &anyhow::Error) -> bool {
+    let timed_out = error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sqlx::Error>(),
+            Some(sqlx::Error::PoolTimedOut)
+        )
+    });
+    timed_out || matches!(sqlite_code(error), Some(SQLITE_BUSY | SQLITE_LOCKED))
+}
+
+/// What a database failure means for an operator, in plain words, where SQLite's own message
+/// ("attempt to write a readonly database") would leave them guessing.
+pub fn in_plain_words(error: &anyhow::Error) -> Option<&'static str> {
+    if is_busy(error) {
+        return Some(
+            "the database stayed busy: another process held its write lock past the busy \
+             timeout (a long import, a stuck script?); try again",
+        );
+    }
+    match sqlite_code(error)? {
+        SQLITE_READONLY => Some(
+            "the database is read-only to this user: check the permissions of the database \
+             file and of its directory, or run herald as the user the service runs as",
+        ),
+        SQLITE_FULL => Some("the disk holding the database is full"),
+        SQLITE_CANTOPEN => Some(
+            "the database file cannot be opened: check the path and the permissions of its \
+             directory",
+        ),
+        _ => None,
+    }
 }
 
 /// Whether a write could start now, waiting at most `patience` for another writer.

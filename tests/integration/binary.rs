@@ -1,5 +1,6 @@
 //! The built `herald` binary: argument parsing, settings discovery, exit codes and stdin.
 
+use std::path::Path;
 use std::process::Command;
 
 use crate::helpers::{herald, herald_with_stdin, stderr, stdout};
@@ -422,5 +423,66 @@ fn a_database_from_a_newer_herald_is_named_in_plain_words() {
             && !stderr(&output).contains("resolved migrations"),
         "{}",
         stderr(&output)
+    );
+}
+
+/// Runs the binary as `nobody` when the tests run as root (who may write anything), else as
+/// the current user.
+fn herald_unprivileged(dir: &Path, args: &[&str]) -> std::process::Output {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+        .unwrap_or(false);
+    let mut command = if root {
+        let mut command = Command::new("setpriv");
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        command.arg(env!("CARGO_BIN_EXE_herald"));
+        command
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_herald"))
+    };
+    command
+        .current_dir(dir)
+        .args(args)
+        .env_remove("HERALD__DATABASE__URL")
+        .output()
+        .expect("herald runs")
+}
+
+#[test]
+fn a_read_only_database_serves_reading_commands_and_refuses_writes_in_plain_words() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = dir.path().join("herald.db");
+    let url = database.to_string_lossy().to_string();
+    assert!(
+        herald(dir.path(), &["--database", &url, "list", "add", "daily"])
+            .status
+            .success()
+    );
+    let set_mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    };
+    set_mode(&database, 0o444);
+    set_mode(dir.path(), 0o555);
+
+    let listed = herald_unprivileged(dir.path(), &["--database", &url, "list", "ls"]);
+    let status = herald_unprivileged(dir.path(), &["--database", &url, "digest", "status"]);
+    let added = herald_unprivileged(dir.path(), &["--database", &url, "list", "add", "other"]);
+    set_mode(dir.path(), 0o755);
+
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert!(stdout(&listed).contains("daily"));
+    assert!(status.status.success(), "{}", stderr(&status));
+    assert_eq!(added.status.code(), Some(1));
+    let refused = stderr(&added);
+    assert!(
+        refused.contains("the database is read-only to this user"),
+        "{refused}"
+    );
+    assert!(
+        !refused.contains("readonly database"),
+        "no SQLite jargon: {refused}"
     );
 }
