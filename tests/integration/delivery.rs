@@ -518,3 +518,20 @@ async fn resend_sends_deferred_deliveries_again_on_purpose() {
         ("sent".to_string(), 1)
     );
 }
+
+#[tokio::test]
+async fn an_internationalised_domain_goes_on_the_wire_in_punycode() {
+    let server = RealSmtp::start();
+    let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
+    newsroom(&app, &["leser@bücher.example"]).await;
+
+    app.run(&["digest", "send", "--list", "daily"]).await.ok();
+
+    assert_eq!(server.recipients(), vec!["leser@xn--bcher-kva.example"]);
+    let raw = String::from_utf8_lossy(&server.messages()[0]).into_owned();
+    assert!(
+        raw.lines()
+            .any(|line| line.starts_with("To:") && line.contains("leser@xn--bcher-kva.example")),
+        "{raw}"
+    );
+}
