@@ -108,6 +108,7 @@ fn personalise(c: &mut Criterion) {
                 name: Some(&recipients[0].1),
                 unsubscribe_url: &recipients[0].2,
                 message_key: &recipients[0].3,
+                bounce_tag: None,
             },
             plan.built_at,
         )
@@ -128,6 +129,7 @@ fn personalise(c: &mut Criterion) {
                     name: Some(name),
                     unsubscribe_url,
                     message_key: key,
+                    bounce_tag: None,
                 };
                 let message = prepared
                     .message(&recipient, plan.built_at)

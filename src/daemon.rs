@@ -66,6 +66,13 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     cron.start().await.context("starting the scheduler")?;
 
     let feeds = tokio::spawn(poll_feeds(app.clone(), shutdown.clone()));
+    let bounce_mailbox = app.settings.bounces.maildir.clone().map(|dir| {
+        tokio::spawn(crate::bounces::maildir::run(
+            app.clone(),
+            dir,
+            shutdown.clone(),
+        ))
+    });
     let confirmations = tokio::spawn(confirmations::run(
         app.clone(),
         mailer.clone(),
@@ -125,6 +132,10 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     }
     // A poll in progress may wait on a slow feed; polls are idempotent, so it is simply dropped.
     feeds.abort();
+    // A report being read stays in the mailbox until it is stored: reading it again is safe.
+    if let Some(task) = bounce_mailbox {
+        task.abort();
+    }
     // A confirmation mail in flight is sent again later at worst: its row is still queued.
     confirmations.abort();
     match tokio::time::timeout(Duration::from_secs(5), web).await {

@@ -13,9 +13,21 @@ impl BadInput {
     }
 }
 
-/// Exit code for a failed run: 2 when any error in the chain is bad input, else 1.
+/// A failure the caller (an MTA piping a report in) should retry later: sysexits'
+/// EX_TEMPFAIL. Nothing was stored.
+#[derive(Debug, thiserror::Error)]
+#[error("not stored; try again later")]
+pub struct TempFail;
+
+/// sysexits.h EX_TEMPFAIL.
+pub const EX_TEMPFAIL: i32 = 75;
+
+/// Exit code for a failed run: 75 for a temporary failure an MTA retries, 2 when any error in
+/// the chain is bad input, else 1.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
-    if error.chain().any(|cause| cause.is::<BadInput>()) {
+    if error.chain().any(|cause| cause.is::<TempFail>()) {
+        EX_TEMPFAIL
+    } else if error.chain().any(|cause| cause.is::<BadInput>()) {
         2
     } else {
         1

@@ -1,6 +1,7 @@
 //! Herald: a self-hosted daily digest mailer. The binary is a thin shell over this library.
 
 pub mod app;
+pub mod bounces;
 pub mod cli;
 pub mod clock;
 pub mod daemon;

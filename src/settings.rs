@@ -30,6 +30,7 @@ pub struct Settings {
     pub newsletter: NewsletterSettings,
     pub api: ApiSettings,
     pub feeds: FeedSettings,
+    pub bounces: BounceSettings,
     pub schedule: ScheduleSettings,
     pub lists: ListDefaults,
     pub digest: DigestSettings,
@@ -144,6 +145,21 @@ pub struct FeedSettings {
     pub max_bytes: u64,
 }
 
+/// Where bounce and complaint reports come back, and what they do.
+#[derive(Debug, Clone)]
+pub struct BounceSettings {
+    /// VERP: each delivery's envelope sender is `LOCAL+TAG@DOMAIN` under this domain; `None`
+    /// sends with the list's own address as envelope sender (reports cannot be attributed).
+    pub domain: Option<String>,
+    pub local_part: String,
+    /// A Maildir the daemon reads reports from.
+    pub maildir: Option<PathBuf>,
+    pub poll_interval_secs: u64,
+    /// This many soft bounces within `soft_window_days` mark the address bounced.
+    pub soft_limit: u32,
+    pub soft_window_days: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct ScheduleSettings {
     pub catch_up_hours: u32,
@@ -231,6 +247,7 @@ struct Raw {
     newsletter: RawNewsletter,
     api: RawApi,
     feeds: RawFeeds,
+    bounces: RawBounces,
     schedule: RawSchedule,
     lists: RawLists,
     digest: RawDigest,
@@ -399,6 +416,30 @@ impl Default for RawFeeds {
 
 #[derive(Deserialize)]
 #[serde(default, deny_unknown_fields)]
+struct RawBounces {
+    domain: String,
+    local_part: String,
+    maildir: Option<PathBuf>,
+    poll_interval_secs: u64,
+    soft_limit: u32,
+    soft_window_days: u32,
+}
+
+impl Default for RawBounces {
+    fn default() -> Self {
+        Self {
+            domain: String::new(),
+            local_part: "bounces".into(),
+            maildir: None,
+            poll_interval_secs: 60,
+            soft_limit: 3,
+            soft_window_days: 14,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
 struct RawSchedule {
     catch_up_hours: u32,
 }
@@ -555,6 +596,37 @@ impl Raw {
         positive("feeds.poll_interval_secs", self.feeds.poll_interval_secs)?;
         positive("feeds.timeout_secs", self.feeds.timeout_secs)?;
         positive("feeds.max_bytes", self.feeds.max_bytes)?;
+        positive(
+            "bounces.poll_interval_secs",
+            self.bounces.poll_interval_secs,
+        )?;
+        positive("bounces.soft_limit", self.bounces.soft_limit.into())?;
+        positive(
+            "bounces.soft_window_days",
+            self.bounces.soft_window_days.into(),
+        )?;
+        let bounce_domain = match self.bounces.domain.trim() {
+            "" => None,
+            domain => Some(
+                crate::domain::EmailAddress::parse(&format!("x@{domain}"))
+                    .map_err(|_| {
+                        format!("setting bounces.domain: {domain:?} is not a mail domain")
+                    })?
+                    .domain()
+                    .to_string(),
+            ),
+        };
+        let local_part = self.bounces.local_part.trim().to_ascii_lowercase();
+        if local_part.is_empty()
+            || !local_part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(format!(
+                "setting bounces.local_part: {:?} must be letters, digits, '-', '_' or '.'",
+                self.bounces.local_part
+            ));
+        }
         if self.smtp.password.is_some() && self.smtp.password_file.is_some() {
             return Err("setting smtp.password and smtp.password_file: give only one".into());
         }
@@ -735,6 +807,14 @@ impl Raw {
                 poll_interval_secs: self.feeds.poll_interval_secs,
                 timeout_secs: self.feeds.timeout_secs,
                 max_bytes: self.feeds.max_bytes,
+            },
+            bounces: BounceSettings {
+                domain: bounce_domain,
+                local_part,
+                maildir: self.bounces.maildir,
+                poll_interval_secs: self.bounces.poll_interval_secs,
+                soft_limit: self.bounces.soft_limit,
+                soft_window_days: self.bounces.soft_window_days,
             },
             schedule: ScheduleSettings {
                 catch_up_hours: self.schedule.catch_up_hours,

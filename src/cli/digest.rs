@@ -138,6 +138,7 @@ async fn preview(
                 name: Some(PREVIEW_NAME),
                 unsubscribe_url: &unsubscribe_url,
                 message_key: &key,
+                bounce_tag: None,
             };
             mailer
                 .edition_message(&prepared, &recipient, now)
@@ -415,6 +416,7 @@ async fn send_test_copy(
         name: None,
         unsubscribe_url: &unsubscribe_url,
         message_key: &key,
+        bounce_tag: None,
     };
     let outgoing = mailer.edition_message(&prepared, &recipient, now)?;
     mailer.send_one(&outgoing, &key).await?;

@@ -1,6 +1,7 @@
 //! The `herald` command line: clap definitions and one `run` function per command group. Each
 //! command takes the app and an [`Output`], so tests drive it without a process.
 
+mod bounce;
 mod config;
 mod demo;
 pub(crate) mod digest;
@@ -9,7 +10,7 @@ mod feed;
 mod init;
 mod list;
 mod output;
-mod story;
+pub(crate) mod story;
 mod subscriber;
 
 use std::io::Write;
@@ -78,6 +79,9 @@ pub enum Command {
     /// Preview, send and follow editions of the digest.
     #[command(subcommand)]
     Digest(digest::Cmd),
+    /// Bounces and spam complaints that come back as mail: take them in, list them.
+    #[command(subcommand)]
+    Bounce(bounce::Cmd),
     /// Run the daemon: the schedules, their deliveries, and the web pages (subscribe, confirm,
     /// unsubscribe, archive, health, metrics). Stops cleanly on SIGTERM or Ctrl-C.
     Serve,
@@ -101,6 +105,8 @@ impl Command {
                 | Self::Subscriber(subscriber::Cmd::Ls { .. } | subscriber::Cmd::Export { .. })
                 | Self::Story(story::Cmd::Ls { .. })
                 | Self::Feed(feed::Cmd::Ls)
+                | Self::Bounce(bounce::Cmd::Ls { .. })
+                | Self::Subscriber(subscriber::Cmd::Show { .. })
                 | Self::Digest(digest::Cmd::Preview { .. } | digest::Cmd::Status { .. })
         )
     }
@@ -166,12 +172,22 @@ pub async fn run(
         Command::Config(cmd) => return config::run(settings, cmd, &mut output).await,
         _ => {}
     }
-    let app = if cli.command.only_reads() {
-        App::build_existing(settings).await?
-    } else {
-        App::build(settings).await?
-    };
-    run_with_app(&app, cli.command, &mut output).await
+    // An MTA piping a report in keeps it and retries on EX_TEMPFAIL: whatever failed (the
+    // database busy or missing, the disk full), the report must not be lost.
+    let for_an_mta = matches!(cli.command, Command::Bounce(bounce::Cmd::Ingest { .. }));
+    let result = async {
+        let app = if cli.command.only_reads() {
+            App::build_existing(settings).await?
+        } else {
+            App::build(settings).await?
+        };
+        run_with_app(&app, cli.command, &mut output).await
+    }
+    .await;
+    match result {
+        Err(error) if for_an_mta => Err(error.context(crate::error::TempFail)),
+        other => other,
+    }
 }
 
 /// Runs a command against an app that is already built (tests pin its clock this way).
@@ -187,6 +203,7 @@ pub async fn run_with_app(
         Command::Story(cmd) => story::run(app, cmd, output).await,
         Command::Digest(cmd) => digest::run(app, cmd, output).await,
         Command::Feed(cmd) => feed::run(app, cmd, output).await,
+        Command::Bounce(cmd) => bounce::run(app, cmd, output).await,
         Command::Config(cmd) => config::run(app.settings.clone(), cmd, output).await,
         Command::Dkim(cmd) => dkim::run(cmd, output),
         Command::Demo => demo::run(app, output).await,

@@ -63,7 +63,7 @@ struct StoryView<'a> {
     updated_at: Option<String>,
 }
 
-fn rfc3339(flag: &str, raw: &str) -> Result<DateTime<Utc>, BadInput> {
+pub(crate) fn rfc3339(flag: &str, raw: &str) -> Result<DateTime<Utc>, BadInput> {
     DateTime::parse_from_rfc3339(raw.trim())
         .map(|at| at.with_timezone(&Utc))
         .map_err(|error| {

@@ -13,8 +13,8 @@ use crate::cli::{Input, Output};
 use crate::domain::{ConsentSource, EmailAddress, ListSlug, SubscriberName, SubscriptionStatus};
 use crate::error::BadInput;
 use crate::import::subscribers_csv::{self, CsvImport};
-use crate::store::lists;
 use crate::store::subscribers::{self, AddOutcome, Consent};
+use crate::store::{bounces, lists};
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
@@ -65,6 +65,14 @@ pub enum Cmd {
     },
     /// Erase everything stored about an address, on every list (GDPR erasure).
     Forget { email: String },
+    /// An address's standing on every list, and the bounce and complaint reports about it.
+    Show { email: String },
+    /// Make a bounced subscription active again, undoing a wrong classification.
+    Reactivate {
+        email: String,
+        #[arg(long, value_name = "SLUG")]
+        list: String,
+    },
 }
 
 pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result<()> {
@@ -200,6 +208,24 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             }
             Ok(())
         }
+        Cmd::Show { email } => show(app, &EmailAddress::parse(&email)?, output).await,
+        Cmd::Reactivate { email, list } => {
+            let email = EmailAddress::parse(&email)?;
+            let list = lists::require(&app.pool, &ListSlug::parse(&list)?).await?;
+            let previous = subscribers::reactivate(&app.pool, list.id, &email, now).await?;
+            match previous {
+                Some(SubscriptionStatus::Bounced) => {
+                    writeln!(output.out, "{email} is active on {} again", list.slug)?;
+                    Ok(())
+                }
+                Some(other) => Err(BadInput(format!(
+                    "{email} is {other} on {}, not bounced: nothing to undo",
+                    list.slug
+                ))
+                .into()),
+                None => Err(BadInput(format!("{email} is not on {}", list.slug)).into()),
+            }
+        }
         Cmd::Forget { email } => {
             let email = EmailAddress::parse(&email)?;
             let erased = subscribers::forget(&app.pool, &email).await?;
@@ -297,4 +323,43 @@ impl Write for SuspendingWriter<'_> {
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
     }
+}
+
+async fn show(app: &App, email: &EmailAddress, output: &mut Output<'_>) -> anyhow::Result<()> {
+    let Some((subscriber_id, standing)) = subscribers::standing(&app.pool, email).await? else {
+        return Err(BadInput(format!("unknown subscriber {email}")).into());
+    };
+    let filter = bounces::ReportFilter {
+        subscriber_id: Some(subscriber_id),
+        ..Default::default()
+    };
+    let reports = bounces::list(&app.pool, &filter).await?;
+    if output.json {
+        return output.print_json(&serde_json::json!({
+            "email": email, "lists": standing, "reports": reports,
+        }));
+    }
+    writeln!(output.out, "{email}")?;
+    for list in &standing {
+        writeln!(
+            output.out,
+            "  {:<20} {:<13} bounces: {}",
+            list.list, list.status, list.bounce_count
+        )?;
+    }
+    if reports.is_empty() {
+        writeln!(output.out, "no bounce or complaint reports")?;
+    }
+    for report in &reports {
+        writeln!(
+            output.out,
+            "  {} {:<11} {:<6} {} ({})",
+            report.received_at.format("%Y-%m-%d %H:%M"),
+            report.kind,
+            report.status.as_deref().unwrap_or("-"),
+            report.action,
+            report.diagnostic.as_deref().unwrap_or("no diagnostic"),
+        )?;
+    }
+    Ok(())
 }

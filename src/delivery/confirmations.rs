@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 use tracing::{error, warn};
 
 use crate::app::App;
+use crate::bounces::verp::Tag;
 use crate::delivery::failure::{redact_addresses, SendError};
 use crate::delivery::mailer::{ConfirmationContent, Mailer};
 use crate::delivery::sender::{SendOptions, Shutdown};
@@ -97,6 +98,9 @@ async fn send_one(app: &App, mailer: &Mailer, job: &ConfirmationJob) -> Result<(
                 text: &text,
                 html: &html,
                 key: &key,
+                bounce_tag: Some(Tag::Confirmation {
+                    subscriber_id: job.subscriber_id,
+                }),
             },
             app.clock.now(),
         )

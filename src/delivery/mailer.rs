@@ -12,6 +12,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 
 use crate::app::App;
+use crate::bounces::{self, verp::Tag, verp::Verp};
 use crate::delivery::dkim::DkimSigner;
 use crate::delivery::failure::SendError;
 use crate::delivery::headers::AutoSubmitted;
@@ -41,6 +42,8 @@ struct Inner {
     newsletter: NewsletterSettings,
     /// Makes Message-IDs unique beyond this database.
     installation: String,
+    /// Tags each message's envelope sender, when `bounces.domain` is set.
+    verp: Option<Verp>,
 }
 
 impl Mailer {
@@ -59,6 +62,7 @@ impl Mailer {
                 signer,
                 newsletter: app.settings.newsletter.clone(),
                 installation: installation::id(&app.pool).await?,
+                verp: bounces::verp(app).await?,
             }),
         })
     }
@@ -121,7 +125,8 @@ impl Mailer {
         let message = prepared
             .message(recipient, now)
             .map_err(|error| SendError::ours(format!("{error:#}")))?;
-        self.seal(&message, now).map_err(SendError::ours)
+        self.seal(&message, now, recipient.bounce_tag)
+            .map_err(SendError::ours)
     }
 
     /// The double opt-in mail for a sign-up.
@@ -151,20 +156,36 @@ impl Mailer {
                 content.html.to_string(),
             ))
             .context("building the confirmation mail")?;
-        self.seal(&message, now).map_err(anyhow::Error::msg)
+        self.seal(&message, now, content.bounce_tag)
+            .map_err(anyhow::Error::msg)
     }
 
-    /// The message's bytes with its DKIM signature(s), and its envelope.
-    pub fn seal(&self, message: &Message, now: DateTime<Utc>) -> Result<Outgoing, String> {
+    /// The message's bytes with its DKIM signature(s), and its envelope: from the tagged
+    /// bounce address (VERP) when there is a tag and `bounces.domain` is set, else from the
+    /// message's From.
+    pub fn seal(
+        &self,
+        message: &Message,
+        now: DateTime<Utc>,
+        bounce_tag: Option<Tag>,
+    ) -> Result<Outgoing, String> {
         let bytes = message.formatted();
         let bytes = match &self.inner.signer {
             Some(signer) => signer.sign(&bytes, now.timestamp())?,
             None => bytes,
         };
-        Ok(Outgoing {
-            envelope: message.envelope().clone(),
-            bytes,
-        })
+        let envelope = match (&self.inner.verp, bounce_tag) {
+            (Some(verp), Some(tag)) => {
+                let return_path = verp
+                    .address(tag)
+                    .parse()
+                    .map_err(|error| format!("the bounce address: {error}"))?;
+                Envelope::new(Some(return_path), message.envelope().to().to_vec())
+                    .map_err(|error| format!("the envelope: {error}"))?
+            }
+            _ => message.envelope().clone(),
+        };
+        Ok(Outgoing { envelope, bytes })
     }
 
     /// Sends one message on a connection of its own (test copies, confirmations). `name`
@@ -187,4 +208,6 @@ pub struct ConfirmationContent<'a> {
     pub html: &'a str,
     /// Stable per sign-up, for the Message-ID.
     pub key: &'a str,
+    /// A bounce of the confirmation mail marks the address bounced (VERP).
+    pub bounce_tag: Option<Tag>,
 }

@@ -12,6 +12,7 @@ use lettre::message::header::{ContentTransferEncoding, ContentType, MIME_VERSION
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
+use crate::bounces::verp::Tag;
 use crate::delivery::headers::{AutoSubmitted, ListId, ListUnsubscribe, ListUnsubscribePost};
 use crate::digest::template::{push_value, Kind, Segment, Slot, SlotValues, Template};
 use crate::digest::RenderedEdition;
@@ -27,6 +28,8 @@ pub struct Recipient<'a> {
     /// Unique per (edition, subscriber) and stable across resends, so a resend after a crash
     /// carries the same Message-ID and mail clients can fold the duplicate.
     pub message_key: &'a str,
+    /// Which delivery a bounce of this message reports (VERP); `None` for a test copy.
+    pub bounce_tag: Option<Tag>,
 }
 
 /// Who sends a list's editions.

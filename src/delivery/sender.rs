@@ -28,6 +28,7 @@ use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use crate::app::App;
+use crate::bounces::verp::Tag;
 use crate::delivery::breaker::{Breaker, Halt};
 use crate::delivery::edition_lock::EditionLock;
 use crate::delivery::failure::SendError;
@@ -421,6 +422,10 @@ impl Run {
             name: job.name.as_deref(),
             unsubscribe_url: &unsubscribe_url,
             message_key: &key,
+            bounce_tag: Some(Tag::Delivery {
+                edition_id: self.edition_id,
+                subscriber_id: job.subscriber_id,
+            }),
         };
         self.mailer.edition_message(&self.prepared, &recipient, now)
     }

@@ -283,3 +283,86 @@ pub async fn forget(pool: &SqlitePool, email: &EmailAddress) -> anyhow::Result<E
         subscriptions,
     })
 }
+
+/// One address's standing on each list, for `subscriber show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Standing {
+    pub list: String,
+    pub status: String,
+    pub bounce_count: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The subscriber's id and standing on every list, or `None` for an unknown address.
+#[instrument(skip_all)]
+pub async fn standing(
+    pool: &SqlitePool,
+    email: &EmailAddress,
+) -> anyhow::Result<Option<(i64, Vec<Standing>)>> {
+    let Some(id): Option<i64> = sqlx::query_scalar("SELECT id FROM subscribers WHERE email = ?")
+        .bind(email.as_str())
+        .fetch_optional(pool)
+        .await
+        .context("looking up the subscriber")?
+    else {
+        return Ok(None);
+    };
+    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT l.slug, s.status, s.bounce_count, s.updated_at
+         FROM subscriptions s JOIN lists l ON l.id = s.list_id
+         WHERE s.subscriber_id = ? ORDER BY l.slug",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .context("reading subscriptions")?;
+    let standing = rows
+        .into_iter()
+        .map(|(list, status, bounce_count, updated_at)| Standing {
+            list,
+            status,
+            bounce_count,
+            updated_at: from_db_time(updated_at),
+        })
+        .collect();
+    Ok(Some((id, standing)))
+}
+
+/// Makes a bounced subscription active again (an operator undoing a wrong classification).
+/// Returns the status it had; only `bounced` changes.
+#[instrument(skip_all)]
+pub async fn reactivate(
+    pool: &SqlitePool,
+    list_id: i64,
+    email: &EmailAddress,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<SubscriptionStatus>> {
+    let mut tx = begin_immediate(pool).await.context("starting reactivate")?;
+    let previous: Option<String> = sqlx::query_scalar(
+        "SELECT s.status FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id
+         WHERE s.list_id = ? AND p.email = ?",
+    )
+    .bind(list_id)
+    .bind(email.as_str())
+    .fetch_optional(&mut *tx)
+    .await
+    .context("reading the subscription")?;
+    let previous = previous
+        .map(SubscriptionStatus::try_from)
+        .transpose()
+        .context("a stored subscription status")?;
+    if previous == Some(SubscriptionStatus::Bounced) {
+        sqlx::query(
+            "UPDATE subscriptions SET status = 'active', updated_at = ?
+             WHERE list_id = ? AND subscriber_id = (SELECT id FROM subscribers WHERE email = ?)",
+        )
+        .bind(to_db_time(now))
+        .bind(list_id)
+        .bind(email.as_str())
+        .execute(&mut *tx)
+        .await
+        .context("reactivating")?;
+    }
+    tx.commit().await.context("committing reactivate")?;
+    Ok(previous)
+}

@@ -135,6 +135,30 @@ async fn render(state: &WebState) -> anyhow::Result<String> {
         let _ = writeln!(out, "herald_feeds{{state=\"{state}\"}} {count}");
     }
 
+    let reports = crate::store::bounces::counts_by_kind(pool).await?;
+    let count_of = |kind: &str| {
+        reports
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map_or(0, |(_, count)| *count)
+    };
+    let _ = writeln!(
+        out,
+        "# HELP herald_bounces_total Bounce reports received, by kind (hard, soft, delayed).\n# TYPE herald_bounces_total counter"
+    );
+    for kind in ["hard", "soft", "delayed"] {
+        let _ = writeln!(
+            out,
+            "herald_bounces_total{{kind=\"{kind}\"}} {}",
+            count_of(kind)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP herald_complaints_total Spam complaints (ARF abuse reports) received.\n# TYPE herald_complaints_total counter\nherald_complaints_total {}",
+        count_of("complaint")
+    );
+
     gauge(
         &mut out,
         "herald_last_successful_send_timestamp_seconds",

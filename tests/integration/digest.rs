@@ -322,6 +322,7 @@ async fn the_message_carries_every_header_the_contract_names() {
                 name: Some("Ada Lovelace"),
                 unsubscribe_url: unsubscribe,
                 message_key: "e1.s7",
+                bounce_tag: None,
             },
             pinned_now(),
         )

@@ -1,0 +1,194 @@
+//! One returned message in, one kept report out: read it, find the delivery it is about from
+//! its VERP tag, decide what it means for that reader, and do it in the same transaction as
+//! keeping the report, so a report is applied exactly once however often it is delivered.
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use tracing::info;
+
+use crate::app::App;
+use crate::bounces::report::{self, Report, ReportKind};
+use crate::bounces::verp::{Tag, Verp};
+use crate::store::begin_immediate;
+use crate::store::bounces::{self, NewReport};
+
+/// The most of a report that is kept (and read): a DSN quotes the message it returns, which
+/// need not be kept whole.
+pub const MAX_KEPT_BYTES: usize = 256 * 1024;
+
+/// What became of one returned message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ingested {
+    pub kind: ReportKind,
+    /// The delivery the report is about, when it carried a valid tag of ours.
+    pub tag: Option<Tag>,
+    /// What Herald did, in words (also stored with the report).
+    pub action: String,
+    /// The same report was processed before: nothing changed this time.
+    pub duplicate: bool,
+}
+
+impl Ingested {
+    /// A bounce or complaint report about one of Herald's own deliveries: a mailbox poller may
+    /// remove it. Anything else is left where it was found.
+    pub fn is_ours(&self) -> bool {
+        self.tag.is_some()
+            && matches!(
+                self.kind,
+                ReportKind::Hard | ReportKind::Soft | ReportKind::Delayed | ReportKind::Complaint
+            )
+    }
+}
+
+/// Reads and applies one report. `envelope_recipient` is the address the MTA delivered it to,
+/// when known (Postfix's `${original_recipient}`); else the tag is sought in the headers, then
+/// anywhere in the text.
+pub async fn ingest(
+    app: &App,
+    verp: Option<&Verp>,
+    raw: &[u8],
+    source: &str,
+    envelope_recipient: Option<&str>,
+) -> anyhow::Result<Ingested> {
+    let kept = &raw[..raw.len().min(MAX_KEPT_BYTES)];
+    let report = report::read(kept);
+    let tag = verp.and_then(|verp| find_tag(verp, &report, kept, envelope_recipient));
+    let fingerprint = fingerprint(raw);
+    let now = app.clock.now();
+
+    let mut tx = begin_immediate(&app.pool).await?;
+    let seen: Option<String> =
+        sqlx::query_scalar("SELECT action FROM bounce_reports WHERE fingerprint = ?")
+            .bind(&fingerprint)
+            .fetch_optional(&mut *tx)
+            .await
+            .context("looking for the report")?;
+    if let Some(action) = seen {
+        tx.commit().await?;
+        return Ok(Ingested {
+            kind: report.kind,
+            tag,
+            action,
+            duplicate: true,
+        });
+    }
+    let tag = match tag {
+        Some(tag) if bounces::subscriber_exists(&mut tx, tag.subscriber_id()).await? => Some(tag),
+        _ => None,
+    };
+    let action = decide(app, &mut tx, &report, tag, now).await?;
+    bounces::insert(
+        &mut tx,
+        &NewReport {
+            source,
+            kind: report.kind,
+            fingerprint: &fingerprint,
+            subscriber_id: tag.map(Tag::subscriber_id),
+            edition_id: tag.and_then(Tag::edition_id),
+            recipient: report.recipient.as_deref(),
+            status: report.status.as_deref(),
+            diagnostic: report.diagnostic.as_deref(),
+            feedback_type: report.feedback_type.as_deref(),
+            report_message_id: report.message_id.as_deref(),
+            action: &action,
+            raw: kept,
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await.context("committing the report")?;
+    info!(
+        source,
+        kind = report.kind.as_str(),
+        subscriber_id = tag.map(Tag::subscriber_id),
+        status = report.status.as_deref(),
+        "report processed: {action}"
+    );
+    Ok(Ingested {
+        kind: report.kind,
+        tag,
+        action,
+        duplicate: false,
+    })
+}
+
+fn find_tag(
+    verp: &Verp,
+    report: &Report,
+    raw: &[u8],
+    envelope_recipient: Option<&str>,
+) -> Option<Tag> {
+    envelope_recipient
+        .into_iter()
+        .chain(report.addressed_to.iter().map(String::as_str))
+        .find_map(|address| {
+            verp.find_in(address)
+                .into_iter()
+                .next()
+                .or_else(|| verp.parse(address))
+        })
+        .or_else(|| {
+            verp.find_in(&String::from_utf8_lossy(raw))
+                .into_iter()
+                .next()
+        })
+}
+
+fn fingerprint(raw: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, raw)
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// What the report means for the reader it is about, done in `tx`; returns it in words.
+async fn decide(
+    app: &App,
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    report: &Report,
+    tag: Option<Tag>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let settings = &app.settings.bounces;
+    let needs_a_reader = matches!(
+        report.kind,
+        ReportKind::Hard | ReportKind::Soft | ReportKind::Complaint
+    );
+    let subscriber_id = match tag {
+        Some(tag) => tag.subscriber_id(),
+        None if needs_a_reader => {
+            return Ok("none: it names no delivery of Herald's (no valid VERP tag)".into())
+        }
+        None => 0,
+    };
+    Ok(match report.kind {
+        ReportKind::Hard => {
+            let lists = bounces::mark_bounced(tx, subscriber_id, now).await?;
+            format!("marked bounced on {lists} list(s)")
+        }
+        ReportKind::Soft => {
+            let window = Duration::days(settings.soft_window_days.into());
+            let count = bounces::soft_count(tx, subscriber_id, now - window).await? + 1;
+            if count >= i64::from(settings.soft_limit) {
+                let lists = bounces::mark_bounced(tx, subscriber_id, now).await?;
+                format!(
+                    "marked bounced on {lists} list(s): {count} soft bounces within {} days",
+                    settings.soft_window_days
+                )
+            } else {
+                format!(
+                    "counted: {count} of {} soft bounces within {} days",
+                    settings.soft_limit, settings.soft_window_days
+                )
+            }
+        }
+        ReportKind::Complaint => {
+            let lists = bounces::unsubscribe_everywhere(tx, subscriber_id, now).await?;
+            format!("unsubscribed from {lists} list(s) after a spam complaint")
+        }
+        ReportKind::Delayed => "none: a delay warning, not a failure".into(),
+        ReportKind::AutoReply => "ignored: an auto-reply".into(),
+        ReportKind::Unrecognised => "none: not a report Herald can read".into(),
+    })
+}

@@ -1,0 +1,367 @@
+//! Reading one returned message: an RFC 3464 delivery status notification, an RFC 5965 abuse
+//! report (ARF), an MTA's plain-text bounce, an auto-reply, or something else. mail-parser does
+//! the MIME; the report parts' fields (`Action:`, `Status:`, `Feedback-Type:`) are header-style
+//! lines read here. Nothing in a report is trusted to name a reader: that is VERP's job.
+
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+
+/// What a report says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Serialize)]
+#[sqlx(type_name = "TEXT", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    /// Permanent failure (5.x.x): no such user, no such domain.
+    Hard,
+    /// Temporary failure (4.x.x, or a full mailbox): counts towards `bounces.soft_limit`.
+    Soft,
+    /// A warning (`Action: delayed`) or another notice that is not a failure.
+    Delayed,
+    /// The reader marked the mail as spam (ARF `Feedback-Type: abuse`).
+    Complaint,
+    /// A vacation notice, an auto-responder, a challenge: never a bounce.
+    AutoReply,
+    /// Not a report Herald can read (malformed, or ordinary mail): kept, no effect.
+    Unrecognised,
+}
+
+impl ReportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hard => "hard",
+            Self::Soft => "soft",
+            Self::Delayed => "delayed",
+            Self::Complaint => "complaint",
+            Self::AutoReply => "auto_reply",
+            Self::Unrecognised => "unrecognised",
+        }
+    }
+}
+
+/// The key fields of one report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub kind: ReportKind,
+    /// The address the report names (`Final-Recipient`, or the one a plain-text bounce quotes).
+    pub recipient: Option<String>,
+    /// The enhanced status code, e.g. `5.1.1`.
+    pub status: Option<String>,
+    pub diagnostic: Option<String>,
+    pub feedback_type: Option<String>,
+    pub message_id: Option<String>,
+    /// The envelope and header addresses the report was sent to, where a VERP tag is sought
+    /// first (the rest of the text is searched after them).
+    pub addressed_to: Vec<String>,
+}
+
+/// Reads a returned message. Never fails: what cannot be read is `Unrecognised`.
+pub fn read(raw: &[u8]) -> Report {
+    let mut report = Report {
+        kind: ReportKind::Unrecognised,
+        recipient: None,
+        status: None,
+        diagnostic: None,
+        feedback_type: None,
+        message_id: None,
+        addressed_to: Vec::new(),
+    };
+    let Some(message) = MessageParser::default().parse(raw) else {
+        return report;
+    };
+    report.message_id = message.message_id().map(str::to_string);
+    for name in [
+        "Delivered-To",
+        "X-Original-To",
+        "Envelope-To",
+        "X-Envelope-To",
+        "To",
+    ] {
+        for (header, value) in message.headers_raw() {
+            if header.eq_ignore_ascii_case(name) {
+                report.addressed_to.push(value.trim().to_string());
+            }
+        }
+    }
+
+    for part in message.parts.iter() {
+        let Some(content_type) = part.content_type() else {
+            continue;
+        };
+        let subtype = content_type
+            .subtype()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if !content_type.ctype().eq_ignore_ascii_case("message") {
+            continue;
+        }
+        let fields = match &part.body {
+            PartType::Text(text) => text.as_bytes(),
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes) => bytes.as_ref(),
+            _ => continue,
+        };
+        let fields = String::from_utf8_lossy(fields);
+        match subtype.as_str() {
+            "delivery-status" | "global-delivery-status" => {
+                read_delivery_status(&fields, &mut report);
+                return report;
+            }
+            "feedback-report" => {
+                read_feedback_report(&fields, &mut report);
+                return report;
+            }
+            _ => {}
+        }
+    }
+
+    let header = |name: &str| -> Option<String> {
+        message
+            .headers_raw()
+            .find(|(header, _)| header.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.trim().to_string())
+    };
+    let from = header("From").unwrap_or_default().to_ascii_lowercase();
+    let subject = message.subject().unwrap_or_default().to_ascii_lowercase();
+    let body = message
+        .body_text(0)
+        .map(|text| text.into_owned())
+        .unwrap_or_default();
+    let from_a_mailer = ["mailer-daemon", "postmaster", "mail delivery"]
+        .iter()
+        .any(|who| from.contains(who));
+    let bounce_subject = [
+        "undeliver",
+        "delivery status notification",
+        "delivery failure",
+        "mail delivery failed",
+        "failure notice",
+        "returned mail",
+        "returned to sender",
+        "delivery has failed",
+    ]
+    .iter()
+    .any(|words| subject.contains(words));
+    if from_a_mailer || bounce_subject {
+        read_plain_bounce(&body, &mut report);
+        return report;
+    }
+    let auto_submitted =
+        header("Auto-Submitted").is_some_and(|value| !value.to_ascii_lowercase().starts_with("no"));
+    let precedence = header("Precedence")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let auto_reply = auto_submitted
+        || header("X-Autoreply").is_some()
+        || header("X-Autorespond").is_some()
+        || header("X-Auto-Response-Suppress").is_some()
+        || matches!(precedence.as_str(), "auto_reply" | "bulk" | "junk")
+        || [
+            "out of office",
+            "automatic reply",
+            "auto:",
+            "autoreply",
+            "vacation",
+        ]
+        .iter()
+        .any(|words| subject.contains(words));
+    if auto_reply {
+        report.kind = ReportKind::AutoReply;
+    }
+    report
+}
+
+/// RFC 3464 fields: one per-message block, then a block per recipient. The first recipient
+/// block that failed decides; a report whose every recipient was only delayed is a warning.
+fn read_delivery_status(fields: &str, report: &mut Report) {
+    let blocks = field_blocks(fields);
+    let recipients: Vec<&Vec<(String, String)>> = blocks
+        .iter()
+        .filter(|block| {
+            field(block, "Action").is_some() || field(block, "Final-Recipient").is_some()
+        })
+        .collect();
+    let chosen = recipients
+        .iter()
+        .find(|block| field(block, "Action").is_some_and(|a| a.eq_ignore_ascii_case("failed")))
+        .or(recipients.first());
+    let Some(block) = chosen else {
+        return;
+    };
+    report.recipient = field(block, "Final-Recipient")
+        .or_else(|| field(block, "Original-Recipient"))
+        .map(address_of);
+    report.diagnostic = field(block, "Diagnostic-Code").map(|code| shorten(&code));
+    report.status = field(block, "Status")
+        .and_then(|status| status_code(&status))
+        .or_else(|| report.diagnostic.as_deref().and_then(status_code));
+    let action = field(block, "Action")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    report.kind = match action.as_str() {
+        "failed" => classify_status(report.status.as_deref(), report.diagnostic.as_deref()),
+        _ => ReportKind::Delayed,
+    };
+}
+
+/// RFC 5965: `Feedback-Type: abuse` (or `fraud`) is a complaint; any other type is kept
+/// without effect.
+fn read_feedback_report(fields: &str, report: &mut Report) {
+    let blocks = field_blocks(fields);
+    let all: Vec<(String, String)> = blocks.into_iter().flatten().collect();
+    let feedback_type = field(&all, "Feedback-Type").map(|t| t.to_ascii_lowercase());
+    report.recipient = field(&all, "Original-Rcpt-To").map(address_of);
+    report.kind = match feedback_type.as_deref() {
+        Some("abuse" | "fraud") => ReportKind::Complaint,
+        _ => ReportKind::Unrecognised,
+    };
+    report.feedback_type = feedback_type;
+}
+
+/// An MTA's bounce without a delivery-status part (qmail, older Exim, some gateways): the
+/// status code or the wording it quotes decides.
+fn read_plain_bounce(body: &str, report: &mut Report) {
+    let lower = body.to_ascii_lowercase();
+    report.status = status_code(body);
+    report.diagnostic = body
+        .lines()
+        .map(str::trim)
+        .find(|line| {
+            line.len() > 4
+                && line.as_bytes()[0].is_ascii_digit()
+                && matches!(line.as_bytes()[0], b'4' | b'5')
+                && line.as_bytes()[1].is_ascii_digit()
+                && line.as_bytes()[2].is_ascii_digit()
+        })
+        .map(shorten);
+    report.recipient = body.lines().map(str::trim).find_map(|line| {
+        let candidate = line.trim_matches(['<', '>', ':']).trim();
+        (candidate.contains('@') && !candidate.contains(' ')).then(|| candidate.to_string())
+    });
+    let permanent_words = [
+        "permanent error",
+        "user unknown",
+        "unknown user",
+        "no such user",
+        "does not exist",
+        "mailbox unavailable",
+        "address rejected",
+        "recipient not found",
+        "host or domain name not found",
+    ];
+    report.kind = match report.status.as_deref() {
+        Some(_) => classify_status(report.status.as_deref(), report.diagnostic.as_deref()),
+        None if permanent_words.iter().any(|words| lower.contains(words)) => ReportKind::Hard,
+        None if lower.contains("temporary") || lower.contains("mailbox full") => ReportKind::Soft,
+        None => ReportKind::Unrecognised,
+    };
+}
+
+fn classify_status(status: Option<&str>, diagnostic: Option<&str>) -> ReportKind {
+    let diagnostic = diagnostic.unwrap_or_default().to_ascii_lowercase();
+    let full_mailbox = status.is_some_and(|s| s.ends_with(".2.2"))
+        || diagnostic.contains("mailbox full")
+        || diagnostic.contains("over quota");
+    match status {
+        _ if full_mailbox => ReportKind::Soft,
+        Some(status) if status.starts_with('5') => ReportKind::Hard,
+        Some(status) if status.starts_with('4') => ReportKind::Soft,
+        _ if diagnostic.starts_with("smtp; 5") || diagnostic.starts_with('5') => ReportKind::Hard,
+        _ => ReportKind::Soft,
+    }
+}
+
+/// The first enhanced status code (`class.subject.detail`, class 2, 4 or 5) in `text`.
+fn status_code(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    for (at, &first) in bytes.iter().enumerate() {
+        if !matches!(first, b'2' | b'4' | b'5') || bytes.get(at + 1) != Some(&b'.') {
+            continue;
+        }
+        if at > 0 && (bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'.') {
+            continue;
+        }
+        let rest = &text[at + 2..];
+        let subject: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if subject.is_empty() || subject.len() > 3 {
+            continue;
+        }
+        let after = &rest[subject.len()..];
+        let Some(after) = after.strip_prefix('.') else {
+            continue;
+        };
+        let detail: String = after.chars().take_while(char::is_ascii_digit).collect();
+        if detail.is_empty() || detail.len() > 3 {
+            continue;
+        }
+        return Some(format!("{}.{subject}.{detail}", first as char));
+    }
+    None
+}
+
+/// `rfc822; user@example.org` → `user@example.org`.
+fn address_of(value: String) -> String {
+    let address = value.split_once(';').map_or(value.as_str(), |(_, a)| a);
+    address.trim().trim_matches(['<', '>']).to_ascii_lowercase()
+}
+
+/// Diagnostics are printed and stored: one line, bounded.
+fn shorten(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::domain::text::shorten(&line, 500).into_owned()
+}
+
+/// Header-style fields in blocks separated by blank lines, continuation lines unfolded.
+fn field_blocks(text: &str) -> Vec<Vec<(String, String)>> {
+    let mut blocks = Vec::new();
+    let mut block: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !block.is_empty() {
+                blocks.push(std::mem::take(&mut block));
+            }
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = block.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            block.push((name.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    if !block.is_empty() {
+        blocks.push(block);
+    }
+    blocks
+}
+
+fn field(block: &[(String, String)], name: &str) -> Option<String> {
+    block
+        .iter()
+        .find(|(field, _)| field.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_are_found_where_mtas_write_them() {
+        assert_eq!(
+            status_code("smtp; 550 5.1.1 <a@b>: user unknown").as_deref(),
+            Some("5.1.1")
+        );
+        assert_eq!(status_code("Status: 4.2.2").as_deref(), Some("4.2.2"));
+        assert_eq!(status_code("version 1.5.1.2 of 3.4.5"), None);
+        assert_eq!(status_code("no code here"), None);
+    }
+
+    #[test]
+    fn a_full_mailbox_is_soft_even_when_permanent() {
+        assert_eq!(classify_status(Some("5.2.2"), None), ReportKind::Soft);
+        assert_eq!(classify_status(Some("5.1.1"), None), ReportKind::Hard);
+        assert_eq!(classify_status(Some("4.4.1"), None), ReportKind::Soft);
+    }
+}

@@ -1,0 +1,224 @@
+//! Bounce and complaint reports, and what they do to subscriptions.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use tracing::instrument;
+
+use crate::bounces::report::ReportKind;
+use crate::store::{from_db_time, to_db_time};
+
+/// The installation's key for VERP tags.
+#[instrument(skip_all)]
+pub async fn verp_key(pool: &SqlitePool) -> anyhow::Result<String> {
+    sqlx::query_scalar("SELECT bounce_key FROM installation LIMIT 1")
+        .fetch_one(pool)
+        .await
+        .context("reading the bounce key")
+}
+
+/// One report to keep.
+pub struct NewReport<'a> {
+    pub source: &'a str,
+    pub kind: ReportKind,
+    pub fingerprint: &'a str,
+    pub subscriber_id: Option<i64>,
+    pub edition_id: Option<i64>,
+    pub recipient: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub diagnostic: Option<&'a str>,
+    pub feedback_type: Option<&'a str>,
+    pub report_message_id: Option<&'a str>,
+    pub action: &'a str,
+    pub raw: &'a [u8],
+}
+
+/// Stores the report; `false` when the same report was stored before (an MTA's redelivery).
+#[instrument(skip_all)]
+pub async fn insert(
+    tx: &mut Transaction<'_, Sqlite>,
+    report: &NewReport<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO bounce_reports (received_at, source, kind, fingerprint, subscriber_id,
+             edition_id, recipient, status, diagnostic, feedback_type, report_message_id,
+             action, raw)
+         VALUES (?, ?, ?, ?, ?,
+             (SELECT id FROM editions WHERE id = ?), ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (fingerprint) DO NOTHING",
+    )
+    .bind(to_db_time(now))
+    .bind(report.source)
+    .bind(report.kind)
+    .bind(report.fingerprint)
+    .bind(report.subscriber_id)
+    .bind(report.edition_id)
+    .bind(report.recipient)
+    .bind(report.status)
+    .bind(report.diagnostic)
+    .bind(report.feedback_type)
+    .bind(report.report_message_id)
+    .bind(report.action)
+    .bind(report.raw)
+    .execute(&mut **tx)
+    .await
+    .context("storing the report")?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Whether the subscriber exists (a tag may outlive an erased reader).
+pub async fn subscriber_exists(
+    tx: &mut Transaction<'_, Sqlite>,
+    subscriber_id: i64,
+) -> anyhow::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM subscribers WHERE id = ?")
+        .bind(subscriber_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .context("looking up the subscriber")?;
+    Ok(found.is_some())
+}
+
+/// Soft bounces of the subscriber since `since`.
+pub async fn soft_count(
+    tx: &mut Transaction<'_, Sqlite>,
+    subscriber_id: i64,
+    since: DateTime<Utc>,
+) -> anyhow::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM bounce_reports
+         WHERE subscriber_id = ? AND kind = 'soft' AND received_at >= ?",
+    )
+    .bind(subscriber_id)
+    .bind(to_db_time(since))
+    .fetch_one(&mut **tx)
+    .await
+    .context("counting soft bounces")
+}
+
+/// Marks the address bounced on every list it is on or joining; returns how many lists.
+pub async fn mark_bounced(
+    tx: &mut Transaction<'_, Sqlite>,
+    subscriber_id: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE subscriptions SET status = 'bounced', bounce_count = bounce_count + 1,
+             confirm_secret = NULL, confirmation_next_at = NULL, updated_at = ?
+         WHERE subscriber_id = ? AND status IN ('active', 'pending')",
+    )
+    .bind(to_db_time(now))
+    .bind(subscriber_id)
+    .execute(&mut **tx)
+    .await
+    .context("marking the address bounced")?
+    .rows_affected())
+}
+
+/// Unsubscribes the address from every list (a spam complaint); returns how many lists.
+pub async fn unsubscribe_everywhere(
+    tx: &mut Transaction<'_, Sqlite>,
+    subscriber_id: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = ?,
+             confirm_secret = NULL, confirmation_next_at = NULL, updated_at = ?
+         WHERE subscriber_id = ? AND status IN ('active', 'pending')",
+    )
+    .bind(to_db_time(now))
+    .bind(to_db_time(now))
+    .bind(subscriber_id)
+    .execute(&mut **tx)
+    .await
+    .context("unsubscribing after a complaint")?
+    .rows_affected())
+}
+
+/// A stored report as `bounce ls` and `subscriber show` print it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportView {
+    pub id: i64,
+    pub received_at: DateTime<Utc>,
+    pub source: String,
+    pub kind: String,
+    pub email: Option<String>,
+    pub edition_id: Option<i64>,
+    pub status: Option<String>,
+    pub diagnostic: Option<String>,
+    pub feedback_type: Option<String>,
+    pub action: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReportRow {
+    id: i64,
+    received_at: i64,
+    source: String,
+    kind: String,
+    email: Option<String>,
+    edition_id: Option<i64>,
+    status: Option<String>,
+    diagnostic: Option<String>,
+    feedback_type: Option<String>,
+    action: String,
+}
+
+impl From<ReportRow> for ReportView {
+    fn from(row: ReportRow) -> Self {
+        Self {
+            id: row.id,
+            received_at: from_db_time(row.received_at),
+            source: row.source,
+            kind: row.kind,
+            email: row.email,
+            edition_id: row.edition_id,
+            status: row.status,
+            diagnostic: row.diagnostic,
+            feedback_type: row.feedback_type,
+            action: row.action,
+        }
+    }
+}
+
+/// Which reports to list.
+#[derive(Debug, Clone, Default)]
+pub struct ReportFilter {
+    pub list_id: Option<i64>,
+    pub subscriber_id: Option<i64>,
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// Reports newest first. With a list, only those about its readers.
+#[instrument(skip_all)]
+pub async fn list(pool: &SqlitePool, filter: &ReportFilter) -> anyhow::Result<Vec<ReportView>> {
+    let rows: Vec<ReportRow> = sqlx::query_as(
+        "SELECT r.id, r.received_at, r.source, r.kind,
+                COALESCE(p.email, r.recipient) AS email, r.edition_id, r.status, r.diagnostic,
+                r.feedback_type, r.action
+         FROM bounce_reports r LEFT JOIN subscribers p ON p.id = r.subscriber_id
+         WHERE (?1 IS NULL OR r.subscriber_id IN
+                    (SELECT subscriber_id FROM subscriptions WHERE list_id = ?1))
+           AND (?2 IS NULL OR r.subscriber_id = ?2)
+           AND (?3 IS NULL OR r.received_at >= ?3)
+         ORDER BY r.received_at DESC, r.id DESC",
+    )
+    .bind(filter.list_id)
+    .bind(filter.subscriber_id)
+    .bind(filter.since.map(to_db_time))
+    .fetch_all(pool)
+    .await
+    .context("listing reports")?;
+    Ok(rows.into_iter().map(ReportView::from).collect())
+}
+
+/// Reports by kind, for `/metrics`.
+pub async fn counts_by_kind(pool: &SqlitePool) -> anyhow::Result<Vec<(String, i64)>> {
+    sqlx::query_as("SELECT kind, COUNT(*) FROM bounce_reports GROUP BY kind ORDER BY kind")
+        .fetch_all(pool)
+        .await
+        .context("counting reports")
+}
