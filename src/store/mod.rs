@@ -73,9 +73,21 @@ pub async fn connect(url: &str, create: bool) -> anyhow::Result<SqlitePool> {
             .into());
         }
     }
+    let opened = open_and_migrate(options.clone().create_if_missing(create)).await;
+    match opened {
+        // A reading command on a database this user may not write (a copy on read-only
+        // storage, another user's file): read it as it is, if its schema is current.
+        Err(error) if !create && sqlite_code(&error) == Some(SQLITE_READONLY) => {
+            open_read_only(options.get_filename()).await
+        }
+        other => other,
+    }
+}
+
+async fn open_and_migrate(options: SqliteConnectOptions) -> anyhow::Result<SqlitePool> {
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
-        .connect_with(options.create_if_missing(create))
+        .connect_with(options)
         .await
         .context("connecting to SQLite")?;
     MIGRATOR.run(&pool).await.map_err(|error| match error {
@@ -87,6 +99,41 @@ pub async fn connect(url: &str, create: bool) -> anyhow::Result<SqlitePool> {
         ),
         other => anyhow::Error::new(other).context("applying database migrations"),
     })?;
+    Ok(pool)
+}
+
+/// Opens a database read-only and immutable (no lock or WAL index file to create, which a
+/// read-only directory forbids), after checking its schema is the one this binary knows.
+async fn open_read_only(path: &std::path::Path) -> anyhow::Result<SqlitePool> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .immutable(true)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .context("opening the database read-only")?;
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(&pool)
+            .await
+            .context("reading the database's schema version")?;
+    let known: Vec<i64> = MIGRATOR.iter().map(|migration| migration.version).collect();
+    if let Some(newer) = applied.iter().find(|version| !known.contains(version)) {
+        anyhow::bail!(
+            "this database was last used by a newer Herald (its schema has migration {newer}, \
+             which this version does not know): upgrade herald, or use a backup taken with \
+             this version"
+        );
+    }
+    if let Some(missing) = known.iter().find(|version| !applied.contains(version)) {
+        anyhow::bail!(
+            "this database is read-only to this user and its schema is older than this Herald's \
+             (migration {missing} is not applied): open it once with write access to upgrade it"
+        );
+    }
     Ok(pool)
 }
 
