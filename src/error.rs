@@ -25,7 +25,10 @@ pub const EX_TEMPFAIL: i32 = 75;
 /// Exit code for a failed run: 75 for a temporary failure an MTA retries, 2 when any error in
 /// the chain is bad input, else 1.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
-    if error.chain().any(|cause| cause.is::<TempFail>()) {
+    // Added as context, TempFail is found by downcasting the error itself, not in its chain.
+    if error.downcast_ref::<TempFail>().is_some()
+        || error.chain().any(|cause| cause.is::<TempFail>())
+    {
         EX_TEMPFAIL
     } else if error.chain().any(|cause| cause.is::<BadInput>()) {
         2

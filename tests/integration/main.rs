@@ -3,6 +3,7 @@
 mod helpers;
 
 mod binary;
+mod bounces;
 mod concurrency;
 mod config_check;
 mod crash;

@@ -115,6 +115,19 @@ impl RealSmtp {
             .collect()
     }
 
+    /// The envelope sender (MAIL FROM) of every message, in arrival order.
+    pub fn senders(&self) -> Vec<String> {
+        self.messages()
+            .iter()
+            .filter_map(|raw| {
+                String::from_utf8_lossy(raw)
+                    .lines()
+                    .find_map(|line| line.strip_prefix("X-Envelope-From: "))
+                    .map(|sender| sender.trim().to_string())
+            })
+            .collect()
+    }
+
     /// How many messages arrived so far (cheap: counts files).
     pub fn count(&self) -> usize {
         std::fs::read_dir(self.maildir.path().join("mail").join("new"))

@@ -24,7 +24,10 @@ class MaildirHandler:
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)
-        header = "X-Envelope-To: " + ", ".join(envelope.rcpt_tos) + "\r\n"
+        header = (
+            "X-Envelope-To: " + ", ".join(envelope.rcpt_tos) + "\r\n"
+            + "X-Envelope-From: " + (envelope.mail_from or "") + "\r\n"
+        )
         self.mailbox.add(header.encode() + envelope.original_content)
         return "250 2.0.0 OK: queued"
 
