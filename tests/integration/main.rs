@@ -18,6 +18,7 @@ mod fuzz_replay;
 mod lists;
 mod operations;
 mod outbound;
+mod postfix_bounces;
 mod schedule;
 mod server_faults;
 mod settings;
