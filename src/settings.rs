@@ -158,6 +158,8 @@ pub struct BounceSettings {
     /// This many soft bounces within `soft_window_days` mark the address bounced.
     pub soft_limit: u32,
     pub soft_window_days: u32,
+    /// Authenticates `/webhooks/{ses,postmark,mailgun}`; the webhooks are off without it.
+    pub webhook_secret: SecretSetting,
 }
 
 #[derive(Debug, Clone)]
@@ -423,6 +425,8 @@ struct RawBounces {
     poll_interval_secs: u64,
     soft_limit: u32,
     soft_window_days: u32,
+    webhook_secret: Option<SecretString>,
+    webhook_secret_file: Option<PathBuf>,
 }
 
 impl Default for RawBounces {
@@ -434,6 +438,8 @@ impl Default for RawBounces {
             poll_interval_secs: 60,
             soft_limit: 3,
             soft_window_days: 14,
+            webhook_secret: None,
+            webhook_secret_file: None,
         }
     }
 }
@@ -633,11 +639,18 @@ impl Raw {
         if self.api.token.is_some() && self.api.token_file.is_some() {
             return Err("setting api.token and api.token_file: give only one".into());
         }
+        if self.bounces.webhook_secret.is_some() && self.bounces.webhook_secret_file.is_some() {
+            return Err(
+                "setting bounces.webhook_secret and bounces.webhook_secret_file: give only one"
+                    .into(),
+            );
+        }
         // An empty secret is a mistake, never "no authentication": an empty api.token would
         // open the story API to anyone.
         for (name, secret) in [
             ("smtp.password", &self.smtp.password),
             ("api.token", &self.api.token),
+            ("bounces.webhook_secret", &self.bounces.webhook_secret),
         ] {
             if secret
                 .as_ref()
@@ -815,6 +828,11 @@ impl Raw {
                 poll_interval_secs: self.bounces.poll_interval_secs,
                 soft_limit: self.bounces.soft_limit,
                 soft_window_days: self.bounces.soft_window_days,
+                webhook_secret: SecretSetting {
+                    key: "bounces.webhook_secret",
+                    inline: self.bounces.webhook_secret,
+                    file: self.bounces.webhook_secret_file,
+                },
             },
             schedule: ScheduleSettings {
                 catch_up_hours: self.schedule.catch_up_hours,

@@ -16,12 +16,28 @@ use crate::store::bounces::{self, NewReport};
 /// need not be kept whole.
 pub const MAX_KEPT_BYTES: usize = 256 * 1024;
 
+/// The reader a report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reader {
+    pub subscriber_id: i64,
+    /// The edition whose delivery came back, when the report names it.
+    pub edition_id: Option<i64>,
+}
+
+/// How a report names its reader.
+enum Naming<'a> {
+    /// A VERP tag (mail): only a valid tag names anyone.
+    Tag(Option<Tag>),
+    /// A provider's authenticated event: its tag if it carries one, else the address it names.
+    Provider(Option<Tag>, Option<&'a str>),
+}
+
 /// What became of one returned message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ingested {
     pub kind: ReportKind,
-    /// The delivery the report is about, when it carried a valid tag of ours.
-    pub tag: Option<Tag>,
+    /// The reader the report is about, when it names one Herald can trust.
+    pub reader: Option<Reader>,
     /// What Herald did, in words (also stored with the report).
     pub action: String,
     /// The same report was processed before: nothing changed this time.
@@ -32,7 +48,7 @@ impl Ingested {
     /// A bounce or complaint report about one of Herald's own deliveries: a mailbox poller may
     /// remove it. Anything else is left where it was found.
     pub fn is_ours(&self) -> bool {
-        self.tag.is_some()
+        self.reader.is_some()
             && matches!(
                 self.kind,
                 ReportKind::Hard | ReportKind::Soft | ReportKind::Delayed | ReportKind::Complaint
@@ -53,38 +69,94 @@ pub async fn ingest(
     let kept = &raw[..raw.len().min(MAX_KEPT_BYTES)];
     let report = report::read(kept);
     let tag = verp.and_then(|verp| find_tag(verp, &report, kept, envelope_recipient));
-    let fingerprint = fingerprint(raw);
-    let now = app.clock.now();
+    apply(
+        app,
+        &report,
+        kept,
+        &fingerprint(&[raw]),
+        source,
+        Naming::Tag(tag),
+    )
+    .await
+}
 
+/// Applies one event a mail provider posted to a webhook, already authenticated by the webhook
+/// secret: it names its reader by VERP tag if the event carries the envelope sender, else by
+/// the recipient address it reports. `raw` is the request body (kept as evidence), `part`
+/// tells apart the recipients of one body.
+pub async fn ingest_event(
+    app: &App,
+    verp: Option<&Verp>,
+    report: &Report,
+    raw: &[u8],
+    part: usize,
+    source: &str,
+) -> anyhow::Result<Ingested> {
+    let kept = &raw[..raw.len().min(MAX_KEPT_BYTES)];
+    let tag = verp.and_then(|verp| {
+        report
+            .addressed_to
+            .iter()
+            .find_map(|address| verp.parse(address))
+    });
+    let naming = Naming::Provider(tag, report.recipient.as_deref());
+    let fingerprint = fingerprint(&[raw, part.to_string().as_bytes()]);
+    apply(app, report, kept, &fingerprint, source, naming).await
+}
+
+async fn apply(
+    app: &App,
+    report: &Report,
+    kept: &[u8],
+    fingerprint: &str,
+    source: &str,
+    naming: Naming<'_>,
+) -> anyhow::Result<Ingested> {
+    let now = app.clock.now();
     let mut tx = begin_immediate(&app.pool).await?;
     let seen: Option<String> =
         sqlx::query_scalar("SELECT action FROM bounce_reports WHERE fingerprint = ?")
-            .bind(&fingerprint)
+            .bind(fingerprint)
             .fetch_optional(&mut *tx)
             .await
             .context("looking for the report")?;
+    let reader = match naming {
+        Naming::Tag(Some(tag)) | Naming::Provider(Some(tag), _) => {
+            if bounces::subscriber_exists(&mut tx, tag.subscriber_id()).await? {
+                Some(Reader {
+                    subscriber_id: tag.subscriber_id(),
+                    edition_id: tag.edition_id(),
+                })
+            } else {
+                None
+            }
+        }
+        Naming::Provider(None, Some(email)) => bounces::subscriber_by_email(&mut tx, email)
+            .await?
+            .map(|subscriber_id| Reader {
+                subscriber_id,
+                edition_id: None,
+            }),
+        Naming::Tag(None) | Naming::Provider(None, None) => None,
+    };
     if let Some(action) = seen {
         tx.commit().await?;
         return Ok(Ingested {
             kind: report.kind,
-            tag,
+            reader,
             action,
             duplicate: true,
         });
     }
-    let tag = match tag {
-        Some(tag) if bounces::subscriber_exists(&mut tx, tag.subscriber_id()).await? => Some(tag),
-        _ => None,
-    };
-    let action = decide(app, &mut tx, &report, tag, now).await?;
+    let action = decide(app, &mut tx, report, reader, now).await?;
     bounces::insert(
         &mut tx,
         &NewReport {
             source,
             kind: report.kind,
-            fingerprint: &fingerprint,
-            subscriber_id: tag.map(Tag::subscriber_id),
-            edition_id: tag.and_then(Tag::edition_id),
+            fingerprint,
+            subscriber_id: reader.map(|reader| reader.subscriber_id),
+            edition_id: reader.and_then(|reader| reader.edition_id),
             recipient: report.recipient.as_deref(),
             status: report.status.as_deref(),
             diagnostic: report.diagnostic.as_deref(),
@@ -100,13 +172,13 @@ pub async fn ingest(
     info!(
         source,
         kind = report.kind.as_str(),
-        subscriber_id = tag.map(Tag::subscriber_id),
+        subscriber_id = reader.map(|reader| reader.subscriber_id),
         status = report.status.as_deref(),
         "report processed: {action}"
     );
     Ok(Ingested {
         kind: report.kind,
-        tag,
+        reader,
         action,
         duplicate: false,
     })
@@ -134,8 +206,13 @@ fn find_tag(
         })
 }
 
-fn fingerprint(raw: &[u8]) -> String {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, raw)
+fn fingerprint(parts: &[&[u8]]) -> String {
+    let mut digest = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for part in parts {
+        digest.update(part);
+    }
+    digest
+        .finish()
         .as_ref()
         .iter()
         .map(|byte| format!("{byte:02x}"))
@@ -147,7 +224,7 @@ async fn decide(
     app: &App,
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     report: &Report,
-    tag: Option<Tag>,
+    reader: Option<Reader>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
     let settings = &app.settings.bounces;
@@ -155,10 +232,10 @@ async fn decide(
         report.kind,
         ReportKind::Hard | ReportKind::Soft | ReportKind::Complaint
     );
-    let subscriber_id = match tag {
-        Some(tag) => tag.subscriber_id(),
+    let subscriber_id = match reader {
+        Some(reader) => reader.subscriber_id,
         None if needs_a_reader => {
-            return Ok("none: it names no delivery of Herald's (no valid VERP tag)".into())
+            return Ok("none: it names no reader of Herald's (no valid VERP tag)".into())
         }
         None => 0,
     };

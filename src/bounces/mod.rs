@@ -5,6 +5,7 @@
 
 pub mod ingest;
 pub mod maildir;
+pub mod providers;
 pub mod report;
 pub mod verp;
 

@@ -269,7 +269,7 @@ fn classify_status(status: Option<&str>, diagnostic: Option<&str>) -> ReportKind
 }
 
 /// The first enhanced status code (`class.subject.detail`, class 2, 4 or 5) in `text`.
-fn status_code(text: &str) -> Option<String> {
+pub fn status_code(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     for (at, &first) in bytes.iter().enumerate() {
         if !matches!(first, b'2' | b'4' | b'5') || bytes.get(at + 1) != Some(&b'.') {

@@ -82,6 +82,18 @@ pub async fn subscriber_exists(
     Ok(found.is_some())
 }
 
+/// The subscriber with this address, if any (provider events name readers by address).
+pub async fn subscriber_by_email(
+    tx: &mut Transaction<'_, Sqlite>,
+    email: &str,
+) -> anyhow::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM subscribers WHERE email = ?")
+        .bind(email.trim().to_ascii_lowercase())
+        .fetch_optional(&mut **tx)
+        .await
+        .context("looking up the address")
+}
+
 /// Soft bounces of the subscriber since `since`.
 pub async fn soft_count(
     tx: &mut Transaction<'_, Sqlite>,

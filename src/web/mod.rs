@@ -9,6 +9,7 @@ mod links;
 pub mod listener;
 pub mod server;
 mod subscribe;
+mod webhooks;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 use maud::Markup;
 use secrecy::SecretString;
@@ -34,6 +35,10 @@ pub struct WebState {
     pub limiter: Arc<IpLimiter>,
     /// `None`: the story API is off.
     pub api_token: Option<Arc<SecretString>>,
+    /// `None`: the bounce webhooks are off.
+    pub webhook_secret: Option<Arc<SecretString>>,
+    /// Reads the VERP tags provider events carry.
+    pub verp: Option<Arc<crate::bounces::verp::Verp>>,
 }
 
 impl WebState {
@@ -45,6 +50,8 @@ impl WebState {
         confirmations: Arc<tokio::sync::Notify>,
     ) -> anyhow::Result<Self> {
         let api_token = app.settings.api.token.resolve()?.map(Arc::new);
+        let webhook_secret = app.settings.bounces.webhook_secret.resolve()?.map(Arc::new);
+        let verp = crate::bounces::verp(&app).await?.map(Arc::new);
         if !app.settings.database.url.contains(":memory:") {
             app.pool =
                 store::connect_impatient(&app.settings.database.url, store::WEB_BUSY_TIMEOUT)
@@ -55,6 +62,8 @@ impl WebState {
             confirmations,
             limiter: Arc::new(IpLimiter::new(SIGNUPS_PER_IP, SIGNUP_WINDOW)),
             api_token,
+            webhook_secret,
+            verp,
         })
     }
 }
@@ -79,6 +88,10 @@ pub fn router(state: WebState) -> Router {
         .route(
             "/api/stories",
             put(api::put_stories).layer(DefaultBodyLimit::max(api::BODY_LIMIT)),
+        )
+        .route(
+            "/webhooks/{provider}",
+            post(webhooks::receive).layer(DefaultBodyLimit::max(webhooks::BODY_LIMIT)),
         )
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

@@ -29,3 +29,4 @@ mod subscriber_import;
 mod subscribers;
 mod web_busy;
 mod web_limits;
+mod webhooks;

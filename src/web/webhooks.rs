@@ -1,0 +1,263 @@
+//! `POST /webhooks/{ses|postmark|mailgun}`: bounce and complaint events from mail providers,
+//! behind `bounces.webhook_secret`. Amazon SES (through SNS) and Postmark authenticate with HTTP
+//! Basic auth whose password is the secret (put it in the URL you give them:
+//! `https://herald:SECRET@news.example.org/herald/webhooks/ses`); Mailgun signs each event with
+//! its webhook signing key, which is then the secret.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+
+use super::error::WebError;
+use super::WebState;
+use crate::bounces::ingest::ingest_event;
+use crate::bounces::providers::{self, Event};
+use crate::bounces::report::{Report, ReportKind};
+
+/// Larger bodies get 413 before they are read.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// A Mailgun signature older (or newer) than this is refused: a replayed event.
+const MAILGUN_MAX_SKEW_SECS: i64 = 15 * 60;
+
+#[derive(Debug, Clone, Copy)]
+enum Provider {
+    Ses,
+    Postmark,
+    Mailgun,
+}
+
+impl Provider {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "ses" => Some(Self::Ses),
+            "postmark" => Some(Self::Postmark),
+            "mailgun" => Some(Self::Mailgun),
+            _ => None,
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            Self::Ses => "ses",
+            Self::Postmark => "postmark",
+            Self::Mailgun => "mailgun",
+        }
+    }
+
+    fn read(self, body: &Value) -> Result<Event, String> {
+        match self {
+            Self::Ses => providers::ses(body),
+            Self::Postmark => providers::postmark(body),
+            Self::Mailgun => providers::mailgun(body),
+        }
+    }
+}
+
+fn problem(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+fn same(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// HTTP Basic auth whose password is the secret (the user name is not checked).
+fn basic_auth(headers: &HeaderMap, secret: &str) -> bool {
+    let Some(encoded) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Basic "))
+    else {
+        return false;
+    };
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+        return false;
+    };
+    let password = decoded
+        .iter()
+        .position(|byte| *byte == b':')
+        .map_or(&[][..], |colon| &decoded[colon + 1..]);
+    same(password, secret.as_bytes())
+}
+
+/// Mailgun's signature: hex HMAC-SHA256 of timestamp and token under the signing key.
+fn mailgun_signed(body: &Value, secret: &str, now: i64) -> bool {
+    let field = |name: &str| {
+        body.pointer(&format!("/signature/{name}"))
+            .and_then(Value::as_str)
+    };
+    let (Some(timestamp), Some(token), Some(signature)) =
+        (field("timestamp"), field("token"), field("signature"))
+    else {
+        return false;
+    };
+    let fresh = timestamp
+        .parse::<i64>()
+        .is_ok_and(|at| (now - at).abs() <= MAILGUN_MAX_SKEW_SECS);
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+    let expected: String = aws_lc_rs::hmac::sign(&key, format!("{timestamp}{token}").as_bytes())
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    fresh
+        && same(
+            signature.to_ascii_lowercase().as_bytes(),
+            expected.as_bytes(),
+        )
+}
+
+pub async fn receive(
+    State(state): State<WebState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(secret) = &state.webhook_secret else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "bounce webhooks are off: set bounces.webhook_secret or bounces.webhook_secret_file",
+        );
+    };
+    let Some(provider) = Provider::parse(&name) else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "unknown provider: use /webhooks/ses, /webhooks/postmark or /webhooks/mailgun",
+        );
+    };
+    let parsed = serde_json::from_slice::<Value>(&body);
+    let secret = secret.expose_secret();
+    let authenticated = match (provider, &parsed) {
+        (Provider::Mailgun, Ok(value)) => {
+            mailgun_signed(value, secret, state.app.clock.now().timestamp())
+        }
+        (Provider::Mailgun, Err(_)) => false,
+        (Provider::Ses | Provider::Postmark, _) => basic_auth(&headers, secret),
+    };
+    if !authenticated {
+        let mut response = problem(StatusCode::UNAUTHORIZED, "not authenticated");
+        if !matches!(provider, Provider::Mailgun) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"herald\""),
+            );
+        }
+        return response;
+    }
+    let event = parsed
+        .map_err(|error| format!("not JSON: {error}"))
+        .and_then(|value| provider.read(&value));
+    let reports = match event {
+        Ok(Event::Reports(reports)) => reports,
+        Ok(Event::ConfirmSubscription(url)) => return confirm_subscription(&url).await,
+        Err(reason) => {
+            // Kept as evidence, with no effect, and the provider told.
+            let unreadable = Report {
+                kind: ReportKind::Unrecognised,
+                recipient: None,
+                status: None,
+                diagnostic: Some(crate::domain::text::shorten(&reason, 500).into_owned()),
+                feedback_type: None,
+                message_id: None,
+                addressed_to: Vec::new(),
+            };
+            let verp = state.verp.as_deref();
+            let source = provider.source();
+            if let Err(error) = ingest_event(&state.app, verp, &unreadable, &body, 0, source).await
+            {
+                return WebError::from(error).json();
+            }
+            return problem(StatusCode::BAD_REQUEST, &reason);
+        }
+    };
+    let mut processed = 0;
+    for (part, report) in reports.iter().enumerate() {
+        let verp = state.verp.as_deref();
+        match ingest_event(&state.app, verp, report, &body, part, provider.source()).await {
+            Ok(_) => processed += 1,
+            Err(error) => return WebError::from(error).json(),
+        }
+    }
+    (StatusCode::OK, Json(json!({ "processed": processed }))).into_response()
+}
+
+/// SNS confirms a subscription when its SubscribeURL is fetched. Only an https address of
+/// Amazon SNS is fetched: the body is authenticated, but a leaked secret must not make Herald
+/// fetch arbitrary URLs.
+async fn confirm_subscription(url: &str) -> Response {
+    let Some(url) = url::Url::parse(url).ok().filter(is_sns) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "SubscribeURL is not an https address of Amazon SNS",
+        );
+    };
+    crate::feeds::install_tls_provider();
+    let fetched = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
+        Ok(client) => client.get(url).send().await,
+        Err(error) => return WebError::Internal(error.into()).json(),
+    };
+    match fetched {
+        Ok(answer) if answer.status().is_success() => {
+            tracing::info!("confirmed the Amazon SNS subscription for bounce notifications");
+            (StatusCode::OK, Json(json!({ "confirmed": true }))).into_response()
+        }
+        Ok(answer) => problem(
+            StatusCode::BAD_GATEWAY,
+            &format!(
+                "Amazon SNS answered {} to the confirmation",
+                answer.status()
+            ),
+        ),
+        Err(error) => problem(
+            StatusCode::BAD_GATEWAY,
+            &format!("could not reach Amazon SNS to confirm: {error}"),
+        ),
+    }
+}
+
+fn is_sns(url: &url::Url) -> bool {
+    url.scheme() == "https"
+        && url
+            .host_str()
+            .is_some_and(|host| host.starts_with("sns.") && host.ends_with(".amazonaws.com"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_sns_addresses_are_fetched() {
+        let sns = |raw: &str| {
+            url::Url::parse(raw)
+                .map(|url| is_sns(&url))
+                .unwrap_or(false)
+        };
+        assert!(sns(
+            "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=x"
+        ));
+        assert!(!sns(
+            "http://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription"
+        ));
+        assert!(!sns(
+            "https://sns.eu-west-1.amazonaws.com.attacker.example/"
+        ));
+        assert!(!sns("https://127.0.0.1/"));
+    }
+}
