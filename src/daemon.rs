@@ -73,6 +73,13 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
             shutdown.clone(),
         ))
     });
+    let bounce_imap = app.settings.bounces.imap.clone().map(|imap| {
+        tokio::spawn(crate::bounces::imap::run(
+            app.clone(),
+            imap,
+            shutdown.clone(),
+        ))
+    });
     let confirmations = tokio::spawn(confirmations::run(
         app.clone(),
         mailer.clone(),
@@ -133,7 +140,7 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     // A poll in progress may wait on a slow feed; polls are idempotent, so it is simply dropped.
     feeds.abort();
     // A report being read stays in the mailbox until it is stored: reading it again is safe.
-    if let Some(task) = bounce_mailbox {
+    for task in [bounce_mailbox, bounce_imap].into_iter().flatten() {
         task.abort();
     }
     // A confirmation mail in flight is sent again later at worst: its row is still queued.

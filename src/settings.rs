@@ -154,12 +154,26 @@ pub struct BounceSettings {
     pub local_part: String,
     /// A Maildir the daemon reads reports from.
     pub maildir: Option<PathBuf>,
+    /// An IMAP mailbox over TLS the daemon reads reports from, with its password.
+    pub imap: Option<ImapSettings>,
     pub poll_interval_secs: u64,
     /// This many soft bounces within `soft_window_days` mark the address bounced.
     pub soft_limit: u32,
     pub soft_window_days: u32,
     /// Authenticates `/webhooks/{ses,postmark,mailgun}`; the webhooks are off without it.
     pub webhook_secret: SecretSetting,
+}
+
+/// `bounces.imap_url` (`imaps://USER@HOST[:PORT][/MAILBOX]`) and what goes with it.
+#[derive(Debug, Clone)]
+pub struct ImapSettings {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub mailbox: String,
+    pub password: SecretSetting,
+    /// A PEM bundle to trust beside the built-in and system roots (a private CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -427,6 +441,10 @@ struct RawBounces {
     soft_window_days: u32,
     webhook_secret: Option<SecretString>,
     webhook_secret_file: Option<PathBuf>,
+    imap_url: String,
+    imap_password: Option<SecretString>,
+    imap_password_file: Option<PathBuf>,
+    imap_ca_file: Option<PathBuf>,
 }
 
 impl Default for RawBounces {
@@ -440,6 +458,10 @@ impl Default for RawBounces {
             soft_window_days: 14,
             webhook_secret: None,
             webhook_secret_file: None,
+            imap_url: String::new(),
+            imap_password: None,
+            imap_password_file: None,
+            imap_ca_file: None,
         }
     }
 }
@@ -622,6 +644,26 @@ impl Raw {
                     .to_string(),
             ),
         };
+        if self.bounces.imap_password.is_some() && self.bounces.imap_password_file.is_some() {
+            return Err(
+                "setting bounces.imap_password and bounces.imap_password_file: give only one"
+                    .into(),
+            );
+        }
+        let imap = match self.bounces.imap_url.trim() {
+            "" => None,
+            raw => Some(key("bounces.imap_url", imap_url(raw))?),
+        };
+        if imap.is_some()
+            && self.bounces.imap_password.is_none()
+            && self.bounces.imap_password_file.is_none()
+        {
+            return Err(
+                "setting bounces.imap_url: it needs bounces.imap_password_file (or \
+                 HERALD__BOUNCES__IMAP_PASSWORD)"
+                    .into(),
+            );
+        }
         let local_part = self.bounces.local_part.trim().to_ascii_lowercase();
         if local_part.is_empty()
             || !local_part
@@ -651,6 +693,7 @@ impl Raw {
             ("smtp.password", &self.smtp.password),
             ("api.token", &self.api.token),
             ("bounces.webhook_secret", &self.bounces.webhook_secret),
+            ("bounces.imap_password", &self.bounces.imap_password),
         ] {
             if secret
                 .as_ref()
@@ -825,6 +868,18 @@ impl Raw {
                 domain: bounce_domain,
                 local_part,
                 maildir: self.bounces.maildir,
+                imap: imap.map(|(host, port, user, mailbox)| ImapSettings {
+                    host,
+                    port,
+                    user,
+                    mailbox,
+                    password: SecretSetting {
+                        key: "bounces.imap_password",
+                        inline: self.bounces.imap_password,
+                        file: self.bounces.imap_password_file,
+                    },
+                    ca_file: self.bounces.imap_ca_file,
+                }),
                 poll_interval_secs: self.bounces.poll_interval_secs,
                 soft_limit: self.bounces.soft_limit,
                 soft_window_days: self.bounces.soft_window_days,
@@ -842,6 +897,38 @@ impl Raw {
             source,
         })
     }
+}
+
+/// `imaps://USER@HOST[:PORT][/MAILBOX]`: host, port (993), user, mailbox (`INBOX`).
+fn imap_url(raw: &str) -> Result<(String, u16, String, String), String> {
+    let url = Url::parse(raw).map_err(|error| format!("not a URL: {error}"))?;
+    if url.scheme() != "imaps" {
+        return Err(format!(
+            "{raw:?}: only imaps:// (IMAP over TLS) is supported"
+        ));
+    }
+    let host = url
+        .host_str()
+        .ok_or_else(|| format!("{raw:?} names no host"))?
+        .to_string();
+    // A user name with an @ in it is written %40 in the URL.
+    let user = percent_encoding::percent_decode_str(url.username())
+        .decode_utf8_lossy()
+        .into_owned();
+    if user.is_empty() {
+        return Err(format!("{raw:?} names no user (imaps://USER@HOST/MAILBOX)"));
+    }
+    if url.password().is_some() {
+        // Not echoed: the value holds a secret.
+        return Err(
+            "the URL carries a password: put it in bounces.imap_password_file instead".into(),
+        );
+    }
+    let mailbox = match url.path().trim_matches('/') {
+        "" => "INBOX".to_string(),
+        path => path.to_string(),
+    };
+    Ok((host, url.port().unwrap_or(993), user, mailbox))
 }
 
 fn http_url(raw: &str) -> Result<Url, String> {

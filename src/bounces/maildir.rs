@@ -17,7 +17,7 @@ use crate::bounces::ingest::{ingest, MAX_KEPT_BYTES};
 use crate::bounces::verp::Verp;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct MaildirPoll {
+pub struct MailboxPoll {
     /// Reports about Herald's deliveries, stored and removed from the mailbox.
     pub removed: u64,
     /// Other messages, left in place.
@@ -41,8 +41,8 @@ impl Maildir {
 
     /// Reads every message not read before. A database failure stops the poll with the
     /// message untouched, for the next poll.
-    pub async fn poll(&mut self, app: &App, verp: Option<&Verp>) -> anyhow::Result<MaildirPoll> {
-        let mut poll = MaildirPoll::default();
+    pub async fn poll(&mut self, app: &App, verp: Option<&Verp>) -> anyhow::Result<MailboxPoll> {
+        let mut poll = MailboxPoll::default();
         for sub in ["new", "cur"] {
             let dir = self.dir.join(sub);
             let entries = std::fs::read_dir(&dir)

@@ -15,6 +15,7 @@ mod dkim;
 mod feed_corpus;
 mod feeds;
 mod fuzz_replay;
+mod imap_bounces;
 mod lists;
 mod operations;
 mod outbound;

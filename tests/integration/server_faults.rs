@@ -269,68 +269,10 @@ async fn a_full_outbox_disk_pauses_then_gives_up_and_loses_nothing() {
     assert_eq!(status[0]["status"], "sent");
 }
 
-/// A private CA and a certificate it signed for 127.0.0.1, made with the openssl command.
-fn private_ca(
-    dir: &std::path::Path,
-) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let path = |name: &str| dir.join(name);
-    let openssl = |args: &[&str]| crate::helpers::openssl(dir, args);
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=Herald Test Relay CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=relay.test",
-        "-keyout",
-        "relay.key",
-        "-out",
-        "relay.csr",
-    ]);
-    std::fs::write(
-        path("relay.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .expect("extensions");
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "relay.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "relay.ext",
-        "-out",
-        "relay.pem",
-    ]);
-    (path("ca.pem"), path("relay.pem"), path("relay.key"))
-}
-
 #[tokio::test]
 async fn starttls_to_a_private_relay_fails_without_its_ca_and_delivers_with_smtp_ca_file() {
     let certificates = tempfile::tempdir().expect("dir");
-    let (ca, certificate, key) = private_ca(certificates.path());
+    let (ca, certificate, key) = crate::helpers::private_ca(certificates.path());
     let server = crate::smtp::RealSmtp::start_with_tls(&certificate, &key);
     let mut app = TestApp::spawn_with(|s| {
         smtp_settings(s, server.port);

@@ -55,6 +55,16 @@ fn invalid_values_are_refused_naming_the_key_and_the_value() {
             "blue",
         ),
         (
+            "[bounces]\nimap_url = \"imap://bounces@imap.example.org/\"\nimap_password = \"x\"\n",
+            "bounces.imap_url",
+            "imap://bounces@imap.example.org/",
+        ),
+        (
+            "[bounces]\ndomain = \"not a domain\"\n",
+            "bounces.domain",
+            "not a domain",
+        ),
+        (
             "[web]\nbase_url = \"javascript:x\"\n",
             "web.base_url",
             "javascript:x",
@@ -95,6 +105,24 @@ fn an_invalid_environment_value_is_refused_too() {
     assert!(
         error.contains("lists.timezone") && error.contains("Atlantis/City"),
         "{error}"
+    );
+}
+
+#[test]
+fn a_password_in_the_imap_url_is_refused_without_being_echoed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(
+        &dir,
+        "[bounces]\nimap_url = \"imaps://bounces:hunter2@imap.example.org/\"\n",
+    );
+    let error = Settings::load(Some(&path))
+        .expect_err("refused")
+        .to_string();
+    assert!(error.contains("bounces.imap_url"), "{error}");
+    assert!(error.contains("imap_password_file"), "{error}");
+    assert!(
+        !error.contains("hunter2"),
+        "the password is not echoed: {error}"
     );
 }
 
