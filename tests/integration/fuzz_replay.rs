@@ -34,3 +34,8 @@ fn the_csv_import_fuzz_corpus_passes_its_checks() {
 fn the_story_json_fuzz_corpus_passes_its_checks() {
     replay("story_json", checks::story_json);
 }
+
+#[test]
+fn the_bounce_report_fuzz_corpus_passes_its_checks() {
+    replay("bounce_report", checks::bounce_report);
+}

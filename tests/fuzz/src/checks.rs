@@ -2,6 +2,7 @@
 //! record either accepted or refused with a line inside the input, and accepted records that
 //! are what they claim to be. Shared by the fuzz targets and the replay test in the main suite.
 
+use herald::bounces::report;
 use herald::domain::EmailAddress;
 use herald::import::{stories_json, subscribers_csv};
 
@@ -73,6 +74,26 @@ pub fn story_json(data: &[u8]) {
             rejection.line <= lines,
             "rejection line {} of {lines}",
             rejection.line
+        );
+    }
+}
+
+/// A returned message of arbitrary bytes (`bounce ingest`, the mailbox readers): read without
+/// panicking, into bounded fields.
+pub fn bounce_report(data: &[u8]) {
+    let report = report::read(data);
+    if let Some(diagnostic) = &report.diagnostic {
+        assert!(
+            diagnostic.chars().count() <= 501,
+            "diagnostic of {} chars",
+            diagnostic.len()
+        );
+        assert!(!diagnostic.contains('\n'), "one line");
+    }
+    if let Some(status) = &report.status {
+        assert!(
+            status.len() <= 9 && status.split('.').count() == 3,
+            "{status:?}"
         );
     }
 }
