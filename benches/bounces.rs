@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use herald::bounces::maildir::Maildir;
 use herald::bounces::verp::Tag;
+use herald::bounces::Mailbox;
 use herald::clock;
 use herald::settings::Settings;
 use herald::App;

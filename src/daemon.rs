@@ -13,6 +13,7 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 use tracing::{error, info, warn};
 
 use crate::app::App;
+use crate::bounces::{self, imap::ImapMailbox};
 use crate::delivery::confirmations;
 use crate::delivery::mailer::Mailer;
 use crate::delivery::sender::{self, SendOptions, Shutdown};
@@ -67,19 +68,25 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
 
     let feeds = tokio::spawn(poll_feeds(app.clone(), shutdown.clone()));
     let bounce_mailbox = app.settings.bounces.maildir.clone().map(|dir| {
-        tokio::spawn(crate::bounces::maildir::run(
+        let mailbox = crate::bounces::maildir::Maildir::new(dir);
+        tokio::spawn(bounces::keep_reading(
             app.clone(),
-            dir,
+            mailbox,
             shutdown.clone(),
         ))
     });
-    let bounce_imap = app.settings.bounces.imap.clone().map(|imap| {
-        tokio::spawn(crate::bounces::imap::run(
+    let bounce_imap = match app.settings.bounces.imap.clone().map(ImapMailbox::new) {
+        Some(Ok(mailbox)) => Some(tokio::spawn(bounces::keep_reading(
             app.clone(),
-            imap,
+            mailbox,
             shutdown.clone(),
-        ))
-    });
+        ))),
+        Some(Err(error)) => {
+            error!("bounce mailbox (IMAP) off: {error:#}");
+            None
+        }
+        None => None,
+    };
     let confirmations = tokio::spawn(confirmations::run(
         app.clone(),
         mailer.clone(),

@@ -17,8 +17,8 @@ use tracing::warn;
 
 use crate::app::App;
 use crate::bounces::ingest::{ingest, MAX_KEPT_BYTES};
-use crate::bounces::maildir::MailboxPoll;
 use crate::bounces::verp::Verp;
+use crate::bounces::{Mailbox, MailboxPoll};
 use crate::settings::ImapSettings;
 
 /// The longest any one step (connect, TLS, a command's answer) may take.
@@ -81,9 +81,15 @@ impl ImapMailbox {
             examined: HashSet::new(),
         })
     }
+}
+
+impl Mailbox for ImapMailbox {
+    fn kind(&self) -> &'static str {
+        "IMAP"
+    }
 
     /// Reads every message not read before, in one session.
-    pub async fn poll(&mut self, app: &App, verp: Option<&Verp>) -> anyhow::Result<MailboxPoll> {
+    async fn poll(&mut self, app: &App, verp: Option<&Verp>) -> anyhow::Result<MailboxPoll> {
         let settings = &self.settings;
         let target = format!("{}:{}", settings.host, settings.port);
         let tcp = step(
@@ -176,34 +182,5 @@ impl ImapMailbox {
         }
         let _ = step("LOGOUT", session.logout()).await;
         Ok(poll)
-    }
-}
-
-/// The daemon's IMAP reader: a poll every `bounces.poll_interval_secs`, until `shutdown`.
-pub async fn run(app: App, settings: ImapSettings, mut shutdown: crate::shutdown::Shutdown) {
-    let verp = match crate::bounces::verp(&app).await {
-        Ok(verp) => verp,
-        Err(error) => return tracing::error!("bounce mailbox (IMAP) off: {error:#}"),
-    };
-    let mut mailbox = match ImapMailbox::new(settings) {
-        Ok(mailbox) => mailbox,
-        Err(error) => return tracing::error!("bounce mailbox (IMAP) off: {error:#}"),
-    };
-    let interval = Duration::from_secs(app.settings.bounces.poll_interval_secs);
-    loop {
-        match mailbox.poll(&app, verp.as_ref()).await {
-            Ok(poll) if poll.removed > 0 => {
-                tracing::info!(reports = poll.removed, "bounce mailbox (IMAP) read")
-            }
-            Ok(_) => {}
-            Err(error) => warn!("reading the bounce mailbox (IMAP): {error:#}"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => {}
-        }
-        if *shutdown.borrow() {
-            return;
-        }
     }
 }

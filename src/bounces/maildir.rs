@@ -9,20 +9,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::Serialize;
 use tracing::warn;
 
 use crate::app::App;
 use crate::bounces::ingest::{ingest, MAX_KEPT_BYTES};
 use crate::bounces::verp::Verp;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct MailboxPoll {
-    /// Reports about Herald's deliveries, stored and removed from the mailbox.
-    pub removed: u64,
-    /// Other messages, left in place.
-    pub left: u64,
-}
+use crate::bounces::{Mailbox, MailboxPoll};
 
 /// Remembers what was read and left, so it is not read again every poll.
 #[derive(Debug, Default)]
@@ -38,10 +30,16 @@ impl Maildir {
             examined: HashSet::new(),
         }
     }
+}
+
+impl Mailbox for Maildir {
+    fn kind(&self) -> &'static str {
+        "Maildir"
+    }
 
     /// Reads every message not read before. A database failure stops the poll with the
     /// message untouched, for the next poll.
-    pub async fn poll(&mut self, app: &App, verp: Option<&Verp>) -> anyhow::Result<MailboxPoll> {
+    async fn poll(&mut self, app: &App, verp: Option<&Verp>) -> anyhow::Result<MailboxPoll> {
         let mut poll = MailboxPoll::default();
         for sub in ["new", "cur"] {
             let dir = self.dir.join(sub);
@@ -84,30 +82,4 @@ fn read_bounded(path: &Path) -> anyhow::Result<Vec<u8>> {
         .take(MAX_KEPT_BYTES as u64)
         .read_to_end(&mut raw)?;
     Ok(raw)
-}
-
-/// The daemon's Maildir reader: a poll every `bounces.poll_interval_secs`, until `shutdown`.
-pub async fn run(app: App, dir: PathBuf, mut shutdown: crate::shutdown::Shutdown) {
-    let verp = match crate::bounces::verp(&app).await {
-        Ok(verp) => verp,
-        Err(error) => return tracing::error!("bounce Maildir off: {error:#}"),
-    };
-    let interval = std::time::Duration::from_secs(app.settings.bounces.poll_interval_secs);
-    let mut maildir = Maildir::new(dir);
-    loop {
-        match maildir.poll(&app, verp.as_ref()).await {
-            Ok(poll) if poll.removed > 0 => {
-                tracing::info!(reports = poll.removed, "bounce Maildir read")
-            }
-            Ok(_) => {}
-            Err(error) => warn!("reading the bounce Maildir: {error:#}"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => {}
-        }
-        if *shutdown.borrow() {
-            return;
-        }
-    }
 }

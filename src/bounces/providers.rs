@@ -15,24 +15,20 @@ pub enum Event {
     ConfirmSubscription(String),
 }
 
-fn report(kind: ReportKind) -> Report {
-    Report {
-        kind,
-        recipient: None,
-        status: None,
-        diagnostic: None,
-        feedback_type: None,
-        message_id: None,
-        addressed_to: Vec::new(),
-    }
-}
-
 fn text(value: &Value, pointer: &str) -> Option<String> {
     match value.pointer(pointer)? {
         Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
         Value::Number(number) => Some(number.to_string()),
         _ => None,
     }
+}
+
+/// The items of the array at `pointer`, or none.
+fn entries<'a>(value: &'a Value, pointer: &str) -> &'a [Value] {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 fn one_line(text: Option<String>) -> Option<String> {
@@ -67,7 +63,7 @@ pub fn ses(body: &Value) -> Result<Event, String> {
     let base = |kind| Report {
         addressed_to: source.iter().cloned().collect(),
         message_id: message_id.clone(),
-        ..report(kind)
+        ..Report::new(kind)
     };
     let mut reports = Vec::new();
     match kind_of_event.as_str() {
@@ -76,16 +72,11 @@ pub fn ses(body: &Value) -> Result<Event, String> {
                 Some("Permanent") => ReportKind::Hard,
                 _ => ReportKind::Soft,
             };
-            let recipients = message
-                .pointer("/bounce/bouncedRecipients")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for recipient in recipients {
+            for recipient in entries(&message, "/bounce/bouncedRecipients") {
                 reports.push(Report {
-                    recipient: text(&recipient, "/emailAddress"),
-                    status: text(&recipient, "/status"),
-                    diagnostic: one_line(text(&recipient, "/diagnosticCode")),
+                    recipient: text(recipient, "/emailAddress"),
+                    status: text(recipient, "/status"),
+                    diagnostic: one_line(text(recipient, "/diagnosticCode")),
                     ..base(kind)
                 });
             }
@@ -96,14 +87,9 @@ pub fn ses(body: &Value) -> Result<Event, String> {
                 Some("not-spam") => ReportKind::Unrecognised,
                 _ => ReportKind::Complaint,
             };
-            let recipients = message
-                .pointer("/complaint/complainedRecipients")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for recipient in recipients {
+            for recipient in entries(&message, "/complaint/complainedRecipients") {
                 reports.push(Report {
-                    recipient: text(&recipient, "/emailAddress"),
+                    recipient: text(recipient, "/emailAddress"),
                     feedback_type: feedback_type.clone().or(Some("abuse".into())),
                     ..base(kind)
                 });
@@ -136,7 +122,7 @@ pub fn postmark(body: &Value) -> Result<Event, String> {
         diagnostic: details,
         feedback_type: (kind == ReportKind::Complaint).then(|| "abuse".to_string()),
         message_id: text(body, "/MessageID"),
-        ..report(kind)
+        ..Report::new(kind)
     }]))
 }
 

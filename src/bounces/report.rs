@@ -53,17 +53,24 @@ pub struct Report {
     pub addressed_to: Vec<String>,
 }
 
+impl Report {
+    /// A report of `kind` with nothing else known yet.
+    pub fn new(kind: ReportKind) -> Self {
+        Self {
+            kind,
+            recipient: None,
+            status: None,
+            diagnostic: None,
+            feedback_type: None,
+            message_id: None,
+            addressed_to: Vec::new(),
+        }
+    }
+}
+
 /// Reads a returned message. Never fails: what cannot be read is `Unrecognised`.
 pub fn read(raw: &[u8]) -> Report {
-    let mut report = Report {
-        kind: ReportKind::Unrecognised,
-        recipient: None,
-        status: None,
-        diagnostic: None,
-        feedback_type: None,
-        message_id: None,
-        addressed_to: Vec::new(),
-    };
+    let mut report = Report::new(ReportKind::Unrecognised);
     let Some(message) = MessageParser::default().parse(raw) else {
         return report;
     };

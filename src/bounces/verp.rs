@@ -114,13 +114,9 @@ impl Verp {
         let (payload, mac) = tagged.rsplit_once('-')?;
         let expected = self.mac(payload);
         // Compared in constant time: the MAC is the only secret here.
-        let same = mac.len() == expected.len()
-            && mac
-                .bytes()
-                .zip(expected.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if !same {
+        let same =
+            aws_lc_rs::constant_time::verify_slices_are_equal(mac.as_bytes(), expected.as_bytes());
+        if same.is_err() {
             return None;
         }
         Tag::from_payload(payload)

@@ -43,8 +43,11 @@ impl SubscriptionToken {
 
     /// Compares the secret with the stored one in time that does not depend on where they differ.
     pub fn matches(&self, stored_secret: &str) -> bool {
-        let (a, b) = (self.secret.as_bytes(), stored_secret.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        aws_lc_rs::constant_time::verify_slices_are_equal(
+            self.secret.as_bytes(),
+            stored_secret.as_bytes(),
+        )
+        .is_ok()
     }
 }
 

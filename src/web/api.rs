@@ -29,13 +29,7 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
         .and_then(|value| value.strip_prefix("Bearer "))
         .unwrap_or_default()
         .as_bytes();
-    let expected = token.as_bytes();
-    given.len() == expected.len()
-        && given
-            .iter()
-            .zip(expected)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    aws_lc_rs::constant_time::verify_slices_are_equal(given, token.as_bytes()).is_ok()
 }
 
 pub async fn put_stories(

@@ -65,13 +65,9 @@ fn problem(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
+/// Compared in time that does not depend on where they differ.
 fn same(given: &[u8], expected: &[u8]) -> bool {
-    given.len() == expected.len()
-        && given
-            .iter()
-            .zip(expected)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    aws_lc_rs::constant_time::verify_slices_are_equal(given, expected).is_ok()
 }
 
 /// HTTP Basic auth whose password is the secret (the user name is not checked).
@@ -166,13 +162,8 @@ pub async fn receive(
         Err(reason) => {
             // Kept as evidence, with no effect, and the provider told.
             let unreadable = Report {
-                kind: ReportKind::Unrecognised,
-                recipient: None,
-                status: None,
                 diagnostic: Some(crate::domain::text::shorten(&reason, 500).into_owned()),
-                feedback_type: None,
-                message_id: None,
-                addressed_to: Vec::new(),
+                ..Report::new(ReportKind::Unrecognised)
             };
             let verp = state.verp.as_deref();
             let source = provider.source();

@@ -429,12 +429,7 @@ fn a_database_from_a_newer_herald_is_named_in_plain_words() {
 /// Runs the binary as `nobody` when the tests run as root (who may write anything), else as
 /// the current user.
 fn herald_unprivileged(dir: &Path, args: &[&str]) -> std::process::Output {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-        .unwrap_or(false);
-    let mut command = if root {
+    let mut command = if crate::helpers::running_as_root() {
         let mut command = Command::new("setpriv");
         command.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
         command.arg(env!("CARGO_BIN_EXE_herald"));

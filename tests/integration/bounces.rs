@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use herald::bounces::maildir::Maildir;
 use herald::bounces::verp::{Tag, Verp};
+use herald::bounces::Mailbox;
 
 use crate::helpers::{herald_with_stdin, smtp_settings, TestApp};
 use crate::smtp::RealSmtp;
@@ -115,17 +116,6 @@ impl Sent {
             .expect("report written");
         child.wait_with_output().expect("herald finishes")
     }
-
-    async fn status_of(&self, email: &str) -> String {
-        sqlx::query_scalar(
-            "SELECT s.status FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id
-             WHERE p.email = ?",
-        )
-        .bind(email)
-        .fetch_one(&self.app.app.pool)
-        .await
-        .expect("status")
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,7 +151,7 @@ async fn each_report_fixture_does_what_it_says_to_exactly_its_reader() {
         ("vacation@example.net", "active"),
         ("bystander@example.net", "active"),
     ] {
-        assert_eq!(sent.status_of(reader).await, status, "{reader}");
+        assert_eq!(sent.app.status_of(reader).await, status, "{reader}");
     }
     let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bounce_reports")
         .fetch_one(&sent.app.app.pool)
@@ -192,7 +182,7 @@ async fn soft_bounces_count_until_the_limit_and_a_redelivered_report_counts_once
         assert_eq!(sent.ingest(&report).status.code(), Some(0));
     }
     assert_eq!(
-        sent.status_of("quota@example.net").await,
+        sent.app.status_of("quota@example.net").await,
         "active",
         "one report, thrice"
     );
@@ -206,7 +196,7 @@ async fn soft_bounces_count_until_the_limit_and_a_redelivered_report_counts_once
         assert_eq!(answer["duplicate"], false);
     }
     assert_eq!(
-        sent.status_of("quota@example.net").await,
+        sent.app.status_of("quota@example.net").await,
         "bounced",
         "three soft bounces within the window (bounces.soft_limit = 3)"
     );
@@ -250,7 +240,7 @@ async fn bounce_ls_subscriber_show_and_reactivate_explain_and_undo() {
         ])
         .await;
     assert_eq!(undone.exit_code(), 0, "{}", undone.stderr);
-    assert_eq!(sent.status_of("postfix@example.net").await, "active");
+    assert_eq!(sent.app.status_of("postfix@example.net").await, "active");
     let again = sent
         .app
         .run(&[
@@ -338,6 +328,6 @@ async fn the_maildir_reader_removes_only_reports_about_our_deliveries() {
             "{name} is untouched"
         );
     }
-    assert_eq!(sent.status_of("postfix@example.net").await, "bounced");
-    assert_eq!(sent.status_of("bystander@example.net").await, "active");
+    assert_eq!(sent.app.status_of("postfix@example.net").await, "bounced");
+    assert_eq!(sent.app.status_of("bystander@example.net").await, "active");
 }

@@ -81,11 +81,7 @@ impl Daemon {
     }
 
     async fn status_of(&self, email: &str) -> String {
-        sqlx::query_scalar("SELECT x.status FROM subscriptions x JOIN subscribers s ON s.id = x.subscriber_id WHERE s.email = ?")
-            .bind(email)
-            .fetch_one(&self.app.app.pool)
-            .await
-            .expect("subscription")
+        self.app.status_of(email).await
     }
 
     pub async fn stop(self) {

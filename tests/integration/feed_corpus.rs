@@ -13,24 +13,9 @@ use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::helpers::{herald, stderr, stdout, TestApp};
+use crate::helpers::{herald, stderr, stdout, utf16, TestApp};
 
 type Corpus = Arc<HashMap<String, Vec<u8>>>;
-
-/// `text` in UTF-16, big- or little-endian, with or without a byte-order mark.
-fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
-    let bom = bom.then_some(0xFEFF_u16);
-    bom.into_iter()
-        .chain(text.encode_utf16())
-        .flat_map(|unit| {
-            if big_endian {
-                unit.to_be_bytes()
-            } else {
-                unit.to_le_bytes()
-            }
-        })
-        .collect()
-}
 
 /// An RSS 2.0 feed of `items` items with summaries of about a kilobyte each.
 fn big_feed(items: usize) -> Vec<u8> {

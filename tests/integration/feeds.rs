@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::helpers::TestApp;
+use crate::helpers::{utf16, TestApp};
 
 const RSS: &str = r#"<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Site news</title><link>https://news.example.org/</link><description>d</description>
@@ -45,24 +45,6 @@ fn xml(body: String) -> Response {
 
 fn xml_bytes(body: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/xml")], body).into_response()
-}
-
-/// `text` in UTF-16, big- or little-endian, with or without a byte-order mark.
-fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
-    let mut units: Vec<u16> = text.encode_utf16().collect();
-    if bom {
-        units.insert(0, 0xFEFF);
-    }
-    units
-        .into_iter()
-        .flat_map(|unit| {
-            if big_endian {
-                unit.to_be_bytes()
-            } else {
-                unit.to_le_bytes()
-            }
-        })
-        .collect()
 }
 
 async fn changing(State(fixtures): State<Fixtures>) -> Response {

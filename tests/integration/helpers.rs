@@ -169,6 +169,18 @@ impl TestApp {
         }
     }
 
+    /// The status of the address's subscription (tests with one list).
+    pub async fn status_of(&self, email: &str) -> String {
+        sqlx::query_scalar(
+            "SELECT s.status FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id
+             WHERE p.email = ?",
+        )
+        .bind(email)
+        .fetch_one(&self.app.pool)
+        .await
+        .unwrap_or_else(|error| panic!("{email}'s subscription: {error}"))
+    }
+
     pub async fn add_list(&self, slug: &str) {
         self.run(&["list", "add", slug]).await.ok();
     }
@@ -293,4 +305,49 @@ pub fn private_ca(
         "relay.pem",
     ]);
     (path("ca.pem"), path("relay.pem"), path("relay.key"))
+}
+
+/// Whether the tests run as root (as CI does): Postfix and Dovecot need it.
+pub fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Waits until something listens on `port`, failing with `log`'s contents after 30 s.
+pub fn wait_for_listener(port: u16, what: &str, log: &Path) {
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{what} listens on {port}: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// `text` in UTF-16, big- or little-endian, with or without a byte-order mark.
+pub fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+    let bom = bom.then_some(0xFEFF_u16);
+    bom.into_iter()
+        .chain(text.encode_utf16())
+        .flat_map(|unit| {
+            if big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            }
+        })
+        .collect()
 }

@@ -8,10 +8,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use herald::bounces::imap::ImapMailbox;
 use herald::bounces::verp::Tag;
+use herald::bounces::Mailbox;
 use herald::settings::{ImapSettings, SecretSetting};
 
 use crate::helpers::TestApp;
@@ -90,24 +90,8 @@ service imap-login {{
         .stderr(Stdio::null())
         .spawn()
         .expect("dovecot runs (Debian's dovecot-imapd; .ci/test installs it as root)");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "dovecot listens on {port}: {}",
-            std::fs::read_to_string(dir.join("dovecot.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    crate::helpers::wait_for_listener(port, "dovecot", &dir.join("dovecot.log"));
     Dovecot { child }
-}
-
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-        .unwrap_or(false)
 }
 
 fn messages_in(maildir: &Path) -> Vec<PathBuf> {
@@ -120,7 +104,7 @@ fn messages_in(maildir: &Path) -> Vec<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_imap_reader_removes_only_reports_about_our_deliveries_and_leaves_the_rest_unread() {
-    if !running_as_root() {
+    if !crate::helpers::running_as_root() {
         eprintln!("skipped: Dovecot needs root (CI runs the tests as root)");
         return;
     }
@@ -131,10 +115,7 @@ async fn the_imap_reader_removes_only_reports_about_our_deliveries_and_leaves_th
             .expect("chmod");
     }
     let (ca, certificate, key) = crate::helpers::private_ca(dir.path());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
+    let port = crate::helpers::free_port();
 
     let app = TestApp::spawn_with(|s| s.bounces.domain = Some("bounce.example.org".into())).await;
     app.newsroom(&["gone@example.net", "bystander@example.net"])
@@ -224,13 +205,6 @@ async fn the_imap_reader_removes_only_reports_about_our_deliveries_and_leaves_th
         assert!(!flags.contains('S'), "{name} stays unread");
         assert!(!flags.contains('T'), "{name} is not deleted");
     }
-    let status: String = sqlx::query_scalar(
-        "SELECT s.status FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id
-         WHERE p.email = ?",
-    )
-    .bind("gone@example.net")
-    .fetch_one(&app.app.pool)
-    .await
-    .expect("status");
+    let status = app.status_of("gone@example.net").await;
     assert_eq!(status, "bounced");
 }

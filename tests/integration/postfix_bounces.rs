@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use herald::bounces::maildir::Maildir;
+use herald::bounces::Mailbox;
 
 use crate::helpers::{smtp_settings, TestApp};
 
@@ -104,15 +105,7 @@ postlog unix-dgram n - n - 1 postlogd
             .stderr(Stdio::null())
             .spawn()
             .expect("postfix runs (Debian's postfix package; .ci/test installs it as root)");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "postfix listens on {port}: {}",
-                std::fs::read_to_string(dir.join("postfix.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        crate::helpers::wait_for_listener(port, "postfix", &dir.join("postfix.log"));
         Self { config, child }
     }
 }
@@ -131,14 +124,6 @@ impl Drop for Postfix {
     }
 }
 
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 fn files_in(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .map(|entries| entries.count())
@@ -147,7 +132,7 @@ fn files_in(dir: &Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postfix_bounces_the_missing_readers_and_herald_marks_exactly_them() {
-    if !running_as_root() {
+    if !crate::helpers::running_as_root() {
         eprintln!("skipped: Postfix needs root (CI runs the tests as root)");
         return;
     }
@@ -158,10 +143,7 @@ async fn postfix_bounces_the_missing_readers_and_herald_marks_exactly_them() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
+    let port = crate::helpers::free_port();
     let _postfix = Postfix::start(&postfix_dir, port);
     let app = TestApp::spawn_with(|s| {
         smtp_settings(s, port);
@@ -198,14 +180,7 @@ async fn postfix_bounces_the_missing_readers_and_herald_marks_exactly_them() {
         assert_eq!(files_in(&inbox), 1, "{present} got the edition");
     }
     for reader in readers {
-        let status: String = sqlx::query_scalar(
-            "SELECT s.status FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id
-             WHERE p.email = ?",
-        )
-        .bind(reader)
-        .fetch_one(&app.app.pool)
-        .await
-        .expect("status");
+        let status = app.status_of(reader).await;
         let expected = if MISSING.contains(&reader) {
             "bounced"
         } else {

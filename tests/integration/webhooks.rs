@@ -48,17 +48,6 @@ async fn subscriber_id(daemon: &Daemon, email: &str) -> i64 {
         .expect("subscriber")
 }
 
-async fn status_of(daemon: &Daemon, email: &str) -> String {
-    sqlx::query_scalar(
-        "SELECT s.status FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id
-         WHERE p.email = ?",
-    )
-    .bind(email)
-    .fetch_one(&daemon.app.app.pool)
-    .await
-    .expect("status")
-}
-
 /// The fixture filled in for `reader`, with the VERP address of a delivery to them.
 async fn payload(daemon: &Daemon, name: &str, reader: &str) -> String {
     let verp = herald::bounces::verp(&daemon.app.app)
@@ -160,7 +149,7 @@ async fn provider_events_bounce_and_unsubscribe_exactly_their_readers() {
         ("mg-complained@example.net", "unsubscribed"),
         ("bystander@example.net", "active"),
     ] {
-        assert_eq!(status_of(&daemon, reader).await, status, "{reader}");
+        assert_eq!(daemon.app.status_of(reader).await, status, "{reader}");
     }
     let reports = daemon.app.run(&["--json", "bounce", "ls"]).await.json();
     let reports = reports.as_array().expect("array");
@@ -236,7 +225,7 @@ async fn webhooks_refuse_anyone_without_the_secret() {
     );
 
     for reader in ["pm-bounce@example.net", "mg-failed@example.net"] {
-        assert_eq!(status_of(&daemon, reader).await, "active", "{reader}");
+        assert_eq!(daemon.app.status_of(reader).await, "active", "{reader}");
     }
     let reports = daemon.app.run(&["--json", "bounce", "ls"]).await.json();
     assert!(reports.as_array().expect("array").is_empty());
@@ -266,7 +255,10 @@ async fn an_unreadable_event_is_kept_and_refused_and_sns_is_only_confirmed_at_am
         .as_str()
         .expect("error")
         .contains("Amazon SNS"));
-    assert_eq!(status_of(&daemon, "bystander@example.net").await, "active");
+    assert_eq!(
+        daemon.app.status_of("bystander@example.net").await,
+        "active"
+    );
     daemon.stop().await;
 }
 
