@@ -341,10 +341,19 @@ async fn show(app: &App, email: &EmailAddress, output: &mut Output<'_>) -> anyho
     }
     writeln!(output.out, "{email}")?;
     for list in &standing {
+        let from_ip = list
+            .consent_ip
+            .as_deref()
+            .map(|ip| format!(" from {ip}"))
+            .unwrap_or_default();
         writeln!(
             output.out,
-            "  {:<20} {:<13} bounces: {}",
-            list.list, list.status, list.bounce_count
+            "  {:<20} {:<13} bounces: {}  consent: {} {}{from_ip}",
+            list.list,
+            list.status,
+            list.bounce_count,
+            list.consent_source,
+            list.consent_at.format("%Y-%m-%d %H:%M")
         )?;
     }
     if reports.is_empty() {

@@ -291,6 +291,11 @@ pub struct Standing {
     pub status: String,
     pub bounce_count: i64,
     pub updated_at: DateTime<Utc>,
+    /// The consent record: how (`cli`, `import`, `web`), when, and from which IP.
+    pub consent_source: String,
+    pub consent_at: DateTime<Utc>,
+    pub consent_ip: Option<String>,
+    pub confirmed_at: Option<DateTime<Utc>>,
 }
 
 /// The subscriber's id and standing on every list, or `None` for an unknown address.
@@ -307,8 +312,19 @@ pub async fn standing(
     else {
         return Ok(None);
     };
-    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT l.slug, s.status, s.bounce_count, s.updated_at
+    type Row = (
+        String,
+        String,
+        i64,
+        i64,
+        String,
+        i64,
+        Option<String>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT l.slug, s.status, s.bounce_count, s.updated_at, s.consent_source, s.consent_at,
+                s.consent_ip, s.confirmed_at
          FROM subscriptions s JOIN lists l ON l.id = s.list_id
          WHERE s.subscriber_id = ? ORDER BY l.slug",
     )
@@ -318,12 +334,18 @@ pub async fn standing(
     .context("reading subscriptions")?;
     let standing = rows
         .into_iter()
-        .map(|(list, status, bounce_count, updated_at)| Standing {
-            list,
-            status,
-            bounce_count,
-            updated_at: from_db_time(updated_at),
-        })
+        .map(
+            |(list, status, bounce_count, updated_at, source, at, ip, confirmed)| Standing {
+                list,
+                status,
+                bounce_count,
+                updated_at: from_db_time(updated_at),
+                consent_source: source,
+                consent_at: from_db_time(at),
+                consent_ip: ip,
+                confirmed_at: confirmed.map(from_db_time),
+            },
+        )
         .collect();
     Ok(Some((id, standing)))
 }

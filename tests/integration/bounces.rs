@@ -228,6 +228,14 @@ async fn bounce_ls_subscriber_show_and_reactivate_explain_and_undo() {
         .await;
     assert!(shown.stdout.contains("bounced"), "{}", shown.stdout);
     assert!(shown.stdout.contains("5.1.1"), "{}", shown.stdout);
+    assert!(shown.stdout.contains("consent: cli"), "{}", shown.stdout);
+    let shown = sent
+        .app
+        .run(&["--json", "subscriber", "show", "postfix@example.net"])
+        .await
+        .json();
+    assert_eq!(shown["lists"][0]["consent_source"], "cli");
+    assert_eq!(shown["reports"][0]["kind"], "hard");
 
     let undone = sent
         .app
