@@ -1,7 +1,9 @@
 //! The `herald` command line: clap definitions and one `run` function per command group. Each
 //! command takes the app and an [`Output`], so tests drive it without a process.
 
+mod backup;
 mod bounce;
+mod completions;
 mod config;
 mod demo;
 pub(crate) mod digest;
@@ -94,6 +96,20 @@ pub enum Command {
     /// Zero-setup tour: a sample list, stories and subscribers, and a real edition delivered
     /// as .eml files into the outbox directory.
     Demo,
+    /// Copy the database, consistently, while the daemon runs (checked by reopening the copy).
+    /// To restore: stop the daemon, put the copy in place of the database file, start it.
+    Backup {
+        /// Where to write the copy; never overwritten.
+        file: PathBuf,
+    },
+    /// Print the shell completion script (bash, zsh or fish) to stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: completions::Shell,
+    },
+    /// Write the man pages (herald.1 and one per command group) into a directory.
+    #[command(hide = true)]
+    Man { dir: PathBuf },
 }
 
 impl Command {
@@ -107,6 +123,7 @@ impl Command {
                 | Self::Feed(feed::Cmd::Ls)
                 | Self::Bounce(bounce::Cmd::Ls { .. })
                 | Self::Subscriber(subscriber::Cmd::Show { .. })
+                | Self::Backup { .. }
                 | Self::Digest(digest::Cmd::Preview { .. } | digest::Cmd::Status { .. })
         )
     }
@@ -166,8 +183,10 @@ pub async fn run(
     };
     match cli.command {
         Command::Init => return init::run(settings, cli.config.as_deref(), &mut output).await,
-        // Needs no database.
+        // Need no database.
         Command::Dkim(cmd) => return dkim::run(cmd, &mut output),
+        Command::Completions { shell } => return completions::completions(shell, &mut output),
+        Command::Man { dir } => return completions::man_pages(&dir, &mut output),
         // The check opens the database itself, so a database that fails is one of its stages.
         Command::Config(cmd) => return config::run(settings, cmd, &mut output).await,
         _ => {}
@@ -207,6 +226,9 @@ pub async fn run_with_app(
         Command::Config(cmd) => config::run(app.settings.clone(), cmd, output).await,
         Command::Dkim(cmd) => dkim::run(cmd, output),
         Command::Demo => demo::run(app, output).await,
+        Command::Backup { file } => backup::run(app, &file, output).await,
+        Command::Completions { shell } => completions::completions(shell, output),
+        Command::Man { dir } => completions::man_pages(&dir, output),
         Command::Serve => {
             let bind = app.settings.web.bind;
             let listener = tokio::net::TcpListener::bind(bind)

@@ -1,6 +1,7 @@
 //! Thin async functions over SQLite, one file per table group. Nothing here knows of HTTP, SMTP
 //! or the command line.
 
+pub mod backup;
 pub mod bounces;
 pub mod deliveries;
 pub mod editions;

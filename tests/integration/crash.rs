@@ -12,7 +12,7 @@ use crate::smtp::{FaultySmtp, RealSmtp, ServerFault};
 
 const CONCURRENCY: usize = 4;
 
-async fn newsroom(app: &TestApp, subscribers: usize) -> Vec<String> {
+pub(crate) async fn newsroom(app: &TestApp, subscribers: usize) -> Vec<String> {
     app.add_list("daily").await;
     let published = (app.app.clock.now() - Age::hours(1)).to_rfc3339();
     app.run(&[
@@ -45,7 +45,7 @@ async fn newsroom(app: &TestApp, subscribers: usize) -> Vec<String> {
     emails
 }
 
-fn send(app: &TestApp, port: u16) -> Child {
+pub(crate) fn send(app: &TestApp, port: u16) -> Child {
     send_with(app, port, &[])
 }
 
@@ -76,7 +76,10 @@ fn send_with(app: &TestApp, port: u16, settings: &[(&str, &str)]) -> Child {
         .expect("herald starts")
 }
 
-fn wait_with_limit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+pub(crate) fn wait_with_limit(
+    child: &mut Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
     let started = Instant::now();
     while started.elapsed() < limit {
         if let Some(status) = child.try_wait().expect("wait") {

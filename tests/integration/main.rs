@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod backup;
 mod binary;
 mod bounces;
 mod concurrency;
