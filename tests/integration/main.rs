@@ -20,6 +20,7 @@ mod imap_bounces;
 mod lists;
 mod operations;
 mod outbound;
+mod package;
 mod postfix_bounces;
 mod schedule;
 mod server_faults;
