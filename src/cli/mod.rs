@@ -167,6 +167,43 @@ impl Cli {
     }
 }
 
+/// The whole program: parse the arguments, set up logging, run the command on a tokio runtime,
+/// and map the outcome to an exit code. Living in the library, the command's state machines are
+/// compiled once here, not again in the binary.
+pub fn main() -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let cli = Cli::parse();
+    crate::logging::init(cli.log_level());
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                let settings = cli.settings()?;
+                let mut out = std::io::stdout().lock();
+                let mut err = std::io::stderr();
+                run(cli, settings, &mut out, &mut err).await
+            })
+        });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`| head`, a closed pager): nothing went wrong.
+        Err(error) if crate::error::is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            match crate::store::in_plain_words(&error) {
+                Some(meaning) => eprintln!("error: {error}: {meaning}"),
+                None => eprintln!("error: {error:#}"),
+            }
+            ExitCode::from(crate::error::exit_code(&error) as u8)
+        }
+    }
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// Runs the parsed command with the given settings.
 pub async fn run(
     cli: Cli,
@@ -189,6 +226,15 @@ pub async fn run(
         Command::Man { dir } => return completions::man_pages(&dir, &mut output),
         // The check opens the database itself, so a database that fails is one of its stages.
         Command::Config(cmd) => return config::run(settings, cmd, &mut output).await,
+        // A PostgreSQL database is backed up by the server's own tools.
+        Command::Backup { .. } if is_postgres(&settings.database.url) => {
+            return Err(crate::error::BadInput(
+                "herald backup copies SQLite databases; back up PostgreSQL with its own tools \
+                 (pg_dump, or the server's base backups)"
+                    .into(),
+            )
+            .into())
+        }
         _ => {}
     }
     // An MTA piping a report in keeps it and retries on EX_TEMPFAIL: whatever failed (the
