@@ -237,28 +237,17 @@ async fn bounce_ls_subscriber_show_and_reactivate_explain_and_undo() {
     assert_eq!(shown["lists"][0]["consent_source"], "cli");
     assert_eq!(shown["reports"][0]["kind"], "hard");
 
-    let undone = sent
-        .app
-        .run(&[
-            "subscriber",
-            "reactivate",
-            "postfix@example.net",
-            "--list",
-            "daily",
-        ])
-        .await;
+    let reactivate = [
+        "subscriber",
+        "reactivate",
+        "postfix@example.net",
+        "--list",
+        "daily",
+    ];
+    let undone = sent.app.run(&reactivate).await;
     assert_eq!(undone.exit_code(), 0, "{}", undone.stderr);
     assert_eq!(sent.app.status_of("postfix@example.net").await, "active");
-    let again = sent
-        .app
-        .run(&[
-            "subscriber",
-            "reactivate",
-            "postfix@example.net",
-            "--list",
-            "daily",
-        ])
-        .await;
+    let again = sent.app.run(&reactivate).await;
     assert_eq!(
         again.exit_code(),
         2,
