@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tracing::warn;
 
 use crate::app::App;
-use crate::bounces::ingest::{ingest, MAX_KEPT_BYTES};
+use crate::bounces::ingest::ingest;
 use crate::bounces::verp::Verp;
 use crate::bounces::{Mailbox, MailboxPoll};
 use crate::settings::ImapSettings;
@@ -146,8 +146,7 @@ impl Mailbox for ImapMailbox {
                 let (Some(uid), Some(body)) = (message.uid, message.body()) else {
                     continue;
                 };
-                let raw = &body[..body.len().min(MAX_KEPT_BYTES)];
-                let ingested = ingest(app, verp, raw, "imap", None).await?;
+                let ingested = ingest(app, verp, body, "imap", None).await?;
                 if ingested.is_ours() {
                     ours.push(uid);
                 } else {

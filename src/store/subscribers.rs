@@ -198,16 +198,7 @@ pub async fn unsubscribe(
     let mut tx = begin_immediate(pool)
         .await
         .context("starting transaction")?;
-    let previous: Option<String> = sqlx::query_scalar(
-        "SELECT s.status FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id
-         WHERE s.list_id = ? AND p.email = ?",
-    )
-    .bind(list_id)
-    .bind(email.as_str())
-    .fetch_optional(&mut *tx)
-    .await
-    .context("reading subscription")?;
-    let Some(previous) = previous else {
+    let Some(previous) = status_on(&mut tx, list_id, email).await? else {
         return Err(BadInput(format!("{email} is not subscribed to this list")).into());
     };
     sqlx::query(
@@ -224,7 +215,28 @@ pub async fn unsubscribe(
     .await
     .context("unsubscribing")?;
     tx.commit().await.context("committing unsubscribe")?;
-    SubscriptionStatus::try_from(previous).map_err(Into::into)
+    Ok(previous)
+}
+
+/// The address's status on the list, inside `tx`; `None` when it is not on it.
+async fn status_on(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    list_id: i64,
+    email: &EmailAddress,
+) -> anyhow::Result<Option<SubscriptionStatus>> {
+    let status: Option<String> = sqlx::query_scalar(
+        "SELECT s.status FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id
+         WHERE s.list_id = ? AND p.email = ?",
+    )
+    .bind(list_id)
+    .bind(email.as_str())
+    .fetch_optional(&mut **tx)
+    .await
+    .context("reading the subscription")?;
+    status
+        .map(SubscriptionStatus::try_from)
+        .transpose()
+        .context("a stored subscription status")
 }
 
 /// Streams the list's subscriptions in address order, optionally of one status only.
@@ -360,19 +372,7 @@ pub async fn reactivate(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<SubscriptionStatus>> {
     let mut tx = begin_immediate(pool).await.context("starting reactivate")?;
-    let previous: Option<String> = sqlx::query_scalar(
-        "SELECT s.status FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id
-         WHERE s.list_id = ? AND p.email = ?",
-    )
-    .bind(list_id)
-    .bind(email.as_str())
-    .fetch_optional(&mut *tx)
-    .await
-    .context("reading the subscription")?;
-    let previous = previous
-        .map(SubscriptionStatus::try_from)
-        .transpose()
-        .context("a stored subscription status")?;
+    let previous = status_on(&mut tx, list_id, email).await?;
     if previous == Some(SubscriptionStatus::Bounced) {
         sqlx::query(
             "UPDATE subscriptions SET status = 'active', updated_at = ?

@@ -21,27 +21,20 @@ const WRITE_PATIENCE: Duration = Duration::from_millis(500);
 pub async fn healthz(State(state): State<WebState>) -> Response {
     let pool = &state.app.pool;
     if let Err(error) = store::writable(pool, WRITE_PATIENCE).await {
-        let busy = store::is_busy(&error);
-        let mut response = if busy {
-            tracing::warn!(
-                "health check: the database is busy: another process holds its write lock"
-            );
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database busy: another process holds its write lock\n",
-            )
-                .into_response()
-        } else {
+        if !store::is_busy(&error) {
             tracing::error!("health check: {error:#}");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
-        };
-        if busy {
-            response.headers_mut().insert(
+            return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response();
+        }
+        tracing::warn!("health check: the database is busy: another process holds its write lock");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(
                 header::RETRY_AFTER,
                 header::HeaderValue::from(RETRY_AFTER_SECS),
-            );
-        }
-        return response;
+            )],
+            "database busy: another process holds its write lock\n",
+        )
+            .into_response();
     }
     match sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM feeds WHERE last_error IS NOT NULL")
         .fetch_one(pool)

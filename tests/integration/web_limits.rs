@@ -130,25 +130,20 @@ async fn two_thousand_idle_connections_do_not_keep_healthz_from_answering_within
     // Both ends of every connection live in this process.
     rlimit::increase_nofile_limit(10_000).expect("raise the open-file limit");
     let daemon = crate::daemon::Daemon::start(None).await;
-    let address = daemon.base.trim_start_matches("http://").to_string();
+    let address: std::net::SocketAddr = daemon
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
     let mut idle = Vec::with_capacity(2_000);
     for _ in 0..2_000 {
-        idle.push(TcpStream::connect(&address).await.expect("connect"));
+        idle.push(TcpStream::connect(address).await.expect("connect"));
     }
 
     let started = Instant::now();
-    let answer = tokio::time::timeout(Duration::from_secs(5), async {
-        let mut stream = TcpStream::connect(&address).await.expect("connect");
-        stream
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .await
-            .expect("write");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).await.expect("read");
-        answer
-    })
-    .await
-    .expect("answered");
+    let answer = tokio::time::timeout(Duration::from_secs(5), healthz(address))
+        .await
+        .expect("answered");
 
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(
