@@ -45,6 +45,8 @@ fn main() -> anyhow::Result<()> {
                 schedule: Schedule { cron: defaults.schedule, timezone: defaults.timezone },
                 max_stories: MaxStories::parse(10)?,
                 from_address: None,
+                language: herald::domain::Language::english(),
+                thumbnails: false,
             },
             now,
         )
@@ -61,7 +63,7 @@ fn main() -> anyhow::Result<()> {
                 summary: Some("A summary.".into()),
                 author: None,
                 section: None,
-                image_url: None,
+                image: None,
                 published_at: Some(now - Duration::hours(i)),
                 updated_at: None,
                 score: None,

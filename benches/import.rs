@@ -52,6 +52,8 @@ fn main() -> anyhow::Result<()> {
                 schedule: Schedule { cron: defaults.schedule, timezone: defaults.timezone },
                 max_stories: MaxStories::parse(10)?,
                 from_address: None,
+                language: herald::domain::Language::english(),
+                thumbnails: false,
             },
             app.clock.now(),
         )

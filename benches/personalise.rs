@@ -38,6 +38,9 @@ fn edition_plan() -> EditionPlan {
         author: Some("Kim Lee".to_string()),
         section: section.to_string(),
         image_url: None,
+        image_size: None,
+        image_caption: None,
+        image_credit: None,
         published_at: now - chrono::Duration::hours(id),
         updated_at: None,
         score: 100 - id,
@@ -52,6 +55,8 @@ fn edition_plan() -> EditionPlan {
         },
         max_stories: MaxStories::parse(12).expect("max"),
         from_address: None,
+        language: herald::domain::Language::english(),
+        thumbnails: false,
         created_at: now,
     };
     EditionPlan {

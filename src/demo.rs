@@ -95,6 +95,8 @@ pub async fn seed(app: &App, now: DateTime<Utc>) -> anyhow::Result<ListRecord> {
                 },
                 max_stories: MaxStories::parse(10)?,
                 from_address: None,
+                language: crate::domain::Language::english(),
+                thumbnails: false,
             };
             lists::insert(&app.pool, &new, now).await?
         }
@@ -108,7 +110,7 @@ pub async fn seed(app: &App, now: DateTime<Utc>) -> anyhow::Result<ListRecord> {
             summary: Some(summary.to_string()),
             author: author.map(str::to_string),
             section: Some(Section::parse(section)?),
-            image_url: None,
+            image: None,
             published_at: Some(now - Duration::hours(hours_ago)),
             updated_at: None,
             score: Some(Score::parse(score)?),

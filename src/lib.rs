@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod feeds;
 pub mod import;
+pub mod locale;
 pub mod logging;
 pub mod metrics;
 pub mod scheduler;

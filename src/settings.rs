@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::domain::{CronExpr, EmailAddress, MaxStories, Sender, Timezone};
 use crate::error::BadInput;
+use crate::locale::Catalogues;
 
 /// The file looked for in the working directory when neither `--config` nor `$HERALD_CONFIG`
 /// names one.
@@ -34,6 +35,7 @@ pub struct Settings {
     pub schedule: ScheduleSettings,
     pub lists: ListDefaults,
     pub digest: DigestSettings,
+    pub locale: LocaleSettings,
     /// The file the settings were read from, if any.
     pub source: Option<PathBuf>,
 }
@@ -191,6 +193,13 @@ pub struct DigestSettings {
     pub first_window_hours: u32,
 }
 
+/// The message catalogues: the built-in ones, with a site's from `dir` over them.
+#[derive(Debug, Clone)]
+pub struct LocaleSettings {
+    pub dir: Option<PathBuf>,
+    pub catalogues: Catalogues,
+}
+
 /// What `list add` uses for the flags it is not given.
 #[derive(Debug, Clone)]
 pub struct ListDefaults {
@@ -267,6 +276,13 @@ struct Raw {
     schedule: RawSchedule,
     lists: RawLists,
     digest: RawDigest,
+    locale: RawLocale,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct RawLocale {
+    dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -811,6 +827,10 @@ impl Raw {
         )?;
         positive("newsletter.logo_width", self.newsletter.logo_width.into())?;
         positive("newsletter.logo_height", self.newsletter.logo_height.into())?;
+        let locale = LocaleSettings {
+            catalogues: key("locale.dir", Catalogues::load(self.locale.dir.as_deref()))?,
+            dir: self.locale.dir,
+        };
         let digest = DigestSettings {
             gravity: self.digest.gravity,
             age_offset_hours: self.digest.age_offset_hours,
@@ -894,6 +914,7 @@ impl Raw {
             },
             lists,
             digest,
+            locale,
             source,
         })
     }

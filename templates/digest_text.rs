@@ -1,4 +1,7 @@
 //! The plain-text part: the same edition written for reading as text, wrapped at 72 columns.
+//! Right-to-left editions keep logical order (a terminal with bidi support lays them out);
+//! each of their lines starts with a right-to-left mark so such a terminal takes the line as
+//! right-to-left even when it opens with a Latin name, and links stand on lines of their own.
 
 use std::fmt::Write as _;
 
@@ -6,72 +9,104 @@ use super::DigestView;
 use crate::digest::template::Slot;
 
 const WIDTH: usize = 72;
+const RIGHT_TO_LEFT_MARK: char = '\u{200f}';
 
-fn underline(out: &mut String, heading: &str, rule: char) {
-    let length = heading.chars().count();
-    let _ = writeln!(out, "{heading}\n{}", rule.to_string().repeat(length));
+struct Text {
+    out: String,
+    right_to_left: bool,
 }
 
-fn wrapped(out: &mut String, text: &str, indent: &str) {
-    let options = textwrap::Options::new(WIDTH)
-        .initial_indent(indent)
-        .subsequent_indent(indent);
-    for line in textwrap::wrap(text, options) {
-        let _ = writeln!(out, "{line}");
+impl Text {
+    fn line(&mut self, line: &str) {
+        if self.right_to_left && !line.is_empty() {
+            self.out.push(RIGHT_TO_LEFT_MARK);
+        }
+        let _ = writeln!(self.out, "{line}");
+    }
+
+    fn blank(&mut self) {
+        self.out.push('\n');
+    }
+
+    /// A link, alone on its line and never wrapped.
+    fn link(&mut self, indent: &str, url: &str) {
+        let _ = writeln!(self.out, "{indent}{url}");
+    }
+
+    fn underline(&mut self, heading: &str, rule: char) {
+        let length = textwrap::core::display_width(heading);
+        self.line(heading);
+        self.line(&rule.to_string().repeat(length));
+    }
+
+    fn wrapped(&mut self, text: &str, first: &str, rest: &str) {
+        let options = textwrap::Options::new(WIDTH)
+            .initial_indent(first)
+            .subsequent_indent(rest);
+        for line in textwrap::wrap(text, options) {
+            self.line(&line);
+        }
     }
 }
 
 pub fn render(view: &DigestView<'_>) -> String {
-    let mut out = String::new();
-    underline(&mut out, &view.brand.name, '=');
-    let _ = writeln!(out, "{} - {}\n", view.list_title, view.date_label);
-    let _ = writeln!(
-        out,
-        "{} here are today's top stories.\n",
-        Slot::Greeting.marker()
-    );
+    let locale = view.locale;
+    let mut text = Text {
+        out: String::new(),
+        right_to_left: locale.is_right_to_left(),
+    };
+    text.underline(&view.brand.name, '=');
+    text.line(&format!("{} - {}", view.list_title, view.date_label));
+    text.blank();
+    text.line(&format!(
+        "{} {}",
+        view.greeting.marker(),
+        locale.text("digest-intro")
+    ));
+    text.blank();
 
     let mut number = 0;
     for section in view.sections {
-        out.push('\n');
-        underline(&mut out, &section.heading.to_uppercase(), '-');
-        out.push('\n');
+        text.blank();
+        text.underline(&section.heading.to_uppercase(), '-');
+        text.blank();
         for story in &section.stories {
             number += 1;
-            let label = format!("{number}. ");
-            let indent = " ".repeat(label.len());
-            let options = textwrap::Options::new(WIDTH)
-                .initial_indent(&label)
-                .subsequent_indent(&indent);
-            for line in textwrap::wrap(&story.title, options) {
-                let _ = writeln!(out, "{line}");
-            }
+            let label = format!("{}. ", locale.number(number));
+            let indent = " ".repeat(textwrap::core::display_width(&label));
+            text.wrapped(&story.title, &label, &indent);
             if let Some(author) = &story.author {
-                wrapped(&mut out, &format!("By {author}"), &indent);
+                let by = locale.format("digest-by", &[("author", author.as_str().into())]);
+                text.wrapped(&by, &indent, &indent);
             }
             if let Some(summary) = &story.summary {
                 for paragraph in summary.split("\n\n") {
-                    out.push('\n');
-                    wrapped(&mut out, paragraph, &indent);
+                    text.blank();
+                    text.wrapped(paragraph, &indent, &indent);
                 }
             }
-            let _ = writeln!(out, "\n{indent}{}\n", story.url);
+            text.blank();
+            text.link(&indent, &story.url);
+            text.blank();
         }
     }
 
-    let _ = writeln!(out, "\n-- ");
-    wrapped(
-        &mut out,
-        &format!(
-            "You receive {} from {} because you subscribed as {}.",
-            view.list_title,
-            view.brand.name,
-            Slot::Email.marker()
-        ),
-        "",
+    let _ = writeln!(text.out, "\n-- ");
+    let why = locale.format(
+        "digest-footer-why",
+        &[
+            ("list", view.list_title.into()),
+            ("newsletter", view.brand.name.as_str().into()),
+            ("email", Slot::Email.marker().into()),
+        ],
     );
-    let _ = writeln!(out, "\nView in your browser: {}", view.archive_url);
-    let _ = writeln!(out, "Unsubscribe: {}\n", Slot::UnsubscribeUrl.marker());
-    wrapped(&mut out, &view.brand.postal_address, "");
-    out
+    text.wrapped(&why, "", "");
+    text.blank();
+    text.line(&locale.text("digest-text-view"));
+    text.link("", view.archive_url);
+    text.line(&locale.text("digest-text-unsubscribe"));
+    text.link("", &Slot::UnsubscribeUrl.marker());
+    text.blank();
+    text.wrapped(&view.brand.postal_address, "", "");
+    text.out
 }

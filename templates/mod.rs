@@ -2,11 +2,15 @@
 //! look of the digest here. Everything they receive is already cleaned text: Maud escapes it on
 //! the way out, and links are known to be http or https.
 
+pub mod archive_feed;
 pub mod digest_html;
 pub mod digest_text;
 pub mod pages;
 pub mod style;
 
+use crate::digest::template::Greeting;
+use crate::domain::ImageSize;
+use crate::locale::Locale;
 use crate::settings::NewsletterSettings;
 
 /// Everything one edition shows, the same for every subscriber. Per-subscriber parts are
@@ -22,6 +26,11 @@ pub struct DigestView<'a> {
     pub sections: &'a [SectionView],
     /// The web copy of this edition ("view in browser").
     pub archive_url: &'a str,
+    /// The list's language: its words, dates and direction.
+    pub locale: &'a Locale,
+    pub greeting: &'a Greeting,
+    /// Whether stories after the lead show their picture as a thumbnail.
+    pub thumbnails: bool,
 }
 
 pub struct SectionView {
@@ -35,4 +44,13 @@ pub struct StoryView {
     pub url: String,
     pub summary: Option<String>,
     pub author: Option<String>,
+    pub picture: Option<PictureView>,
+}
+
+/// A story's picture: an http or https URL, with what is known of it.
+pub struct PictureView {
+    pub url: String,
+    pub size: Option<ImageSize>,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
 }

@@ -1,43 +1,63 @@
 //! The web pages subscribers reach from the site's newsletter box and from each email, and the
-//! confirmation email. Same branding as the digest; plain, accessible HTML.
+//! confirmation email. Same branding as the digest; plain, accessible HTML, in the list's
+//! language and direction (CSS logical properties mirror the layout for right-to-left).
 
+use chrono::NaiveDate;
 use maud::{html, Markup, DOCTYPE};
 
 use super::style::{FONT_STACK, MUTED, PAGE_BACKGROUND, TEXT};
+use crate::locale::Locale;
 use crate::settings::{NewsletterSettings, WebSettings};
 
 /// One page with the newsletter's name and colour around `body`.
-pub fn page(brand: &NewsletterSettings, title: &str, body: Markup) -> Markup {
+pub fn page(brand: &NewsletterSettings, locale: &Locale, title: &str, body: Markup) -> Markup {
+    layout(brand, locale, title, None, body)
+}
+
+/// [`page`], announcing an Atom feed (`feed`: its title and URL) to browsers and feed readers.
+fn layout(
+    brand: &NewsletterSettings,
+    locale: &Locale,
+    title: &str,
+    feed: Option<(&str, &str)>,
+    body: Markup,
+) -> Markup {
     let css = format!(
         "body {{ margin: 0; background: {PAGE_BACKGROUND}; color: {TEXT}; font-family: {FONT_STACK}; }}
          main {{ max-width: 560px; margin: 48px auto; padding: 32px; background: #ffffff;
-                 border-top: 4px solid {color}; }}
+                 border-top: 4px solid {color}; text-align: start; }}
          h1 {{ font-size: 24px; margin: 0 0 16px; }}
-         p, label {{ font-size: 16px; line-height: 24px; }}
+         p, label, li {{ font-size: 16px; line-height: 24px; }}
          a {{ color: {color}; }}
          input[type=email], input[type=text], select {{ width: 100%; box-sizing: border-box; padding: 8px;
                  font-size: 16px; margin: 4px 0 12px; }}
          button {{ background: {color}; color: #ffffff; border: 0; padding: 10px 20px; font-size: 16px; cursor: pointer; }}
+         ol.editions {{ list-style: none; padding-inline-start: 0; }}
+         ol.editions li {{ margin: 0 0 16px; padding-inline-start: 12px; border-inline-start: 3px solid {color}; }}
+         nav.pages {{ display: flex; justify-content: space-between; gap: 16px; }}
          .error {{ color: #b42318; font-weight: bold; }}
          .muted {{ color: {MUTED}; font-size: 13px; }}",
         color = brand.brand_color
     );
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(locale.tag()) dir=(locale.dir()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light";
                 title { (title) " · " (brand.name) }
+                @if let Some((feed_title, feed_url)) = feed {
+                    link rel="alternate" type="application/atom+xml" title=(feed_title) href=(feed_url);
+                }
                 style { (css) }
             }
             body {
                 main {
-                    p.muted { (brand.name) }
-                    h1 { (title) }
+                    p.muted dir="auto" { (brand.name) }
+                    h1 dir="auto" { (title) }
                     (body)
-                    p.muted { (brand.postal_address) }
+                    p.muted dir="auto" { (brand.postal_address) }
                 }
             }
         }
@@ -50,81 +70,151 @@ pub struct ListChoice {
     pub title: String,
 }
 
-/// The sign-up form; `error` is shown above it, `values` refill it.
+/// What the sign-up form shows: an error above it, and the values to refill it with.
+#[derive(Default)]
+pub struct FormState<'a> {
+    pub error: Option<&'a str>,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub list: &'a str,
+}
+
+/// The sign-up form.
 pub fn subscribe_form(
     brand: &NewsletterSettings,
     web: &WebSettings,
+    locale: &Locale,
     lists: &[ListChoice],
-    error: Option<&str>,
-    values: (&str, &str, &str),
+    state: &FormState<'_>,
 ) -> Markup {
-    let (email, name, selected) = values;
     page(
         brand,
-        "Subscribe",
+        locale,
+        &locale.text("page-subscribe-title"),
         html! {
-            p { "Top stories and blog posts, emailed to you each day. We send a link to confirm." }
-            @if let Some(error) = error { p.error role="alert" { (error) } }
+            p { (locale.text("page-subscribe-intro")) }
+            @if let Some(error) = state.error { p.error role="alert" { (error) } }
             // From web.base_url, which may have a path (a reverse proxy at /herald/).
             form method="post" action=(web.url("subscribe")) {
-                label for="email" { "Email address" }
-                input #email type="email" name="email" required value=(email) autocomplete="email";
-                label for="name" { "Name (optional)" }
-                input #name type="text" name="name" value=(name) autocomplete="name" maxlength="200";
+                label for="email" { (locale.text("page-subscribe-email")) }
+                input #email type="email" name="email" dir="ltr" required value=(state.email) autocomplete="email";
+                label for="name" { (locale.text("page-subscribe-name")) }
+                input #name type="text" name="name" dir="auto" value=(state.name) autocomplete="name" maxlength="200";
                 @if lists.len() == 1 {
                     input type="hidden" name="list" value=(lists[0].slug);
                 } @else {
-                    label for="list" { "Newsletter" }
+                    label for="list" { (locale.text("page-subscribe-list")) }
                     select #list name="list" {
                         @for list in lists {
-                            option value=(list.slug) selected[list.slug == selected] { (list.title) }
+                            option value=(list.slug) selected[list.slug == state.list] { (list.title) }
                         }
                     }
                 }
-                button type="submit" { "Subscribe" }
+                button type="submit" { (locale.text("page-subscribe-button")) }
             }
         },
     )
 }
 
-pub fn message(brand: &NewsletterSettings, title: &str, text: &str) -> Markup {
-    page(brand, title, html! { p { (text) } })
-}
-
-/// The unsubscribe page: a button, never an automatic unsubscribe (link scanners fetch GETs).
-pub fn unsubscribe(brand: &NewsletterSettings, action: &str) -> Markup {
-    page(
-        brand,
-        "Unsubscribe",
-        html! {
-            p { "Press the button to stop receiving this newsletter. It takes effect at once." }
-            form method="post" action=(action) {
-                input type="hidden" name="List-Unsubscribe" value="One-Click";
-                button type="submit" { "Unsubscribe" }
-            }
-        },
-    )
-}
-
-/// The archive of one list: its editions, newest first.
-pub fn archive_index(
+/// A page that says one thing: `title_key` and `text_key` are catalogue keys.
+pub fn message(
     brand: &NewsletterSettings,
-    web: &WebSettings,
-    list_title: &str,
-    slug: &str,
-    dates: &[String],
+    locale: &Locale,
+    title_key: &str,
+    text_key: &str,
 ) -> Markup {
     page(
         brand,
-        list_title,
+        locale,
+        &locale.text(title_key),
+        html! { p { (locale.text(text_key)) } },
+    )
+}
+
+/// The unsubscribe page: a button, never an automatic unsubscribe (link scanners fetch GETs).
+pub fn unsubscribe(brand: &NewsletterSettings, locale: &Locale, action: &str) -> Markup {
+    page(
+        brand,
+        locale,
+        &locale.text("page-unsubscribe-title"),
         html! {
-            @if dates.is_empty() { p { "No editions yet." } }
-            ul {
-                @for date in dates {
-                    li { a href=(web.url(&format!("archive/{slug}/{date}"))) { (date) } }
+            p { (locale.text("page-unsubscribe-intro")) }
+            form method="post" action=(action) {
+                input type="hidden" name="List-Unsubscribe" value="One-Click";
+                button type="submit" { (locale.text("page-unsubscribe-button")) }
+            }
+        },
+    )
+}
+
+/// One edition in the archive index.
+pub struct EditionEntry {
+    pub date: NaiveDate,
+    pub headline: String,
+    pub stories: i64,
+}
+
+/// Which page of the archive index this is.
+pub struct Pagination {
+    pub page: u32,
+    pub pages: u32,
+}
+
+/// The archive of one list: its editions, newest first, a page at a time, with its Atom feed.
+pub fn archive_index(
+    brand: &NewsletterSettings,
+    web: &WebSettings,
+    locale: &Locale,
+    list: &ListChoice,
+    editions: &[EditionEntry],
+    pagination: &Pagination,
+) -> Markup {
+    let slug = &list.slug;
+    let page_url = |page: u32| web.url(&format!("archive/{slug}?page={page}"));
+    let feed_url = web.url(&format!("archive/{slug}/feed.xml"));
+    let (page, pages) = (pagination.page, pagination.pages);
+    let pages_label = locale.format(
+        "page-archive-page",
+        &[
+            ("page", locale.number(page.into()).into()),
+            ("pages", locale.number(pages.into()).into()),
+        ],
+    );
+    layout(
+        brand,
+        locale,
+        &list.title,
+        Some((&list.title, &feed_url)),
+        html! {
+            @if editions.is_empty() { p { (locale.text("page-archive-empty")) } }
+            ol.editions {
+                @for edition in editions {
+                    li {
+                        a href=(web.url(&format!("archive/{slug}/{}", edition.date))) dir="auto" { (edition.headline) }
+                        br;
+                        span.muted {
+                            time datetime=(edition.date) { (locale.long_date(edition.date)) }
+                            " · "
+                            (locale.format("page-archive-stories", &[
+                                ("count", edition.stories.into()),
+                                ("shown", locale.number(edition.stories).into()),
+                            ]))
+                        }
+                    }
                 }
             }
-            p { a href=(web.url("subscribe")) { "Subscribe" } }
+            @if pages > 1 {
+                nav.pages aria-label=(pages_label) {
+                    span { @if page > 1 { a href=(page_url(page - 1)) rel="prev" { (locale.text("page-archive-newer")) } } }
+                    span.muted { (pages_label) }
+                    span { @if page < pages { a href=(page_url(page + 1)) rel="next" { (locale.text("page-archive-older")) } } }
+                }
+            }
+            p {
+                a href=(feed_url) { (locale.text("page-archive-feed")) }
+                " · "
+                a href=(web.url("subscribe")) { (locale.text("page-archive-subscribe")) }
+            }
         },
     )
 }
@@ -133,26 +223,41 @@ pub fn archive_index(
 /// escapes it in the HTML, and the text part is plain text.
 pub fn confirmation_email(
     brand: &NewsletterSettings,
+    locale: &Locale,
     list_title: &str,
     name: Option<&str>,
     confirm_url: &str,
 ) -> (String, String, String) {
     let greeting = match name {
-        Some(name) => format!("Hello {name},"),
-        None => "Hello,".to_string(),
+        Some(name) => locale.format("digest-greeting-named", &[("name", name.into())]),
+        None => locale.text("digest-greeting"),
     };
-    let subject = format!("Confirm your subscription to {list_title}");
+    let args = [
+        ("list", list_title.into()),
+        ("newsletter", brand.name.as_str().into()),
+    ];
+    let subject: String = locale
+        .format("confirm-subject", &args[..1])
+        .chars()
+        .filter(|c| !matches!(c, '\u{2066}'..='\u{2069}'))
+        .collect();
+    let ask = locale.format("confirm-ask", &args);
+    let ignore = locale.text("confirm-ignore");
     let text = format!(
-        "{greeting}\n\nplease confirm that you want {list_title} from {} by opening this link:\n\n{confirm_url}\n\n\
-         If you did not ask for this, ignore this email: you will not be subscribed.\n\n-- \n{}\n",
-        brand.name, brand.postal_address
+        "{greeting}\n\n{ask}\n\n{confirm_url}\n\n{ignore}\n\n-- \n{}\n",
+        brand.postal_address
     );
-    let html = page(brand, &subject, html! {
-        p { (greeting) }
-        p { "Please confirm that you want " (list_title) " from " (brand.name) "." }
-        p { a href=(confirm_url) { "Confirm my subscription" } }
-        p.muted { "If you did not ask for this, ignore this email: you will not be subscribed." }
-    })
+    let html = page(
+        brand,
+        locale,
+        &subject,
+        html! {
+            p { (greeting) }
+            p { (ask) }
+            p { a href=(confirm_url) { (locale.text("confirm-button")) } }
+            p.muted { (ignore) }
+        },
+    )
     .into_string();
     (subject, text, html)
 }

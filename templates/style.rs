@@ -9,11 +9,20 @@ pub const MUTED: &str = "#59636e";
 pub const RULE: &str = "#d8dee4";
 pub const WIDTH: u32 = 600;
 
-/// Inline style for a text cell.
-pub fn text_cell(size: u32, line_height: u32, color: &str, padding: &str) -> String {
+/// The content width inside the card's 24px padding: pictures are at most this wide.
+pub const CONTENT_WIDTH: u32 = WIDTH - 48;
+/// The width of a thumbnail beside a story.
+pub const THUMBNAIL_WIDTH: u32 = 120;
+/// Behind a picture: what shows while it loads or when images are blocked, and what keeps a
+/// transparent picture legible on a dark background.
+pub const PICTURE_BACKGROUND: &str = "#e8ebef";
+
+/// Inline style for a text cell; `align` is where lines start or end ("left", "right",
+/// "center"), so right-to-left editions set it per cell rather than inheriting it.
+pub fn text_cell(size: u32, line_height: u32, color: &str, padding: &str, align: &str) -> String {
     format!(
         "padding: {padding}; font-family: {FONT_STACK}; font-size: {size}px; \
-         line-height: {line_height}px; color: {color};"
+         line-height: {line_height}px; color: {color}; text-align: {align};"
     )
 }
 
@@ -30,7 +39,10 @@ a[x-apple-data-detectors] { color: inherit !important; text-decoration: none !im
   .h-text { color: #e6edf3 !important; }
   .h-muted { color: #9198a1 !important; }
   .h-link { color: #79c0ff !important; }
+  .h-picture { background-color: #e8ebef !important; }
 }
 @media screen and (max-width: 600px) {
   .h-pad { padding-left: 16px !important; padding-right: 16px !important; }
+  .h-fluid { width: 100% !important; max-width: 100% !important; height: auto !important; }
+  .h-thumb { width: 88px !important; height: auto !important; }
 }";

@@ -5,7 +5,11 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::cli::Output;
-use crate::domain::{CronExpr, ListSlug, ListTitle, MaxStories, Schedule, Sender, Timezone};
+use crate::domain::{
+    CronExpr, Language, ListSlug, ListTitle, MaxStories, Schedule, Sender, Timezone,
+};
+use crate::error::BadInput;
+use crate::locale::Catalogues;
 use crate::store::lists::{self, ListChanges, ListRecord, NewList, StatusCounts};
 
 #[derive(Debug, Subcommand)]
@@ -17,7 +21,7 @@ pub enum Cmd {
         #[command(flatten)]
         fields: ListFields,
     },
-    /// Change a list's title, schedule, timezone, size or sender.
+    /// Change a list's title, schedule, timezone, size, sender, language or thumbnails.
     Set {
         slug: String,
         #[command(flatten)]
@@ -48,11 +52,46 @@ pub struct ListFields {
     /// Sender for this list, `addr` or `"Name <addr>"` (default: newsletter.from).
     #[arg(long, value_name = "ADDR")]
     from: Option<String>,
+    /// Language of the editions and pages, a BCP 47 tag: en, ar, de, es, fr (or ar-JO, ...),
+    /// or one the `locale.dir` setting adds (default: en).
+    #[arg(long, value_name = "TAG")]
+    language: Option<String>,
+    /// Show a thumbnail beside every story that has a picture, not only the lead's.
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    thumbnails: Option<bool>,
+}
+
+fn parse_switch(raw: &str) -> Result<bool, String> {
+    match raw {
+        "on" | "yes" | "true" => Ok(true),
+        "off" | "no" | "false" => Ok(false),
+        _ => Err(format!("{raw:?}: use on or off")),
+    }
+}
+
+/// The language, if Herald has words for it.
+fn supported(raw: &str, catalogues: &Catalogues) -> Result<Language, BadInput> {
+    let language = Language::parse(raw)?;
+    if catalogues.supports(&language) {
+        return Ok(language);
+    }
+    Err(BadInput(format!(
+        "no message catalogue for language {language}: Herald has {}; a site adds one as \
+         {}.ftl in the directory of the locale.dir setting",
+        catalogues.languages().join(", "),
+        language.primary()
+    )))
 }
 
 impl ListFields {
-    fn parse(self) -> anyhow::Result<ListChanges> {
+    fn parse(self, catalogues: &Catalogues) -> anyhow::Result<ListChanges> {
         Ok(ListChanges {
+            language: self
+                .language
+                .as_deref()
+                .map(|raw| supported(raw, catalogues))
+                .transpose()?,
+            thumbnails: self.thumbnails,
             title: self.title.as_deref().map(ListTitle::parse).transpose()?,
             cron: self.schedule.as_deref().map(CronExpr::parse).transpose()?,
             timezone: self.timezone.as_deref().map(Timezone::parse).transpose()?,
@@ -71,6 +110,8 @@ struct ListView {
     timezone: String,
     max_stories: u32,
     from: String,
+    language: String,
+    thumbnails: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     subscribers: Option<StatusCounts>,
 }
@@ -83,6 +124,8 @@ impl ListView {
             schedule: list.schedule.cron.to_string(),
             timezone: list.schedule.timezone.to_string(),
             max_stories: list.max_stories.get(),
+            language: list.language.to_string(),
+            thumbnails: list.thumbnails,
             from: list
                 .from_address
                 .as_ref()
@@ -98,7 +141,7 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
     match cmd {
         Cmd::Add { slug, fields } => {
             let slug = ListSlug::parse(&slug)?;
-            let changes = fields.parse()?;
+            let changes = fields.parse(&app.settings.locale.catalogues)?;
             let defaults = &app.settings.lists;
             let list = NewList {
                 title: match changes.title {
@@ -112,13 +155,21 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
                 },
                 max_stories: changes.max_stories.unwrap_or(defaults.max_stories),
                 from_address: changes.from_address,
+                language: changes.language.unwrap_or_else(Language::english),
+                thumbnails: changes.thumbnails.unwrap_or(false),
             };
             let created = lists::insert(&app.pool, &list, now).await?;
             print_one(app, &created, None, output, "created list")
         }
         Cmd::Set { slug, fields } => {
             let slug = ListSlug::parse(&slug)?;
-            let updated = lists::update(&app.pool, &slug, &fields.parse()?, now).await?;
+            let updated = lists::update(
+                &app.pool,
+                &slug,
+                &fields.parse(&app.settings.locale.catalogues)?,
+                now,
+            )
+            .await?;
             print_one(app, &updated, None, output, "updated list")
         }
         Cmd::Ls => {
@@ -189,6 +240,12 @@ fn print_one(
     }
     writeln!(output.out, "  max stories: {}", view.max_stories)?;
     writeln!(output.out, "  from:        {}", view.from)?;
+    writeln!(output.out, "  language:    {}", view.language)?;
+    writeln!(
+        output.out,
+        "  thumbnails:  {}",
+        if view.thumbnails { "on" } else { "off" }
+    )?;
     if let Some(counts) = counts {
         writeln!(
             output.out,

@@ -8,12 +8,16 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::cli::{Input, Output};
-use crate::domain::{optional_line, optional_summary, Score, Section, StoryTitle, StoryUrl};
+use crate::domain::{
+    optional_line, optional_summary, ImageSize, NewImage, Score, Section, StoryTitle, StoryUrl,
+};
 use crate::error::BadInput;
 use crate::import::stories_json;
 use crate::store::begin_immediate;
 use crate::store::stories::{self, NewStory, Upserted};
 
+// Parsed once per run: the size of the `add` variant costs nothing worth boxing it for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Add a story, or update the one with the same URL.
@@ -37,8 +41,15 @@ pub enum Cmd {
         /// Reader votes.
         #[arg(long, value_name = "N", allow_negative_numbers = true)]
         score: Option<i64>,
+        /// The story's picture, http or https; its size is read from the picture's header.
         #[arg(long, value_name = "U")]
         image_url: Option<String>,
+        /// Caption shown under the picture.
+        #[arg(long, value_name = "TEXT", requires = "image_url")]
+        image_caption: Option<String>,
+        /// Whom the picture is by ("Reuters", "Ana Ruiz").
+        #[arg(long, value_name = "TEXT", requires = "image_url")]
+        image_credit: Option<String>,
     },
     /// Import stories from a JSON array or JSON lines ('-' for stdin); upsert by URL.
     Import { file: PathBuf },
@@ -60,6 +71,9 @@ struct StoryView<'a> {
     author: Option<&'a str>,
     summary: Option<&'a str>,
     image_url: Option<&'a str>,
+    image_size: Option<ImageSize>,
+    image_caption: Option<&'a str>,
+    image_credit: Option<&'a str>,
     updated_at: Option<String>,
 }
 
@@ -85,6 +99,8 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             published_at,
             score,
             image_url,
+            image_caption,
+            image_credit,
         } => {
             let story = NewStory {
                 url: StoryUrl::parse(&url)?,
@@ -93,7 +109,15 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
                 summary: optional_summary(summary.as_deref()),
                 author: optional_line(author.as_deref(), 200),
                 section: section.as_deref().map(Section::parse).transpose()?,
-                image_url: image_url.as_deref().map(StoryUrl::parse).transpose()?,
+                image: image_url
+                    .as_deref()
+                    .map(StoryUrl::parse)
+                    .transpose()?
+                    .map(|url| NewImage {
+                        caption: optional_line(image_caption.as_deref(), 300),
+                        credit: optional_line(image_credit.as_deref(), 200),
+                        ..NewImage::link(url)
+                    }),
                 published_at: published_at
                     .as_deref()
                     .map(|raw| rfc3339("--published-at", raw))
@@ -104,6 +128,13 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             let mut tx = begin_immediate(&app.pool).await?;
             let upserted = stories::upsert(&mut tx, &story, now).await?;
             tx.commit().await?;
+            if story
+                .image
+                .as_ref()
+                .is_some_and(|image| image.size.is_none())
+            {
+                crate::feeds::learn_picture_sizes_quietly(app).await;
+            }
             let verb = match upserted {
                 Upserted::Inserted => "added",
                 Upserted::Updated => "updated",
@@ -123,6 +154,9 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             } = Input::open(&file)?;
             let report =
                 stories_json::import(&app.pool, &source, input, now, &mut *output.err).await?;
+            if report.inserted + report.updated > 0 {
+                crate::feeds::learn_picture_sizes_quietly(app).await;
+            }
             if output.json {
                 output.print_json(&report)?;
             } else {
@@ -159,6 +193,9 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
                         author: story.author.as_deref(),
                         summary: story.summary.as_deref(),
                         image_url: story.image_url.as_deref(),
+                        image_size: story.image_size,
+                        image_caption: story.image_caption.as_deref(),
+                        image_credit: story.image_credit.as_deref(),
                         updated_at: story.updated_at.map(|at| at.to_rfc3339()),
                     })
                     .collect();

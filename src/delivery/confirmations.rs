@@ -13,7 +13,7 @@ use crate::bounces::verp::Tag;
 use crate::delivery::failure::{redact_addresses, SendError};
 use crate::delivery::mailer::{ConfirmationContent, Mailer};
 use crate::delivery::sender::{SendOptions, Shutdown};
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, Language};
 use crate::store::optin::{self, ConfirmationJob};
 use crate::templates::pages;
 
@@ -80,8 +80,11 @@ async fn send_one(app: &App, mailer: &Mailer, job: &ConfirmationJob) -> Result<(
     let to = EmailAddress::parse(&job.email)
         .map_err(|error| SendError::Unsendable(error.to_string()))?;
     let confirm_url = settings.web.url(&format!("confirm/{}", job.token()));
+    let language = Language::parse(&job.list_language).unwrap_or_else(|_| Language::english());
+    let locale = settings.locale.catalogues.locale(&language);
     let (subject, text, html) = pages::confirmation_email(
         &settings.newsletter,
+        &locale,
         &job.list_title,
         job.name.as_deref(),
         &confirm_url,

@@ -14,13 +14,16 @@ pub struct ListId {
 }
 
 impl ListId {
-    /// `title` becomes the phrase (characters that would end a phrase are dropped); the id is
-    /// `slug.domain`.
+    /// `title` becomes the phrase (ASCII specials that would end a phrase, controls and
+    /// direction marks are dropped; letters and marks of every script stay, and lettre writes
+    /// non-ASCII words as RFC 2047 encoded words); the id is `slug.domain`.
     pub fn new(title: &str, slug: &str, domain: &str) -> Self {
         let phrase: String = title
             .chars()
             .filter(|c| {
-                c.is_alphanumeric() || c.is_whitespace() || "!#$%&'*+-/=?^_`{|}~".contains(*c)
+                let special = c.is_ascii_punctuation() && !"!#$%&'*+-/=?^_`{|}~".contains(*c);
+                let invisible = c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+                !special && !invisible
             })
             .collect();
         Self {

@@ -14,7 +14,7 @@ use lettre::Message;
 
 use crate::bounces::verp::Tag;
 use crate::delivery::headers::{AutoSubmitted, ListId, ListUnsubscribe, ListUnsubscribePost};
-use crate::digest::template::{push_value, Kind, Segment, Slot, SlotValues, Template};
+use crate::digest::template::{push_value, Greeting, Kind, Segment, Slot, SlotValues, Template};
 use crate::digest::RenderedEdition;
 use crate::domain::{EmailAddress, ListSlug};
 use crate::settings::NewsletterSettings;
@@ -46,6 +46,7 @@ pub struct ListIdentity<'a> {
 enum EncodedSegment {
     Literal(Vec<u8>),
     Slot(Slot),
+    Greeting(Greeting),
 }
 
 struct EncodedPart {
@@ -81,13 +82,14 @@ impl EncodedPart {
                     EncodedSegment::Literal(encoded)
                 }
                 Segment::Slot(slot) => EncodedSegment::Slot(*slot),
+                Segment::Greeting(greeting) => EncodedSegment::Greeting(greeting.clone()),
             })
             .collect();
         let size_hint = segments
             .iter()
             .map(|s| match s {
                 EncodedSegment::Literal(bytes) => bytes.len(),
-                EncodedSegment::Slot(_) => 200,
+                EncodedSegment::Slot(_) | EncodedSegment::Greeting(_) => 200,
             })
             .sum();
         Self {
@@ -106,6 +108,11 @@ impl EncodedPart {
                 EncodedSegment::Slot(slot) => {
                     value.clear();
                     push_value(&mut value, self.kind, &values.raw(*slot));
+                    quoted_printable(&value, &mut out);
+                }
+                EncodedSegment::Greeting(greeting) => {
+                    value.clear();
+                    push_value(&mut value, self.kind, &greeting.for_reader(values.name));
                     quoted_printable(&value, &mut out);
                 }
             }

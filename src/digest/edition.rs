@@ -4,12 +4,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tracing::warn;
 
 use crate::digest::ranking::{self, SectionStories};
-use crate::digest::template::Template;
+use crate::digest::template::{Greeting, Template};
 use crate::domain::{text, StoryUrl};
+use crate::locale::Locale;
 use crate::settings::Settings;
 use crate::store::lists::ListRecord;
 use crate::store::{editions, stories::StoryRecord};
-use crate::templates::{self, DigestView, SectionView, StoryView};
+use crate::templates::{self, DigestView, PictureView, SectionView, StoryView};
 
 /// What the next edition of a list would carry.
 #[derive(Debug, Clone)]
@@ -117,11 +118,12 @@ pub const MAX_SUBJECT_CHARS: usize = 78;
 
 /// Renders the plan; `None` when it carries no story (no email is built for an empty edition).
 pub fn render(plan: &EditionPlan, settings: &Settings) -> Option<RenderedEdition> {
+    let locale = settings.locale.catalogues.locale(&plan.list.language);
     let sections: Vec<SectionView> = plan
         .sections
         .iter()
         .map(|section| SectionView {
-            heading: section.heading(),
+            heading: section.heading(&locale),
             stories: section.stories.iter().filter_map(story_view).collect(),
         })
         .filter(|section| !section.stories.is_empty())
@@ -129,9 +131,10 @@ pub fn render(plan: &EditionPlan, settings: &Settings) -> Option<RenderedEdition
     let lead = sections.first()?.stories.first()?;
 
     let newsletter = &settings.newsletter;
-    let date_label = plan.local_date.format("%A, %-d %B %Y").to_string();
-    let subject = subject(&newsletter.name, plan.local_date, &lead.title);
-    let preheader = preheader(&sections);
+    let date_label = locale.long_date(plan.local_date);
+    let subject = subject(&locale, &newsletter.name, plan.local_date, &lead.title);
+    let preheader = preheader(&locale, &sections);
+    let greeting = greeting(&locale);
     let archive_url = settings
         .web
         .url(&format!("archive/{}/{}", plan.list.slug, plan.local_date));
@@ -143,6 +146,9 @@ pub fn render(plan: &EditionPlan, settings: &Settings) -> Option<RenderedEdition
         preheader: &preheader,
         sections: &sections,
         archive_url: &archive_url,
+        locale: &locale,
+        greeting: &greeting,
+        thumbnails: plan.list.thumbnails,
     };
     Some(RenderedEdition {
         html: Template::parse(&templates::digest_html::render(&view)),
@@ -176,16 +182,54 @@ fn story_view(story: &StoryRecord) -> Option<StoryView> {
             .as_deref()
             .map(text::single_line)
             .filter(|s| !s.is_empty()),
+        picture: picture_view(story),
     })
 }
 
-/// "Herald Daily, 28 Nov: Lead headline", cut at a word to fit [`MAX_SUBJECT_CHARS`].
-pub fn subject(newsletter: &str, date: NaiveDate, lead: &str) -> String {
-    let prefix = format!(
-        "{}, {}: ",
-        text::single_line(newsletter),
-        date.format("%-d %b")
+/// The story's picture, if its link is http(s); caption and credit are cleaned like all story
+/// text.
+fn picture_view(story: &StoryRecord) -> Option<PictureView> {
+    let url = StoryUrl::parse(story.image_url.as_deref()?).ok()?;
+    let clean = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(text::single_line)
+            .filter(|s| !s.is_empty())
+    };
+    Some(PictureView {
+        url: url.to_string(),
+        size: story.image_size,
+        caption: clean(&story.image_caption),
+        credit: clean(&story.image_credit),
+    })
+}
+
+/// The greeting in the list's language, split where the reader's name goes.
+fn greeting(locale: &Locale) -> Greeting {
+    const NAME: &str = "\u{1}name\u{2}";
+    let named = locale.format("digest-greeting-named", &[("name", NAME.into())]);
+    Greeting::from_messages(&named, NAME, locale.text("digest-greeting"))
+}
+
+/// Bidi isolation marks belong in bodies; header lines are shown whole by mail clients, and
+/// some display the marks as boxes.
+fn without_isolates(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, '\u{2066}'..='\u{2069}'))
+        .collect()
+}
+
+/// "Herald Daily, 28 Nov: Lead headline", in the list's language, cut at a word to fit
+/// [`MAX_SUBJECT_CHARS`].
+pub fn subject(locale: &Locale, newsletter: &str, date: NaiveDate, lead: &str) -> String {
+    let prefix = locale.format(
+        "digest-subject-prefix",
+        &[
+            ("newsletter", text::single_line(newsletter).into()),
+            ("date", locale.short_date(date).into()),
+        ],
     );
+    let prefix = format!("{} ", without_isolates(&text::single_line(&prefix)));
     let lead = text::single_line(lead);
     let room = MAX_SUBJECT_CHARS.saturating_sub(prefix.chars().count());
     if lead.chars().count() <= room {
@@ -206,7 +250,7 @@ pub fn subject(newsletter: &str, date: NaiveDate, lead: &str) -> String {
 }
 
 /// The inbox preview line: the headlines after the lead.
-fn preheader(sections: &[SectionView]) -> String {
+fn preheader(locale: &Locale, sections: &[SectionView]) -> String {
     let titles: Vec<&str> = sections
         .iter()
         .flat_map(|s| s.stories.iter().map(|story| story.title.as_str()))
@@ -214,9 +258,12 @@ fn preheader(sections: &[SectionView]) -> String {
         .take(3)
         .collect();
     let line = if titles.is_empty() {
-        "Today's top story".to_string()
+        locale.text("digest-preheader-lead")
     } else {
-        format!("Also: {}", titles.join(" · "))
+        locale.format(
+            "digest-preheader-also",
+            &[("headlines", titles.join(" · ").into())],
+        )
     };
     text::truncate_chars(line, 140)
 }
@@ -232,7 +279,7 @@ mod tests {
     #[test]
     fn short_subjects_are_whole() {
         assert_eq!(
-            subject("Herald Daily", date(), "Rates held"),
+            subject(&Locale::english(), "Herald Daily", date(), "Rates held"),
             "Herald Daily, 28 Nov: Rates held"
         );
     }
@@ -240,7 +287,7 @@ mod tests {
     #[test]
     fn long_subjects_are_cut_at_a_word_within_78_characters() {
         let lead = "A remarkably long headline about the central bank holding interest rates steady for the fourth time";
-        let subject = subject("Herald Daily", date(), lead);
+        let subject = subject(&Locale::english(), "Herald Daily", date(), lead);
         assert!(subject.chars().count() <= MAX_SUBJECT_CHARS, "{subject}");
         assert!(subject.ends_with("…"), "{subject}");
         assert!(
@@ -252,6 +299,7 @@ mod tests {
     #[test]
     fn subjects_never_carry_line_breaks() {
         let subject = subject(
+            &Locale::english(),
             "Herald\r\nDaily",
             date(),
             "Breaking\r\nBcc: victim@example.org",

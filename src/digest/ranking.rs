@@ -15,6 +15,7 @@ use std::cmp::Ordering;
 use chrono::{DateTime, Utc};
 
 use crate::domain::Section;
+use crate::locale::Locale;
 use crate::settings::DigestSettings;
 use crate::store::stories::StoryRecord;
 
@@ -31,19 +32,18 @@ pub struct SectionStories {
 }
 
 impl SectionStories {
-    /// "Top stories" for news, "From the blogs" for blog posts, else the section's own name.
-    pub fn heading(&self) -> String {
-        match self.section.as_str() {
-            Section::NEWS => "Top stories".to_string(),
-            Section::BLOG => "From the blogs".to_string(),
-            other => {
-                let words = other.replace('-', " ");
-                let mut chars = words.chars();
-                chars.next().map_or_else(String::new, |first| {
-                    first.to_uppercase().chain(chars).collect()
-                })
-            }
+    /// The catalogue's `digest-section-NAME` ("Top stories" for news, "From the blogs" for
+    /// blog posts, and whatever a site adds), else the section's own name.
+    pub fn heading(&self, locale: &Locale) -> String {
+        let key = format!("digest-section-{}", self.section);
+        if let Some(heading) = locale.lookup(&key) {
+            return heading;
         }
+        let words = self.section.replace('-', " ");
+        let mut chars = words.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first.to_uppercase().chain(chars).collect()
+        })
     }
 }
 
@@ -146,6 +146,9 @@ mod tests {
             author: None,
             section: section.to_string(),
             image_url: None,
+            image_size: None,
+            image_caption: None,
+            image_credit: None,
             published_at: now() - Duration::hours(hours_old),
             updated_at: None,
             score,
@@ -200,9 +203,9 @@ mod tests {
                 ("sports".to_string(), vec![5]),
             ]
         );
-        assert_eq!(sections[0].heading(), "Top stories");
-        assert_eq!(sections[1].heading(), "From the blogs");
-        assert_eq!(sections[2].heading(), "Sports");
+        assert_eq!(sections[0].heading(&Locale::english()), "Top stories");
+        assert_eq!(sections[1].heading(&Locale::english()), "From the blogs");
+        assert_eq!(sections[2].heading(&Locale::english()), "Sports");
     }
 
     #[test]

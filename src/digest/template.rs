@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 /// What differs per subscriber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {
-    /// "Hello Ada," or "Hello," when no name is known.
+    /// "Hello Ada," or "Hello," when no name is known, in English: editions built before lists
+    /// had languages. Newer editions carry a [`Greeting`] in their own language.
     Greeting,
     /// The address the subscriber signed up with (footer: "... as ada@example.org").
     Email,
@@ -16,9 +17,70 @@ pub enum Slot {
 }
 
 // Control characters mark the slots: cleaned input text can never contain them (see
-// `domain::text`), so no story or setting can forge a slot.
+// `domain::text`), and catalogues with them are refused (`locale::catalogue`), so no story,
+// setting or translation can forge a slot.
 const OPEN: char = '\u{1}';
 const CLOSE: char = '\u{2}';
+const SEPARATOR: char = '\u{1f}';
+const GREETING: &str = "greeting";
+
+/// The greeting in the edition's language: `before` NAME `after` when the reader gave a name,
+/// else `anonymous` ("مرحبًا أحمد،" / "مرحبًا،").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Greeting {
+    pub before: String,
+    pub after: String,
+    pub anonymous: String,
+}
+
+impl Greeting {
+    /// The greeting from a message formatted with `name_marker` where the name goes.
+    pub fn from_messages(named: &str, name_marker: &str, anonymous: String) -> Self {
+        let (before, after) = named.split_once(name_marker).unwrap_or((named, ""));
+        Self {
+            before: before.to_string(),
+            after: after.to_string(),
+            anonymous,
+        }
+    }
+
+    fn english() -> Self {
+        Self {
+            before: "Hello ".into(),
+            after: ",".into(),
+            anonymous: "Hello,".into(),
+        }
+    }
+
+    /// The marker a template writes where the greeting goes.
+    pub fn marker(&self) -> String {
+        format!(
+            "{OPEN}{GREETING}{SEPARATOR}{}{SEPARATOR}{}{SEPARATOR}{}{CLOSE}",
+            self.before, self.after, self.anonymous
+        )
+    }
+
+    fn parse(inside: &str) -> Option<Self> {
+        let mut parts = inside
+            .strip_prefix(GREETING)?
+            .strip_prefix(SEPARATOR)?
+            .split(SEPARATOR);
+        let greeting = Self {
+            before: parts.next()?.to_string(),
+            after: parts.next()?.to_string(),
+            anonymous: parts.next()?.to_string(),
+        };
+        parts.next().is_none().then_some(greeting)
+    }
+
+    /// The greeting for a reader with this name (or none), raw.
+    pub fn for_reader(&self, name: Option<&str>) -> String {
+        match name {
+            Some(name) => format!("{}{name}{}", self.before, self.after),
+            None => self.anonymous.clone(),
+        }
+    }
+}
 
 impl Slot {
     const ALL: [Self; 3] = [Self::Greeting, Self::Email, Self::UnsubscribeUrl];
@@ -41,6 +103,7 @@ impl Slot {
 pub enum Segment {
     Literal(String),
     Slot(Slot),
+    Greeting(Greeting),
 }
 
 /// A rendered part (HTML or text) split at its slots.
@@ -60,10 +123,7 @@ pub struct SlotValues<'a> {
 impl SlotValues<'_> {
     pub fn raw(&self, slot: Slot) -> std::borrow::Cow<'_, str> {
         match slot {
-            Slot::Greeting => match self.name {
-                Some(name) => format!("Hello {name},").into(),
-                None => "Hello,".into(),
-            },
+            Slot::Greeting => Greeting::english().for_reader(self.name).into(),
             Slot::Email => self.email.into(),
             Slot::UnsubscribeUrl => self.unsubscribe_url.into(),
         }
@@ -85,17 +145,20 @@ impl Template {
         while let Some(start) = rest.find(OPEN) {
             let after = &rest[start + OPEN.len_utf8()..];
             let slot = after.find(CLOSE).and_then(|end| {
+                let inside = &after[..end];
                 Slot::ALL
                     .into_iter()
-                    .find(|slot| slot.name() == &after[..end])
-                    .map(|slot| (slot, end))
+                    .find(|slot| slot.name() == inside)
+                    .map(Segment::Slot)
+                    .or_else(|| Greeting::parse(inside).map(Segment::Greeting))
+                    .map(|segment| (segment, end))
             });
             match slot {
-                Some((slot, end)) => {
+                Some((segment, end)) => {
                     if start > 0 {
                         segments.push(Segment::Literal(rest[..start].to_string()));
                     }
-                    segments.push(Segment::Slot(slot));
+                    segments.push(segment);
                     rest = &after[end + CLOSE.len_utf8()..];
                 }
                 None => {
@@ -123,6 +186,7 @@ impl Template {
             match segment {
                 Segment::Literal(text) => out.push_str(text),
                 Segment::Slot(slot) => out.push_str(&slot.marker()),
+                Segment::Greeting(greeting) => out.push_str(&greeting.marker()),
             }
         }
         out
@@ -135,7 +199,7 @@ impl Template {
                 .iter()
                 .map(|s| match s {
                     Segment::Literal(text) => text.len(),
-                    Segment::Slot(_) => 64,
+                    Segment::Slot(_) | Segment::Greeting(_) => 64,
                 })
                 .sum(),
         );
@@ -143,6 +207,9 @@ impl Template {
             match segment {
                 Segment::Literal(text) => out.push_str(text),
                 Segment::Slot(slot) => push_value(&mut out, kind, &values.raw(*slot)),
+                Segment::Greeting(greeting) => {
+                    push_value(&mut out, kind, &greeting.for_reader(values.name));
+                }
             }
         }
         out
@@ -185,6 +252,27 @@ mod tests {
         );
         assert_eq!(Template::parse(&marked).fill(Kind::Text, &VALUES).as_str(),
             "<p>Hello <Ada & Co>,</p><a href=\"https://h.example/unsubscribe/t?a=1&b=2\">x</a> ada@example.org");
+    }
+
+    #[test]
+    fn greetings_carry_their_language_and_escape_the_name() {
+        let greeting =
+            Greeting::from_messages("مرحبًا \u{2068}NAME\u{2069}،", "NAME", "مرحبًا،".into());
+        let marked = format!("<p>{} …</p>", greeting.marker());
+        let template = Template::parse(&marked);
+        assert_eq!(template.marked(), marked);
+        assert_eq!(
+            template.fill(Kind::Html, &VALUES),
+            "<p>مرحبًا \u{2068}&lt;Ada &amp; Co&gt;\u{2069}، …</p>"
+        );
+        let anonymous = SlotValues {
+            name: None,
+            ..VALUES
+        };
+        assert_eq!(template.fill(Kind::Text, &anonymous), "<p>مرحبًا، …</p>");
+        // Editions stored before languages keep their English greeting.
+        let legacy = Template::parse(&format!("{} x", Slot::Greeting.marker()));
+        assert_eq!(legacy.fill(Kind::Text, &VALUES), "Hello <Ada & Co>, x");
     }
 
     #[test]

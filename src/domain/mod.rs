@@ -1,6 +1,7 @@
 //! Types that parse input at the edge: past here, values are known to be valid. No I/O.
 
 mod email_address;
+mod language;
 mod list;
 mod schedule;
 mod sender;
@@ -10,9 +11,12 @@ mod subscription_token;
 pub mod text;
 
 pub use email_address::EmailAddress;
+pub use language::Language;
 pub use list::{ListSlug, ListTitle, MaxStories};
 pub use schedule::{CronExpr, Schedule, Timezone};
 pub use sender::Sender;
-pub use story::{optional_line, optional_summary, Score, Section, StoryTitle, StoryUrl};
+pub use story::{
+    optional_line, optional_summary, ImageSize, NewImage, Score, Section, StoryTitle, StoryUrl,
+};
 pub use subscription::{ConsentSource, SubscriberName, SubscriptionStatus};
 pub use subscription_token::SubscriptionToken;

@@ -234,3 +234,49 @@ mod tests {
         assert!(Score::parse(-1_000_000_001).is_err());
     }
 }
+
+/// A picture's size in pixels, as its file or its feed says. Anything beyond 20,000 pixels a
+/// side is taken as a mistake rather than a picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ImageSize {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl ImageSize {
+    const LIMIT: u64 = 20_000;
+
+    pub fn new(width: u64, height: u64) -> Option<Self> {
+        let valid = (1..=Self::LIMIT).contains(&width) && (1..=Self::LIMIT).contains(&height);
+        valid.then(|| Self {
+            width: u32::try_from(width).unwrap_or(1),
+            height: u32::try_from(height).unwrap_or(1),
+        })
+    }
+
+    /// The height at `width` pixels wide, keeping the proportions.
+    pub fn height_at(self, width: u32) -> u32 {
+        let scaled = u64::from(self.height) * u64::from(width) / u64::from(self.width.max(1));
+        u32::try_from(scaled.max(1)).unwrap_or(u32::MAX)
+    }
+}
+
+/// A story's picture as it arrives: an http(s) link, with what the source says of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewImage {
+    pub url: StoryUrl,
+    pub size: Option<ImageSize>,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+}
+
+impl NewImage {
+    pub fn link(url: StoryUrl) -> Self {
+        Self {
+            url,
+            size: None,
+            caption: None,
+            credit: None,
+        }
+    }
+}

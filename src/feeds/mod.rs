@@ -11,6 +11,11 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 mod normalise;
+mod picture_sizes;
+mod pictures;
+pub use picture_sizes::{
+    learn as learn_picture_sizes, learn_quietly as learn_picture_sizes_quietly,
+};
 
 use crate::app::App;
 use crate::domain::{optional_line, optional_summary, Section, StoryTitle, StoryUrl};
@@ -113,7 +118,7 @@ impl FeedClient {
     }
 }
 
-fn describe(error: &reqwest::Error) -> String {
+pub(crate) fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         "timed out".to_string()
     } else if error.is_connect() {
@@ -185,7 +190,7 @@ pub fn parse(
             summary: optional_summary(summary.as_deref()),
             author: optional_line(author.as_deref(), 200),
             section: Some(section.clone()),
-            image_url: None,
+            image: pictures::of_entry(&entry),
             published_at: entry.published.or(entry.updated),
             updated_at: entry.updated,
             score: None,
@@ -203,8 +208,11 @@ pub async fn poll(
     let now = app.clock.now();
     let outcome = poll_inner(app, client, feed, now).await?;
     match &outcome {
-        Ok((_, validators)) => {
-            feeds::record_poll(&app.pool, feed.id, validators.clone(), None, now).await?
+        Ok((counts, validators)) => {
+            feeds::record_poll(&app.pool, feed.id, validators.clone(), None, now).await?;
+            if counts.inserted + counts.updated > 0 {
+                learn_picture_sizes(app, client).await?;
+            }
         }
         Err(error) => {
             warn!(feed = %feed.url, "feed poll failed: {error}");

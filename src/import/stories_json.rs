@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sqlx::SqlitePool;
 
-use crate::domain::{optional_line, optional_summary, Score, Section, StoryTitle, StoryUrl};
+use crate::domain::{
+    optional_line, optional_summary, NewImage, Score, Section, StoryTitle, StoryUrl,
+};
 use crate::error::BadInput;
 use crate::import::{report_rejections, Rejection};
 use crate::store::begin_immediate;
@@ -42,10 +44,14 @@ pub fn story_from_json(value: &Value) -> Result<NewStory, String> {
             .map(Section::parse)
             .transpose()
             .map_err(|e| field("section", e))?,
-        image_url: optional_text(fields, "image_url")?
-            .map(StoryUrl::parse)
-            .transpose()
-            .map_err(|e| field("image_url", e))?,
+        image: match optional_text(fields, "image_url")? {
+            None => None,
+            Some(raw) => Some(NewImage {
+                caption: optional_line(optional_text(fields, "image_caption")?, 300),
+                credit: optional_line(optional_text(fields, "image_credit")?, 200),
+                ..NewImage::link(StoryUrl::parse(raw).map_err(|e| field("image_url", e))?)
+            }),
+        },
         published_at: optional_time(fields, "published_at")?,
         updated_at: optional_time(fields, "updated_at")?,
         score: match fields.get("score") {

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{SqliteConnection, SqlitePool};
 use tracing::instrument;
 
-use crate::store::stories::{StoryRecord, StoryRow};
+use crate::store::stories::{StoryRecord, StoryRow, STORY_COLUMNS};
 use crate::store::{from_db_time, to_db_time};
 
 /// When the list's latest edition was built: the start of the next edition's story window.
@@ -31,16 +31,15 @@ pub async fn uncarried_stories(
     since: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> anyhow::Result<Vec<StoryRecord>> {
-    let rows: Vec<StoryRow> = sqlx::query_as(
-        "SELECT s.id, s.url, s.title, s.summary, s.author, s.section, s.image_url,
-                s.published_at, s.updated_at, s.score
+    let rows: Vec<StoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {STORY_COLUMNS}
          FROM stories s
          WHERE s.published_at > ? AND s.published_at <= ?
            AND NOT EXISTS (
                SELECT 1 FROM edition_stories es JOIN editions e ON e.id = es.edition_id
                WHERE es.story_id = s.id AND e.list_id = ?)
          ORDER BY s.published_at DESC, s.id DESC",
-    )
+    )))
     .bind(to_db_time(since))
     .bind(to_db_time(until))
     .bind(list_id)
@@ -253,14 +252,71 @@ pub async fn status_report(
     .context("reading edition status")
 }
 
-/// Dates of the list's editions that were mailed (not skipped), newest first.
+/// An edition as the archive lists it.
+#[derive(Debug, Clone)]
+pub struct ArchivedEdition {
+    pub local_date: NaiveDate,
+    /// The lead story's title (the subject, for an edition whose stories are gone).
+    pub headline: String,
+    pub stories: i64,
+    pub built_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ArchivedRow {
+    local_date: String,
+    headline: Option<String>,
+    subject: Option<String>,
+    stories: i64,
+    built_at: i64,
+}
+
+/// How many editions of the list were mailed (not skipped).
 #[instrument(skip_all)]
-pub async fn published_dates(pool: &SqlitePool, list_id: i64) -> anyhow::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT local_date FROM editions WHERE list_id = ? AND status != 'skipped' ORDER BY local_date DESC",
+pub async fn published_count(pool: &SqlitePool, list_id: i64) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM editions WHERE list_id = ? AND status != 'skipped'")
+        .bind(list_id)
+        .fetch_one(pool)
+        .await
+        .context("counting archived editions")
+}
+
+/// A page of the list's mailed editions, newest first, each with its lead headline.
+#[instrument(skip_all)]
+pub async fn published(
+    pool: &SqlitePool,
+    list_id: i64,
+    limit: u32,
+    offset: u64,
+) -> anyhow::Result<Vec<ArchivedEdition>> {
+    let rows: Vec<ArchivedRow> = sqlx::query_as(
+        "SELECT e.local_date, e.subject, e.built_at,
+                (SELECT s.title FROM edition_stories es JOIN stories s ON s.id = es.story_id
+                 WHERE es.edition_id = e.id ORDER BY es.position LIMIT 1) AS headline,
+                (SELECT COUNT(*) FROM edition_stories es WHERE es.edition_id = e.id) AS stories
+         FROM editions e
+         WHERE e.list_id = ? AND e.status != 'skipped'
+         ORDER BY e.local_date DESC LIMIT ? OFFSET ?",
     )
     .bind(list_id)
+    .bind(limit)
+    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
     .fetch_all(pool)
     .await
-    .context("reading archive")
+    .context("reading archive")?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(ArchivedEdition {
+                local_date: row
+                    .local_date
+                    .parse()
+                    .with_context(|| format!("stored edition date {:?}", row.local_date))?,
+                headline: crate::domain::text::single_line(
+                    row.headline.or(row.subject).as_deref().unwrap_or_default(),
+                ),
+                stories: row.stories,
+                built_at: from_db_time(row.built_at),
+            })
+        })
+        .collect()
 }

@@ -6,7 +6,9 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 use tracing::instrument;
 
-use crate::domain::{CronExpr, ListSlug, ListTitle, MaxStories, Schedule, Sender, Timezone};
+use crate::domain::{
+    CronExpr, Language, ListSlug, ListTitle, MaxStories, Schedule, Sender, Timezone,
+};
 use crate::error::BadInput;
 use crate::store::{from_db_time, to_db_time};
 
@@ -19,6 +21,10 @@ pub struct ListRecord {
     pub max_stories: MaxStories,
     /// Overrides `newsletter.from` for this list.
     pub from_address: Option<Sender>,
+    /// The language every word of its editions and pages is in.
+    pub language: Language,
+    /// Whether stories after the lead show their picture as a thumbnail.
+    pub thumbnails: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -29,6 +35,8 @@ pub struct NewList {
     pub schedule: Schedule,
     pub max_stories: MaxStories,
     pub from_address: Option<Sender>,
+    pub language: Language,
+    pub thumbnails: bool,
 }
 
 /// The fields `list set` changes; `None` leaves a field as it is.
@@ -39,6 +47,8 @@ pub struct ListChanges {
     pub timezone: Option<Timezone>,
     pub max_stories: Option<MaxStories>,
     pub from_address: Option<Sender>,
+    pub language: Option<Language>,
+    pub thumbnails: Option<bool>,
 }
 
 /// How many subscriptions of a list are in each status.
@@ -59,6 +69,8 @@ struct ListRow {
     timezone: String,
     max_stories: i64,
     from_address: Option<String>,
+    language: String,
+    thumbnails: bool,
     created_at: i64,
 }
 
@@ -81,12 +93,15 @@ impl TryFrom<ListRow> for ListRecord {
                 .map(Sender::parse)
                 .transpose()
                 .with_context(corrupt)?,
+            language: Language::parse(&row.language).with_context(corrupt)?,
+            thumbnails: row.thumbnails,
             created_at: from_db_time(row.created_at),
         })
     }
 }
 
-const COLUMNS: &str = "id, slug, title, schedule, timezone, max_stories, from_address, created_at";
+const COLUMNS: &str =
+    "id, slug, title, schedule, timezone, max_stories, from_address, language, thumbnails, created_at";
 
 #[instrument(skip_all, fields(slug = %list.slug))]
 pub async fn insert(
@@ -94,18 +109,21 @@ pub async fn insert(
     list: &NewList,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ListRecord> {
-    let row: Option<ListRow> = sqlx::query_as(
-        "INSERT INTO lists (slug, title, schedule, timezone, max_stories, from_address, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    let row: Option<ListRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO lists (slug, title, schedule, timezone, max_stories, from_address, language,
+                            thumbnails, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (slug) DO NOTHING
-         RETURNING id, slug, title, schedule, timezone, max_stories, from_address, created_at",
-    )
+         RETURNING {COLUMNS}",
+    )))
     .bind(list.slug.as_str())
     .bind(list.title.as_str())
     .bind(list.schedule.cron.as_str())
     .bind(list.schedule.timezone.name())
     .bind(i64::from(list.max_stories.get()))
     .bind(list.from_address.as_ref().map(Sender::to_string))
+    .bind(list.language.to_string())
+    .bind(list.thumbnails)
     .bind(to_db_time(now))
     .bind(to_db_time(now))
     .fetch_optional(pool)
@@ -124,22 +142,26 @@ pub async fn update(
     changes: &ListChanges,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ListRecord> {
-    let row: Option<ListRow> = sqlx::query_as(
+    let row: Option<ListRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE lists SET
              title = COALESCE(?, title),
              schedule = COALESCE(?, schedule),
              timezone = COALESCE(?, timezone),
              max_stories = COALESCE(?, max_stories),
              from_address = COALESCE(?, from_address),
+             language = COALESCE(?, language),
+             thumbnails = COALESCE(?, thumbnails),
              updated_at = ?
          WHERE slug = ?
-         RETURNING id, slug, title, schedule, timezone, max_stories, from_address, created_at",
-    )
+         RETURNING {COLUMNS}",
+    )))
     .bind(changes.title.as_ref().map(ListTitle::as_str))
     .bind(changes.cron.as_ref().map(CronExpr::as_str))
     .bind(changes.timezone.map(Timezone::name))
     .bind(changes.max_stories.map(|n| i64::from(n.get())))
     .bind(changes.from_address.as_ref().map(Sender::to_string))
+    .bind(changes.language.as_ref().map(Language::to_string))
+    .bind(changes.thumbnails)
     .bind(to_db_time(now))
     .bind(slug.as_str())
     .fetch_optional(pool)

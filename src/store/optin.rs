@@ -86,6 +86,8 @@ pub struct ConfirmationJob {
     pub name: Option<String>,
     pub confirm_secret: String,
     pub list_title: String,
+    /// The list's language tag, for the mail's words.
+    pub list_language: String,
     pub attempts: i64,
 }
 
@@ -104,7 +106,7 @@ pub async fn due_confirmations(
 ) -> anyhow::Result<Vec<ConfirmationJob>> {
     sqlx::query_as(
         "SELECT s.list_id, s.subscriber_id, p.email, p.name,
-                COALESCE(s.confirm_secret, '') AS confirm_secret, l.title AS list_title,
+                COALESCE(s.confirm_secret, '') AS confirm_secret, l.title AS list_title, l.language AS list_language,
                 s.confirmation_attempts AS attempts
          FROM subscriptions s
          JOIN subscribers p ON p.id = s.subscriber_id

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::{SqliteConnection, SqlitePool};
 use tracing::instrument;
 
-use crate::domain::{Score, Section, StoryTitle, StoryUrl};
+use crate::domain::{ImageSize, NewImage, Score, Section, StoryTitle, StoryUrl};
 use crate::store::{from_db_time, to_db_time};
 
 /// A story as it arrives. `None` fields keep what is stored when the URL is known already.
@@ -18,7 +18,7 @@ pub struct NewStory {
     pub summary: Option<String>,
     pub author: Option<String>,
     pub section: Option<Section>,
-    pub image_url: Option<StoryUrl>,
+    pub image: Option<NewImage>,
     pub published_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
     pub score: Option<Score>,
@@ -33,10 +33,18 @@ pub struct StoryRecord {
     pub author: Option<String>,
     pub section: String,
     pub image_url: Option<String>,
+    pub image_size: Option<ImageSize>,
+    pub image_caption: Option<String>,
+    pub image_credit: Option<String>,
     pub published_at: DateTime<Utc>,
     pub updated_at: Option<DateTime<Utc>>,
     pub score: i64,
 }
+
+/// The columns a [`StoryRow`] reads, for queries elsewhere in the store (`s` is `stories`).
+pub(crate) const STORY_COLUMNS: &str = "s.id, s.url, s.title, s.summary, s.author, s.section, \
+     s.image_url, s.image_width, s.image_height, s.image_caption, s.image_credit, \
+     s.published_at, s.updated_at, s.score";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct StoryRow {
@@ -47,6 +55,10 @@ pub(crate) struct StoryRow {
     author: Option<String>,
     section: String,
     image_url: Option<String>,
+    image_width: Option<i64>,
+    image_height: Option<i64>,
+    image_caption: Option<String>,
+    image_credit: Option<String>,
     published_at: i64,
     updated_at: Option<i64>,
     score: i64,
@@ -62,12 +74,36 @@ impl From<StoryRow> for StoryRecord {
             author: row.author,
             section: row.section,
             image_url: row.image_url,
+            image_size: match (row.image_width, row.image_height) {
+                (Some(width), Some(height)) => ImageSize::new(
+                    u64::try_from(width).unwrap_or(0),
+                    u64::try_from(height).unwrap_or(0),
+                ),
+                _ => None,
+            },
+            image_caption: row.image_caption,
+            image_credit: row.image_credit,
             published_at: from_db_time(row.published_at),
             updated_at: row.updated_at.map(from_db_time),
             score: row.score,
         }
     }
 }
+
+/// How an update treats the picture columns, with ?7 the picture's link, ?12/?13 its size and
+/// ?14/?15 its caption and credit: a new link forgets what was known of the old picture.
+const IMAGE_UPDATE: &str = "
+             image_width = CASE WHEN ?7 IS NULL OR ?7 = image_url
+                 THEN COALESCE(?12, image_width) ELSE ?12 END,
+             image_height = CASE WHEN ?7 IS NULL OR ?7 = image_url
+                 THEN COALESCE(?13, image_height) ELSE ?13 END,
+             image_caption = CASE WHEN ?7 IS NULL OR ?7 = image_url
+                 THEN COALESCE(?14, image_caption) ELSE ?14 END,
+             image_credit = CASE WHEN ?7 IS NULL OR ?7 = image_url
+                 THEN COALESCE(?15, image_credit) ELSE ?15 END,
+             image_checked_at = CASE WHEN ?7 IS NULL OR ?7 = image_url
+                 THEN image_checked_at ELSE NULL END,
+             image_url = COALESCE(?7, image_url)";
 
 /// Whether an upsert created the story or changed a known one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,34 +126,40 @@ pub async fn upsert(
         .fetch_one(&mut *conn)
         .await
         .context("looking up story")?;
-    sqlx::query(
+    let image = story.image.as_ref();
+    let image_size = image.and_then(|image| image.size);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO stories
              (url, guid, title, summary, author, section, image_url, published_at, updated_at,
-              score, created_at)
+              score, created_at, image_width, image_height, image_caption, image_credit)
          VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(?6, 'news'), ?7, COALESCE(?8, ?11), ?9,
-                 COALESCE(?10, 0), ?11)
+                 COALESCE(?10, 0), ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT (url) DO UPDATE SET
              guid = COALESCE(excluded.guid, stories.guid),
              title = excluded.title,
              summary = COALESCE(?4, stories.summary),
              author = COALESCE(?5, stories.author),
              section = COALESCE(?6, stories.section),
-             image_url = COALESCE(?7, stories.image_url),
+             {IMAGE_UPDATE},
              published_at = COALESCE(?8, stories.published_at),
              updated_at = COALESCE(?9, stories.updated_at),
              score = COALESCE(?10, stories.score)",
-    )
+    )))
     .bind(story.url.as_str())
     .bind(story.guid.as_deref())
     .bind(story.title.as_str())
     .bind(story.summary.as_deref())
     .bind(story.author.as_deref())
     .bind(story.section.as_ref().map(Section::as_str))
-    .bind(story.image_url.as_ref().map(StoryUrl::as_str))
+    .bind(image.map(|image| image.url.as_str()))
     .bind(story.published_at.map(to_db_time))
     .bind(story.updated_at.map(to_db_time))
     .bind(story.score.map(Score::get))
     .bind(to_db_time(now))
+    .bind(image_size.map(|size| size.width))
+    .bind(image_size.map(|size| size.height))
+    .bind(image.and_then(|image| image.caption.as_deref()))
+    .bind(image.and_then(|image| image.credit.as_deref()))
     .execute(&mut *conn)
     .await
     .context("storing story")?;
@@ -134,11 +176,10 @@ pub async fn published_since(
     pool: &SqlitePool,
     since: Option<DateTime<Utc>>,
 ) -> anyhow::Result<Vec<StoryRecord>> {
-    let rows: Vec<StoryRow> = sqlx::query_as(
-        "SELECT id, url, title, summary, author, section, image_url, published_at, updated_at, score
-         FROM stories WHERE published_at >= ?
-         ORDER BY published_at DESC, id DESC",
-    )
+    let rows: Vec<StoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {STORY_COLUMNS} FROM stories s WHERE s.published_at >= ?
+         ORDER BY s.published_at DESC, s.id DESC",
+    )))
     .bind(since.map_or(i64::MIN, to_db_time))
     .fetch_all(pool)
     .await
@@ -170,11 +211,12 @@ pub async fn upsert_feed_item(
         Option<String>,
         Option<String>,
         Option<i64>,
+        Option<String>,
     );
     let mut current: Option<Current> = None;
     if let Some(guid) = &story.guid {
         current = sqlx::query_as(
-            "SELECT id, url, title, summary, author, updated_at FROM stories WHERE guid = ?",
+            "SELECT id, url, title, summary, author, updated_at, image_url FROM stories WHERE guid = ?",
         )
         .bind(guid)
         .fetch_optional(&mut *conn)
@@ -183,14 +225,14 @@ pub async fn upsert_feed_item(
     }
     if current.is_none() {
         current = sqlx::query_as(
-            "SELECT id, url, title, summary, author, updated_at FROM stories WHERE url = ?",
+            "SELECT id, url, title, summary, author, updated_at, image_url FROM stories WHERE url = ?",
         )
         .bind(story.url.as_str())
         .fetch_optional(&mut *conn)
         .await
         .context("looking up feed item")?;
     }
-    let Some((id, url, title, summary, author, updated_at)) = current else {
+    let Some((id, url, title, summary, author, updated_at, image_url)) = current else {
         upsert(conn, story, now).await?;
         return Ok(FeedUpsert::Inserted);
     };
@@ -198,29 +240,91 @@ pub async fn upsert_feed_item(
         && title == story.title.as_str()
         && (story.summary.is_none() || summary == story.summary)
         && (story.author.is_none() || author == story.author)
-        && (story.updated_at.is_none() || updated_at == story.updated_at.map(to_db_time));
+        && (story.updated_at.is_none() || updated_at == story.updated_at.map(to_db_time))
+        && story
+            .image
+            .as_ref()
+            .is_none_or(|image| image_url.as_deref() == Some(image.url.as_str()));
     if unchanged {
         return Ok(FeedUpsert::Unchanged);
     }
     // A changed link moves the story, unless another story already has that link.
-    sqlx::query(
+    let image = story.image.as_ref();
+    let image_size = image.and_then(|image| image.size);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE stories SET
              url = CASE WHEN EXISTS (SELECT 1 FROM stories WHERE url = ?1 AND id != ?8) THEN url ELSE ?1 END,
              guid = COALESCE(?2, guid), title = ?3, summary = COALESCE(?4, summary),
-             author = COALESCE(?5, author), image_url = COALESCE(?6, image_url),
-             updated_at = COALESCE(?7, updated_at)
+             author = COALESCE(?5, author), {IMAGE_UPDATE},
+             updated_at = COALESCE(?9, updated_at)
          WHERE id = ?8",
-    )
+    )))
     .bind(story.url.as_str())
     .bind(story.guid.as_deref())
     .bind(story.title.as_str())
     .bind(story.summary.as_deref())
     .bind(story.author.as_deref())
-    .bind(story.image_url.as_ref().map(StoryUrl::as_str))
-    .bind(story.updated_at.map(to_db_time))
+    .bind(None::<&str>)
+    .bind(image.map(|image| image.url.as_str()))
     .bind(id)
+    .bind(story.updated_at.map(to_db_time))
+    .bind(None::<i64>)
+    .bind(None::<i64>)
+    .bind(image_size.map(|size| size.width))
+    .bind(image_size.map(|size| size.height))
+    .bind(image.and_then(|image| image.caption.as_deref()))
+    .bind(image.and_then(|image| image.credit.as_deref()))
     .execute(&mut *conn)
     .await
     .context("updating feed item")?;
     Ok(FeedUpsert::Updated)
+}
+
+/// A story's picture whose size is not known yet.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UnmeasuredPicture {
+    pub story_id: i64,
+    pub url: String,
+}
+
+/// Pictures never measured, newest stories first (they are the ones the next edition carries).
+#[instrument(skip_all)]
+pub async fn unmeasured_pictures(
+    pool: &SqlitePool,
+    limit: u32,
+) -> anyhow::Result<Vec<UnmeasuredPicture>> {
+    sqlx::query_as(
+        "SELECT id AS story_id, image_url AS url FROM stories
+         WHERE image_url IS NOT NULL AND image_width IS NULL AND image_checked_at IS NULL
+         ORDER BY published_at DESC LIMIT ?",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("reading pictures to measure")
+}
+
+/// Records what measuring the picture found (`None`: it could not be read; not tried again
+/// until the story gets another picture). Nothing changes if the story's picture changed since.
+#[instrument(skip_all)]
+pub async fn record_picture_size(
+    pool: &SqlitePool,
+    picture: &UnmeasuredPicture,
+    size: Option<ImageSize>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE stories SET image_width = COALESCE(?, image_width),
+                            image_height = COALESCE(?, image_height), image_checked_at = ?
+         WHERE id = ? AND image_url = ?",
+    )
+    .bind(size.map(|size| size.width))
+    .bind(size.map(|size| size.height))
+    .bind(to_db_time(now))
+    .bind(picture.story_id)
+    .bind(&picture.url)
+    .execute(pool)
+    .await
+    .context("recording a picture's size")?;
+    Ok(())
 }

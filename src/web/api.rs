@@ -95,6 +95,17 @@ pub async fn put_stories(
         Ok((inserted, updated))
     }
     .await;
+    let unmeasured = parsed.iter().any(|story| {
+        story
+            .image
+            .as_ref()
+            .is_some_and(|image| image.size.is_none())
+    });
+    if stored.is_ok() && unmeasured {
+        // Measured after the answer: the CMS does not wait on a picture server.
+        let app = state.app.clone();
+        tokio::spawn(async move { crate::feeds::learn_picture_sizes_quietly(&app).await });
+    }
     match stored {
         Ok((inserted, updated)) => (
             StatusCode::OK,

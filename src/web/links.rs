@@ -19,25 +19,25 @@ pub async fn confirm(
     if method == Method::HEAD {
         return StatusCode::OK.into_response();
     }
-    let valid = match SubscriptionToken::parse(&token) {
-        Ok(token) => optin::confirm(&state.app.pool, &token, state.app.clock.now()).await,
-        Err(_) => Ok(false),
+    let (valid, locale) = match SubscriptionToken::parse(&token) {
+        Ok(token) => (
+            optin::confirm(&state.app.pool, &token, state.app.clock.now()).await,
+            state.list_locale(token.list_id).await,
+        ),
+        Err(_) => (Ok(false), state.english()),
     };
     match valid {
         Ok(true) => html(
             StatusCode::OK,
-            pages::message(
-                brand,
-                "Subscription confirmed",
-                "Thank you: the next edition will be in your inbox.",
-            ),
+            pages::message(brand, &locale, "page-confirmed-title", "page-confirmed"),
         ),
         Ok(false) => html(
             StatusCode::NOT_FOUND,
             pages::message(
                 brand,
-                "Link not valid",
-                "This confirmation link is not valid. Please sign up again.",
+                &locale,
+                "page-link-invalid-title",
+                "page-link-invalid",
             ),
         ),
         Err(error) => internal(error),
@@ -56,27 +56,34 @@ pub async fn unsubscribe_page(
             .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
             .collect::<String>()
     );
+    let locale = match SubscriptionToken::parse(&token) {
+        Ok(token) => state.list_locale(token.list_id).await,
+        Err(_) => state.english(),
+    };
     html(
         StatusCode::OK,
-        pages::unsubscribe(&state.app.settings.newsletter, &action),
+        pages::unsubscribe(&state.app.settings.newsletter, &locale, &action),
     )
 }
 
 /// POST unsubscribes at once. The answer is the same 200 whatever the token, so the endpoint
 /// says nothing about who is subscribed; no cookies, no redirect (RFC 8058).
 pub async fn unsubscribe(State(state): State<WebState>, Path(token): Path<String>) -> Response {
+    let mut locale = state.english();
     if let Ok(token) = SubscriptionToken::parse(&token) {
         if let Err(error) = optin::unsubscribe(&state.app.pool, &token, state.app.clock.now()).await
         {
             return internal(error);
         }
+        locale = state.list_locale(token.list_id).await;
     }
     html(
         StatusCode::OK,
         pages::message(
             &state.app.settings.newsletter,
-            "Unsubscribed",
-            "You will not receive this newsletter any more.",
+            &locale,
+            "page-unsubscribed-title",
+            "page-unsubscribed",
         ),
     )
 }
@@ -86,8 +93,9 @@ pub async fn unsubscribe_help(State(state): State<WebState>) -> Response {
         StatusCode::OK,
         pages::message(
             &state.app.settings.newsletter,
-            "Unsubscribe",
-            "To unsubscribe, use the link at the bottom of any edition you received.",
+            &state.english(),
+            "page-unsubscribe-title",
+            "page-unsubscribe-help",
         ),
     )
 }

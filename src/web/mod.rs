@@ -25,6 +25,8 @@ use maud::Markup;
 use secrecy::SecretString;
 
 use crate::app::App;
+use crate::domain::Language;
+use crate::locale::Locale;
 use crate::store;
 
 #[derive(Clone)]
@@ -68,6 +70,27 @@ impl WebState {
     }
 }
 
+impl WebState {
+    /// The words of pages for readers of `language`.
+    fn locale(&self, language: &Language) -> Locale {
+        self.app.settings.locale.catalogues.locale(language)
+    }
+
+    /// For pages that belong to no list.
+    fn english(&self) -> Locale {
+        self.locale(&Language::english())
+    }
+
+    /// The words of a list's pages; English if the list is gone or unreadable (the page then
+    /// says so in English rather than failing).
+    async fn list_locale(&self, list_id: i64) -> Locale {
+        match store::lists::get(&self.app.pool, list_id).await {
+            Ok(list) => self.locale(&list.language),
+            Err(_) => self.english(),
+        }
+    }
+}
+
 /// Sign-ups one client address may make per window, against list-bombing.
 pub const SIGNUPS_PER_IP: usize = 10;
 pub const SIGNUP_WINDOW: Duration = Duration::from_secs(600);
@@ -82,6 +105,7 @@ pub fn router(state: WebState) -> Router {
             get(links::unsubscribe_page).post(links::unsubscribe),
         )
         .route("/archive/{list}", get(archive::index))
+        .route("/archive/{list}/feed.xml", get(archive::feed))
         .route("/archive/{list}/{date}", get(archive::edition))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))

@@ -14,8 +14,9 @@ use super::listener::ClientAddr;
 use super::{html, internal, WebState};
 use crate::domain::text::shorten;
 use crate::domain::{EmailAddress, ListSlug, SubscriberName};
+use crate::locale::Locale;
 use crate::store::{lists, optin};
-use crate::templates::pages::{self, ListChoice};
+use crate::templates::pages::{self, FormState, ListChoice};
 
 /// How long before a repeated sign-up of one address sends another confirmation mail.
 pub const CONFIRMATION_COOLDOWN_MINUTES: i64 = 10;
@@ -30,27 +31,36 @@ pub struct SubscribeForm {
     name: String,
 }
 
-async fn choices(state: &WebState) -> anyhow::Result<Vec<ListChoice>> {
-    Ok(lists::all(&state.app.pool)
-        .await?
+/// The lists to offer, and the language of the form: the lists' own when they share one,
+/// else English.
+async fn choices(state: &WebState) -> anyhow::Result<(Vec<ListChoice>, Locale)> {
+    let all = lists::all(&state.app.pool).await?;
+    let locale = match all.first() {
+        Some(first) if all.iter().all(|list| list.language == first.language) => {
+            state.locale(&first.language)
+        }
+        _ => state.english(),
+    };
+    let choices = all
         .into_iter()
         .map(|list| ListChoice {
             slug: list.slug.to_string(),
             title: list.title.as_str().to_string(),
         })
-        .collect())
+        .collect();
+    Ok((choices, locale))
 }
 
 pub async fn form(State(state): State<WebState>) -> Response {
     match choices(&state).await {
-        Ok(lists) => html(
+        Ok((lists, locale)) => html(
             StatusCode::OK,
             pages::subscribe_form(
                 &state.app.settings.newsletter,
                 &state.app.settings.web,
+                &locale,
                 &lists,
-                None,
-                ("", "", ""),
+                &FormState::default(),
             ),
         ),
         Err(error) => internal(error),
@@ -71,8 +81,8 @@ pub async fn submit(
         .fetch_add(1, Ordering::Relaxed);
     let brand = &state.app.settings.newsletter;
     let web = &state.app.settings.web;
-    let lists = match choices(&state).await {
-        Ok(lists) => lists,
+    let (lists, locale) = match choices(&state).await {
+        Ok(choices) => choices,
         Err(error) => return internal(error),
     };
     // Refilled into the form on an error: no more than a real value could be.
@@ -81,22 +91,26 @@ pub async fn submit(
         shorten(&form.name, 200),
         shorten(&form.list, 64),
     );
-    let refill = (
-        email_shown.as_ref(),
-        name_shown.as_ref(),
-        list_shown.as_ref(),
-    );
+    let refill = |error| FormState {
+        error: Some(error),
+        email: email_shown.as_ref(),
+        name: name_shown.as_ref(),
+        list: list_shown.as_ref(),
+    };
+    let form_page = |status, state: FormState<'_>| {
+        html(
+            status,
+            pages::subscribe_form(brand, web, &locale, &lists, &state),
+        )
+    };
     if !state.limiter.allow(client) {
         state
             .app
             .metrics
             .subscribe_rate_limited
             .fetch_add(1, Ordering::Relaxed);
-        let reason = "Too many sign-ups from your network. Please try again in a few minutes.";
-        return html(
-            StatusCode::TOO_MANY_REQUESTS,
-            pages::subscribe_form(brand, web, &lists, Some(reason), refill),
-        );
+        let reason = locale.text("page-subscribe-too-many");
+        return form_page(StatusCode::TOO_MANY_REQUESTS, refill(&reason));
     }
     // Bytes that are not UTF-8 arrive as U+FFFD: refuse them rather than store a mangled name
     // or address.
@@ -104,20 +118,21 @@ pub async fn submit(
         .iter()
         .any(|field| field.contains(char::REPLACEMENT_CHARACTER))
     {
-        let reason = "The form held bytes that are not text (UTF-8). Please type it again.";
-        return html(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            pages::subscribe_form(brand, web, &lists, Some(reason), ("", "", "")),
-        );
+        let reason = locale.text("page-subscribe-not-text");
+        let blank = FormState {
+            error: Some(&reason),
+            ..FormState::default()
+        };
+        return form_page(StatusCode::UNPROCESSABLE_ENTITY, blank);
     }
     let email = match EmailAddress::parse(&form.email) {
         Ok(email) => email,
         Err(error) => {
-            let reason = format!("Please check the address: {error}.");
-            return html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                pages::subscribe_form(brand, web, &lists, Some(&reason), refill),
+            let reason = locale.format(
+                "page-subscribe-bad-address",
+                &[("reason", error.to_string().into())],
             );
+            return form_page(StatusCode::UNPROCESSABLE_ENTITY, refill(&reason));
         }
     };
     let list = match ListSlug::parse(&form.list) {
@@ -127,11 +142,11 @@ pub async fn submit(
     let list = match list {
         Ok(Some(list)) => list,
         Ok(None) => {
-            let reason = format!("There is no newsletter called {:?}.", list_shown);
-            return html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                pages::subscribe_form(brand, web, &lists, Some(&reason), refill),
+            let reason = locale.format(
+                "page-subscribe-no-list",
+                &[("list", list_shown.as_ref().into())],
             );
+            return form_page(StatusCode::UNPROCESSABLE_ENTITY, refill(&reason));
         }
         Err(error) => return internal(error),
     };
@@ -161,9 +176,9 @@ pub async fn submit(
         StatusCode::OK,
         pages::message(
             brand,
-            "Check your inbox",
-            "If the address can receive our newsletter, a message with a confirmation link is on its way. \
-             Open it to start receiving the digest.",
+            &state.locale(&list.language),
+            "page-check-inbox-title",
+            "page-check-inbox",
         ),
     )
 }
