@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use sqlx::SqlitePool;
 
 use crate::domain::{
-    optional_line, optional_summary, NewImage, Score, Section, StoryTitle, StoryUrl,
+    optional_line, optional_summary, ImageSize, NewImage, Score, Section, StoryTitle, StoryUrl,
 };
 use crate::error::BadInput;
 use crate::import::{report_rejections, Rejection};
@@ -49,6 +49,7 @@ pub fn story_from_json(value: &Value) -> Result<NewStory, String> {
             Some(raw) => Some(NewImage {
                 caption: optional_line(optional_text(fields, "image_caption")?, 300),
                 credit: optional_line(optional_text(fields, "image_credit")?, 200),
+                size: image_size(fields)?,
                 ..NewImage::link(StoryUrl::parse(raw).map_err(|e| field("image_url", e))?)
             }),
         },
@@ -99,6 +100,28 @@ fn optional_text<'v>(
 
 fn required_text<'v>(fields: &'v Map<String, Value>, name: &str) -> Result<&'v str, String> {
     optional_text(fields, name)?.ok_or_else(|| format!("field \"{name}\" is missing"))
+}
+
+/// `image_width` and `image_height`, both or neither, in pixels.
+fn image_size(fields: &Map<String, Value>) -> Result<Option<ImageSize>, String> {
+    let number = |name: &str| match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(number)) => number
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| format!("field \"{name}\": {number} is not a whole number of pixels")),
+        Some(other) => Err(format!(
+            "field \"{name}\": expected a number of pixels, found {}",
+            kind(other)
+        )),
+    };
+    match (number("image_width")?, number("image_height")?) {
+        (None, None) => Ok(None),
+        (Some(width), Some(height)) => ImageSize::new(width, height).map(Some).ok_or_else(|| {
+            format!("fields \"image_width\" and \"image_height\": {width}x{height} is not a picture size (1 to 20000 pixels a side)")
+        }),
+        _ => Err("fields \"image_width\" and \"image_height\" go together: give both or neither".into()),
+    }
 }
 
 fn optional_time(fields: &Map<String, Value>, name: &str) -> Result<Option<DateTime<Utc>>, String> {

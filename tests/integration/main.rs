@@ -17,6 +17,7 @@ mod feed_corpus;
 mod feeds;
 mod fuzz_replay;
 mod imap_bounces;
+mod languages;
 mod lists;
 mod operations;
 mod outbound;
