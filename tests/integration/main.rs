@@ -22,6 +22,7 @@ mod lists;
 mod operations;
 mod outbound;
 mod package;
+mod pictures;
 mod postfix_bounces;
 mod schedule;
 mod server_faults;

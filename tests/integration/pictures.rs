@@ -1,0 +1,190 @@
+//! Stories' pictures: found in feeds (Media RSS, enclosures, the item's HTML) and measured over
+//! real HTTP (Python's http.server) from their first bytes when a story arrives, never at send
+//! time.
+
+use std::process::{Child, Command, Stdio};
+
+use herald::domain::{ImageSize, Section};
+
+use crate::helpers::{free_port, wait_for_listener, TestApp};
+use crate::smtp::python;
+
+/// A PNG's signature and header chunk: all a reader of its size needs.
+fn png_header(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+    bytes.extend_from_slice(&width.to_be_bytes());
+    bytes.extend_from_slice(&height.to_be_bytes());
+    bytes.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    // The rest of a real file, which is never read.
+    bytes.extend(std::iter::repeat_n(0_u8, 200_000));
+    bytes
+}
+
+struct PictureServer {
+    child: Child,
+    port: u16,
+}
+
+impl PictureServer {
+    fn start(dir: &std::path::Path) -> Self {
+        let port = free_port();
+        let log = dir.join("http.log");
+        let child = Command::new(python())
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("python http.server starts");
+        wait_for_listener(port, "http.server", &log);
+        Self { child, port }
+    }
+
+    fn url(&self, name: &str) -> String {
+        format!("http://127.0.0.1:{}/{name}", self.port)
+    }
+}
+
+impl Drop for PictureServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn pictures_are_measured_from_their_first_bytes_when_stories_arrive() {
+    let app = TestApp::spawn().await;
+    let served = app.dir.path().join("served");
+    std::fs::create_dir(&served).expect("dir");
+    std::fs::write(served.join("lead.png"), png_header(1600, 900)).expect("png");
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend_from_slice(&[0x40, 0x01, 0xf0, 0x00]); // 320 x 240, little-endian
+    gif.extend(std::iter::repeat_n(0_u8, 1_000));
+    std::fs::write(served.join("thumb.gif"), gif).expect("gif");
+    std::fs::write(served.join("page.html"), "<html>not a picture</html>").expect("html");
+    let server = PictureServer::start(&served);
+
+    for (path, picture) in [
+        ("a", "lead.png"),
+        ("b", "thumb.gif"),
+        ("c", "page.html"),
+        ("d", "missing.png"),
+    ] {
+        app.run(&[
+            "story",
+            "add",
+            "--url",
+            &format!("https://news.example.org/{path}"),
+            "--title",
+            path,
+            "--image-url",
+            &server.url(picture),
+        ])
+        .await
+        .ok();
+    }
+    let stories = app.run(&["--json", "story", "ls"]).await.json();
+    let size_of = |path: &str| {
+        let story = stories
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|s| s["url"] == format!("https://news.example.org/{path}"))
+            .expect("story");
+        story["image_size"].clone()
+    };
+    assert_eq!(
+        size_of("a"),
+        serde_json::json!({"width": 1600, "height": 900})
+    );
+    assert_eq!(
+        size_of("b"),
+        serde_json::json!({"width": 320, "height": 240})
+    );
+    assert!(size_of("c").is_null(), "an HTML page is not a picture");
+    assert!(size_of("d").is_null(), "a 404 is not measured");
+    let checked: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM stories WHERE image_checked_at IS NOT NULL")
+            .fetch_one(&app.app.pool)
+            .await
+            .expect("count");
+    assert_eq!(checked, 4, "each picture is tried once, not at every send");
+
+    // A new picture for a story forgets what was known of the old one and is measured anew.
+    app.run(&[
+        "story",
+        "add",
+        "--url",
+        "https://news.example.org/a",
+        "--title",
+        "a",
+        "--image-url",
+        &server.url("thumb.gif"),
+    ])
+    .await
+    .ok();
+    let stories = app.run(&["--json", "story", "ls"]).await.json();
+    let a = stories
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|s| s["url"] == "https://news.example.org/a")
+        .cloned()
+        .expect("a");
+    assert_eq!(
+        a["image_size"],
+        serde_json::json!({"width": 320, "height": 240})
+    );
+}
+
+#[test]
+fn feeds_give_pictures_with_their_size_caption_and_credit() {
+    let feed = r#"<?xml version="1.0"?>
+<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/" xmlns:content="http://purl.org/rss/1.0/modules/content/">
+<channel><title>Site</title><link>https://news.example.org/</link>
+  <item><title>Media RSS</title><link>https://news.example.org/1</link>
+    <media:content url="https://img.example.org/1.jpg" type="image/jpeg" width="1200" height="800">
+      <media:description>Flooded streets in the old town</media:description>
+      <media:credit>Ana Ruiz / Reuters</media:credit>
+    </media:content></item>
+  <item><title>Enclosure</title><link>https://news.example.org/2</link>
+    <enclosure url="https://img.example.org/2.png" type="image/png" length="1234"/></item>
+  <item><title>Podcast</title><link>https://news.example.org/3</link>
+    <enclosure url="https://cdn.example.org/3.mp3" type="audio/mpeg" length="1234"/></item>
+  <item><title>In the HTML</title><link>https://news.example.org/4</link>
+    <content:encoded><![CDATA[<p>Text</p><img src="https://img.example.org/4.webp" width="640" height="360" alt="A tram">]]></content:encoded></item>
+  <item><title>Not http</title><link>https://news.example.org/5</link>
+    <description><![CDATA[<img src="javascript:alert(1)">]]></description></item>
+</channel></rss>"#;
+    let (stories, _) =
+        herald::feeds::parse(feed.as_bytes(), None, &Section::default()).expect("parses");
+    let picture = |index: usize| stories[index].image.clone();
+    let first = picture(0).expect("media:content");
+    assert_eq!(first.url.as_str(), "https://img.example.org/1.jpg");
+    assert_eq!(first.size, ImageSize::new(1200, 800));
+    assert_eq!(
+        first.caption.as_deref(),
+        Some("Flooded streets in the old town")
+    );
+    assert_eq!(first.credit.as_deref(), Some("Ana Ruiz / Reuters"));
+    let second = picture(1).expect("enclosure");
+    assert_eq!(
+        (second.url.as_str(), second.size),
+        ("https://img.example.org/2.png", None)
+    );
+    assert!(picture(2).is_none(), "audio is not a picture");
+    let fourth = picture(3).expect("img in the HTML");
+    assert_eq!(
+        (fourth.url.as_str(), fourth.size),
+        ("https://img.example.org/4.webp", ImageSize::new(640, 360))
+    );
+    assert!(picture(4).is_none(), "only http(s) pictures");
+}
