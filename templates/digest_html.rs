@@ -30,7 +30,9 @@ fn layout_table(locale: &Locale, style: &str, rows: Markup) -> Markup {
 pub fn render(view: &DigestView<'_>) -> String {
     let locale = view.locale;
     let brand = view.brand.brand_color.as_str();
-    let page = format!("margin: 0; padding: 0 !important; background-color: {PAGE_BACKGROUND};");
+    let page = format!(
+        "margin: 0; padding: 0 !important; width: 100%; background-color: {PAGE_BACKGROUND};"
+    );
     let markup = html! {
         (DOCTYPE)
         html lang=(locale.tag()) dir=(locale.dir()) xmlns="http://www.w3.org/1999/xhtml" {
@@ -38,14 +40,14 @@ pub fn render(view: &DigestView<'_>) -> String {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta http-equiv="X-UA-Compatible" content="IE=edge";
-                meta name="x-apple-disable-message-reformatting";
+                meta name="x-apple-disable-message-reformatting" content="";
                 meta name="format-detection" content="telephone=no,address=no,email=no,date=no,url=no";
                 meta name="color-scheme" content="light dark";
                 meta name="supported-color-schemes" content="light dark";
                 title { (view.subject) }
                 style { (PreEscaped(style::HEAD_CSS)) }
             }
-            body.h-page width="100%" dir=(locale.dir()) style=(page) {
+            body.h-page dir=(locale.dir()) style=(page) {
                 // The preheader: shown by inboxes under the subject, hidden in the message.
                 div style="display: none; font-size: 1px; line-height: 1px; max-height: 0px; max-width: 0px; opacity: 0; overflow: hidden; mso-hide: all; font-family: sans-serif;" {
                     (view.preheader)

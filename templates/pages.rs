@@ -1,6 +1,6 @@
 //! The web pages subscribers reach from the site's newsletter box and from each email, and the
 //! confirmation email. Same branding as the digest; plain, accessible HTML, in the list's
-//! language and direction (CSS logical properties mirror the layout for right-to-left).
+//! language and direction (`dir` mirrors the layout; the few sided rules have an `[dir=rtl]` twin).
 
 use chrono::NaiveDate;
 use maud::{html, Markup, DOCTYPE};
@@ -32,8 +32,9 @@ fn layout(
          input[type=email], input[type=text], select {{ width: 100%; box-sizing: border-box; padding: 8px;
                  font-size: 16px; margin: 4px 0 12px; }}
          button {{ background: {color}; color: #ffffff; border: 0; padding: 10px 20px; font-size: 16px; cursor: pointer; }}
-         ol.editions {{ list-style: none; padding-inline-start: 0; }}
-         ol.editions li {{ margin: 0 0 16px; padding-inline-start: 12px; border-inline-start: 3px solid {color}; }}
+         ol.editions {{ list-style: none; padding: 0; }}
+         ol.editions li {{ margin: 0 0 16px; padding: 0 0 0 12px; border-left: 3px solid {color}; }}
+         [dir=rtl] ol.editions li {{ padding: 0 12px 0 0; border-left: 0; border-right: 3px solid {color}; }}
          nav.pages {{ display: flex; justify-content: space-between; gap: 16px; }}
          .error {{ color: #b42318; font-weight: bold; }}
          .muted {{ color: {MUTED}; font-size: 13px; }}",

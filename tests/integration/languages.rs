@@ -86,10 +86,10 @@ async fn rendered(app: &TestApp, slug: &str) -> RenderedEdition {
     digest::render(&plan, &app.app.settings).expect("rendered")
 }
 
-const UNSUBSCRIBE: &str = "https://herald.example.org/unsubscribe/TOKEN";
+pub const UNSUBSCRIBE: &str = "https://herald.example.org/unsubscribe/TOKEN";
 
-#[tokio::test]
-async fn digests_in_english_and_arabic_with_pictures_render_as_snapshotted() {
+/// The Arabic and the English fixed editions, with pictures and thumbnails.
+pub async fn fixed_editions() -> (RenderedEdition, RenderedEdition) {
     // Stories belong to the site, not to a list: one site per language.
     let arabic_site = TestApp::spawn().await;
     newsroom(
@@ -109,8 +109,15 @@ async fn digests_in_english_and_arabic_with_pictures_render_as_snapshotted() {
         &english_stories(),
     )
     .await;
+    (
+        rendered(&arabic_site, "sabah").await,
+        rendered(&english_site, "morning").await,
+    )
+}
 
-    let arabic = rendered(&arabic_site, "sabah").await;
+#[tokio::test]
+async fn digests_in_english_and_arabic_with_pictures_render_as_snapshotted() {
+    let (arabic, english) = fixed_editions().await;
     let reader = SlotValues {
         name: Some("أحمد"),
         email: "ahmad@example.jo",
@@ -138,7 +145,6 @@ async fn digests_in_english_and_arabic_with_pictures_render_as_snapshotted() {
     insta::assert_snapshot!("arabic_text", arabic.text.fill(Kind::Text, &reader));
     insta::assert_snapshot!("arabic_html", html.replace("><", ">\n<"));
 
-    let english = rendered(&english_site, "morning").await;
     let reader = SlotValues {
         name: Some("Ada"),
         email: "ada@example.org",
@@ -166,6 +172,14 @@ fn locale(tag: &str) -> Locale {
 
 /// Every page and the confirmation mail of one language, one after the other.
 fn all_pages(tag: &str, list_title: &str) -> String {
+    page_set(tag, list_title)
+        .into_iter()
+        .map(|(name, page)| format!("==== {name}\n{}\n", page.replace("><", ">\n<")))
+        .collect()
+}
+
+/// Every page, the confirmation mail's parts and the archive feed of one language, named.
+pub fn page_set(tag: &str, list_title: &str) -> Vec<(&'static str, String)> {
     let settings = Settings::defaults();
     let (brand, web) = (&settings.newsletter, &settings.web);
     let locale = locale(tag);
@@ -308,9 +322,7 @@ fn all_pages(tag: &str, list_title: &str) -> String {
         ("confirmation mail html", html),
         ("archive feed", feed),
     ]
-    .into_iter()
-    .map(|(name, page)| format!("==== {name}\n{}\n", page.replace("><", ">\n<")))
-    .collect()
+    .into()
 }
 
 #[test]
