@@ -219,7 +219,7 @@ fn story_rows(view: &DigestView<'_>, story: &StoryView, lead: bool) -> Markup {
                 td style="padding: 0;" {
                     (layout_table(locale, "", html! {
                         tr {
-                            td valign="top" width=(THUMBNAIL_WIDTH + 24) style=(format!("padding: 20px 0 0; padding-{start}: 24px; width: {}px;", THUMBNAIL_WIDTH + 24)) {
+                            td.h-thumb-cell valign="top" width=(THUMBNAIL_WIDTH + 24) style=(format!("padding: 20px 0 0; padding-{start}: 24px; width: {}px;", THUMBNAIL_WIDTH + 24)) {
                                 a href=(story.url) { (picture(thumbnail, &story.title, THUMBNAIL_WIDTH, "h-thumb h-picture")) }
                             }
                             td valign="top" style="padding: 0;" {

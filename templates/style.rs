@@ -44,5 +44,6 @@ a[x-apple-data-detectors] { color: inherit !important; text-decoration: none !im
 @media screen and (max-width: 600px) {
   .h-pad { padding-left: 16px !important; padding-right: 16px !important; }
   .h-fluid { width: 100% !important; max-width: 100% !important; height: auto !important; }
-  .h-thumb { width: 88px !important; height: auto !important; }
+  .h-thumb-cell { width: 96px !important; }
+  .h-thumb { width: 80px !important; height: auto !important; }
 }";
