@@ -16,7 +16,10 @@ use crate::error::BadInput;
 use crate::import::{report_rejections, Rejection};
 use crate::store::import::{ImportRow, ImportSession};
 
-const BATCH_ROWS: usize = 5_000;
+/// Rows per write transaction: large enough that each index page a batch touches is written
+/// once per batch rather than once per few rows, small enough (about a second) that the daemon's
+/// writes get their turn between batches.
+const BATCH_ROWS: usize = 100_000;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ImportReport {
