@@ -17,8 +17,14 @@ pub struct FeedView<'a> {
     pub archive_url: &'a str,
     pub feed_url: &'a str,
     pub locale: &'a Locale,
-    /// Newest first, each with its web copy's URL and when it was built.
-    pub editions: &'a [(EditionEntry, String, DateTime<Utc>)],
+    /// Newest first.
+    pub editions: &'a [FeedEntry],
+}
+
+/// One edition in the feed, with the URL of its web copy.
+pub struct FeedEntry {
+    pub edition: EditionEntry,
+    pub url: String,
 }
 
 fn time(at: DateTime<Utc>) -> String {
@@ -44,10 +50,10 @@ fn link<W: io::Write>(writer: &mut Writer<W>, rel: &str, kind: &str, href: &str)
 
 pub fn render(view: &FeedView<'_>) -> io::Result<String> {
     let locale = view.locale;
-    let updated = view
-        .editions
-        .first()
-        .map_or_else(|| time(DateTime::UNIX_EPOCH), |(_, _, at)| time(*at));
+    let updated = view.editions.first().map_or_else(
+        || time(DateTime::UNIX_EPOCH),
+        |entry| time(entry.edition.built_at),
+    );
     let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
     writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
     let tag = locale.tag();
@@ -64,13 +70,14 @@ pub fn render(view: &FeedView<'_>) -> io::Result<String> {
             text(w, "updated", &updated)?;
             w.create_element("author")
                 .write_inner_content(|w| text(w, "name", view.newsletter))?;
-            for (edition, url, built_at) in view.editions {
+            for FeedEntry { edition, url } in view.editions {
+                let built_at = edition.built_at;
                 w.create_element("entry").write_inner_content(|w| {
                     text(w, "id", url)?;
                     text(w, "title", &edition.headline)?;
                     link(w, "alternate", "text/html", url)?;
-                    text(w, "published", &time(*built_at))?;
-                    text(w, "updated", &time(*built_at))?;
+                    text(w, "published", &time(built_at))?;
+                    text(w, "updated", &time(built_at))?;
                     let stories = locale.format(
                         "page-archive-stories",
                         &[

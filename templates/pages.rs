@@ -2,7 +2,7 @@
 //! confirmation email. Same branding as the digest; plain, accessible HTML, in the list's
 //! language and direction (`dir` mirrors the layout; the few sided rules have an `[dir=rtl]` twin).
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use maud::{html, Markup, DOCTYPE};
 
 use super::style::{FONT_STACK, MUTED, PAGE_BACKGROUND, TEXT};
@@ -153,6 +153,7 @@ pub struct EditionEntry {
     pub date: NaiveDate,
     pub headline: String,
     pub stories: i64,
+    pub built_at: DateTime<Utc>,
 }
 
 /// Which page of the archive index this is.

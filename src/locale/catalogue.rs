@@ -94,7 +94,10 @@ pub fn parse(origin: &str, source: String) -> Result<FluentResource, String> {
 }
 
 /// A parsed Fluent file and where it came from ("built-in ar.ftl", "/etc/herald/ar.ftl").
-type Source = (String, Arc<FluentResource>);
+struct Source {
+    origin: String,
+    resource: Arc<FluentResource>,
+}
 
 /// Builds the catalogue of `language` from its sources, the later overriding the earlier.
 fn build(language: Language, sources: Vec<Source>) -> Result<Catalogue, String> {
@@ -102,13 +105,13 @@ fn build(language: Language, sources: Vec<Source>) -> Result<Catalogue, String> 
     // Isolation marks keep an English name or address inside Arabic text in its own direction;
     // in left-to-right languages they would only add invisible characters to every line.
     bundle.set_use_isolating(language.is_right_to_left());
-    for (_, resource) in &sources {
-        bundle.add_resource_overriding(Arc::clone(resource));
+    for source in &sources {
+        bundle.add_resource_overriding(Arc::clone(&source.resource));
     }
     let catalogue = Catalogue { language, bundle };
     let origin = sources
         .last()
-        .map_or_else(String::new, |(origin, _)| origin.clone());
+        .map_or_else(String::new, |source| source.origin.clone());
     for key in ["date-long", "date-short"] {
         if let Some(pattern) = catalogue.format(key, None) {
             if StrftimeItems::new(&pattern).any(|item| matches!(item, Item::Error)) {
@@ -137,7 +140,13 @@ pub fn load(dir: Option<&Path>) -> Result<BTreeMap<String, Arc<Catalogue>>, Stri
         let resource = parse(&origin, source.to_string())?;
         sources.insert(
             tag.to_string(),
-            (language, vec![(origin, Arc::new(resource))]),
+            (
+                language,
+                vec![Source {
+                    origin,
+                    resource: Arc::new(resource),
+                }],
+            ),
         );
     }
     if let Some(dir) = dir {
@@ -165,7 +174,7 @@ pub fn load(dir: Option<&Path>) -> Result<BTreeMap<String, Arc<Catalogue>>, Stri
                 .entry(language.to_string().to_ascii_lowercase())
                 .or_insert_with(|| (language, Vec::new()))
                 .1
-                .push((origin, resource));
+                .push(Source { origin, resource });
         }
     }
     sources

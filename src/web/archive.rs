@@ -14,7 +14,7 @@ use crate::domain::ListSlug;
 use crate::locale::Locale;
 use crate::store::lists::ListRecord;
 use crate::store::{editions, lists};
-use crate::templates::archive_feed::{self, FeedView};
+use crate::templates::archive_feed::{self, FeedEntry, FeedView};
 use crate::templates::pages::{self, EditionEntry, ListChoice, Pagination};
 
 /// Editions on one page of the index, and in the feed.
@@ -49,20 +49,14 @@ pub struct PageQuery {
     page: Option<String>,
 }
 
-fn entries(
-    archived: Vec<editions::ArchivedEdition>,
-) -> Vec<(EditionEntry, chrono::DateTime<chrono::Utc>)> {
+fn entries(archived: Vec<editions::ArchivedEdition>) -> Vec<EditionEntry> {
     archived
         .into_iter()
-        .map(|edition| {
-            (
-                EditionEntry {
-                    date: edition.local_date,
-                    headline: edition.headline,
-                    stories: edition.stories,
-                },
-                edition.built_at,
-            )
+        .map(|edition| EditionEntry {
+            date: edition.local_date,
+            headline: edition.headline,
+            stories: edition.stories,
+            built_at: edition.built_at,
         })
         .collect()
 }
@@ -94,10 +88,7 @@ pub async fn index(
         Ok(archived) => archived,
         Err(error) => return internal(error),
     };
-    let shown: Vec<EditionEntry> = entries(archived)
-        .into_iter()
-        .map(|(entry, _)| entry)
-        .collect();
+    let shown = entries(archived);
     html(
         StatusCode::OK,
         pages::archive_index(
@@ -124,11 +115,11 @@ pub async fn feed(State(state): State<WebState>, Path(slug): Path<String>) -> Re
         Err(error) => return internal(error),
     };
     let web = &state.app.settings.web;
-    let editions: Vec<_> = entries(archived)
+    let editions: Vec<FeedEntry> = entries(archived)
         .into_iter()
-        .map(|(entry, built_at)| {
-            let url = web.url(&format!("archive/{}/{}", list.slug, entry.date));
-            (entry, url, built_at)
+        .map(|edition| FeedEntry {
+            url: web.url(&format!("archive/{}/{}", list.slug, edition.date)),
+            edition,
         })
         .collect();
     let locale = state.locale(&list.language);

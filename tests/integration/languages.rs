@@ -10,7 +10,7 @@ use herald::domain::{Language, ListSlug};
 use herald::locale::Locale;
 use herald::settings::Settings;
 use herald::store::lists;
-use herald::templates::archive_feed::{self, FeedView};
+use herald::templates::archive_feed::{self, FeedEntry, FeedView};
 use herald::templates::pages::{self, EditionEntry, FormState, ListChoice, Pagination};
 
 use crate::daemon::Daemon;
@@ -202,6 +202,11 @@ pub fn page_set(tag: &str, list_title: &str) -> Vec<(&'static str, String)> {
             date: NaiveDate::from_ymd_opt(2026, 11, 28 - day).expect("date"),
             headline: format!("{list_title}: <{day}> & more"),
             stories: [1, 2, 11][day as usize],
+            built_at: Utc.from_utc_datetime(
+                &NaiveDate::from_ymd_opt(2026, 11, 28 - day)
+                    .and_then(|date| date.and_hms_opt(5, 0, 0))
+                    .expect("time"),
+            ),
         })
         .collect();
     let (subject, text, html) = pages::confirmation_email(
@@ -211,18 +216,16 @@ pub fn page_set(tag: &str, list_title: &str) -> Vec<(&'static str, String)> {
         Some("<Ada>"),
         "https://herald.example.org/confirm/T",
     );
-    let feed_entries: Vec<_> = editions
+    let feed_entries: Vec<FeedEntry> = editions
         .iter()
-        .map(|entry| {
-            (
-                EditionEntry {
-                    date: entry.date,
-                    headline: entry.headline.clone(),
-                    stories: entry.stories,
-                },
-                format!("http://127.0.0.1:8080/archive/sabah/{}", entry.date),
-                Utc.from_utc_datetime(&entry.date.and_hms_opt(5, 0, 0).expect("time")),
-            )
+        .map(|entry| FeedEntry {
+            edition: EditionEntry {
+                date: entry.date,
+                headline: entry.headline.clone(),
+                stories: entry.stories,
+                built_at: entry.built_at,
+            },
+            url: format!("http://127.0.0.1:8080/archive/sabah/{}", entry.date),
         })
         .collect();
     let feed = archive_feed::render(&FeedView {
