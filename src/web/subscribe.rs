@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
@@ -31,12 +31,20 @@ pub struct SubscribeForm {
     name: String,
 }
 
-/// The lists to offer, and the language of the form: the lists' own when they share one,
-/// else English.
-async fn choices(state: &WebState) -> anyhow::Result<(Vec<ListChoice>, Locale)> {
+/// The lists to offer, and the language of the form: that of the list the visitor came for
+/// (`?list=SLUG`, or the form's own field), else the lists' own when they share one, else
+/// English.
+async fn choices(
+    state: &WebState,
+    wanted: Option<&str>,
+) -> anyhow::Result<(Vec<ListChoice>, Locale)> {
     let all = lists::all(&state.app.pool).await?;
-    let locale = match all.first() {
-        Some(first) if all.iter().all(|list| list.language == first.language) => {
+    let locale = match (
+        all.iter().find(|list| Some(list.slug.as_str()) == wanted),
+        all.first(),
+    ) {
+        (Some(list), _) => state.locale(&list.language),
+        (None, Some(first)) if all.iter().all(|list| list.language == first.language) => {
             state.locale(&first.language)
         }
         _ => state.english(),
@@ -51,8 +59,16 @@ async fn choices(state: &WebState) -> anyhow::Result<(Vec<ListChoice>, Locale)> 
     Ok((choices, locale))
 }
 
-pub async fn form(State(state): State<WebState>) -> Response {
-    match choices(&state).await {
+#[derive(Deserialize, Default)]
+pub struct FormQuery {
+    list: Option<String>,
+}
+
+/// The form; a site's newsletter box may link to `/subscribe?list=SLUG` for one list's form in
+/// its language, with that list chosen.
+pub async fn form(State(state): State<WebState>, Query(query): Query<FormQuery>) -> Response {
+    let wanted = query.list.as_deref().map(|list| shorten(list, 64));
+    match choices(&state, wanted.as_deref()).await {
         Ok((lists, locale)) => html(
             StatusCode::OK,
             pages::subscribe_form(
@@ -60,7 +76,10 @@ pub async fn form(State(state): State<WebState>) -> Response {
                 &state.app.settings.web,
                 &locale,
                 &lists,
-                &FormState::default(),
+                &FormState {
+                    list: wanted.as_deref().unwrap_or_default(),
+                    ..FormState::default()
+                },
             ),
         ),
         Err(error) => internal(error),
@@ -81,7 +100,7 @@ pub async fn submit(
         .fetch_add(1, Ordering::Relaxed);
     let brand = &state.app.settings.newsletter;
     let web = &state.app.settings.web;
-    let (lists, locale) = match choices(&state).await {
+    let (lists, locale) = match choices(&state, Some(&form.list)).await {
         Ok(choices) => choices,
         Err(error) => return internal(error),
     };

@@ -417,6 +417,18 @@ async fn the_daemon_serves_each_list_in_its_language_with_a_paged_archive_and_a_
         form.contains(r#"lang="ar-JO" dir="rtl""#) && form.contains("اشترك"),
         "{form}"
     );
+    // With lists in two languages the general form is English; a list's own link is not.
+    daemon.app.run(&["list", "add", "morning"]).await.ok();
+    let (_, general) = daemon.get("/subscribe").await;
+    assert!(general.contains(r#"lang="en" dir="ltr""#), "{general}");
+    let (_, own) = daemon.get("/subscribe?list=sabah").await;
+    assert!(own.contains(r#"lang="ar-JO" dir="rtl""#), "{own}");
+    assert!(own.contains(r#"<option value="sabah" selected>"#), "{own}");
+    let (status, refused, _) = daemon
+        .post("/subscribe", "email=not-an-address&list=sabah")
+        .await;
+    assert_eq!(status, 422);
+    assert!(refused.contains("يُرجى التحقق من العنوان"), "{refused}");
 
     let (status, first) = daemon.get("/archive/sabah").await;
     assert_eq!(status, 200);
