@@ -19,6 +19,9 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// Pictures measured in one pass, and at once.
 const BATCH: u32 = 64;
 const PARALLEL: usize = 4;
+/// Only pictures of stories this recent are measured: older ones will not be mailed, and an
+/// install upgraded with years of stories must not spend hours reading old pictures.
+const RECENT_DAYS: i64 = 7;
 
 impl FeedClient {
     /// The picture's size from its first bytes.
@@ -68,7 +71,8 @@ impl FeedClient {
 pub async fn learn(app: &App, client: &FeedClient) -> anyhow::Result<u64> {
     let mut measured = 0;
     loop {
-        let pending = stories::unmeasured_pictures(&app.pool, BATCH).await?;
+        let since = app.clock.now() - chrono::Duration::days(RECENT_DAYS);
+        let pending = stories::unmeasured_pictures(&app.pool, since, BATCH).await?;
         if pending.is_empty() {
             return Ok(measured);
         }

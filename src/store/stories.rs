@@ -287,17 +287,21 @@ pub struct UnmeasuredPicture {
     pub url: String,
 }
 
-/// Pictures never measured, newest stories first (they are the ones the next edition carries).
+/// Pictures never measured of stories published since `since`, newest first (they are the ones
+/// the next edition carries; older stories will not be mailed again).
 #[instrument(skip_all)]
 pub async fn unmeasured_pictures(
     pool: &SqlitePool,
+    since: DateTime<Utc>,
     limit: u32,
 ) -> anyhow::Result<Vec<UnmeasuredPicture>> {
     sqlx::query_as(
         "SELECT id AS story_id, image_url AS url FROM stories
          WHERE image_url IS NOT NULL AND image_width IS NULL AND image_checked_at IS NULL
+           AND published_at >= ?
          ORDER BY published_at DESC LIMIT ?",
     )
+    .bind(to_db_time(since))
     .bind(limit)
     .fetch_all(pool)
     .await
