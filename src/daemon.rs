@@ -36,7 +36,8 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
         .local_addr()
         .context("reading the listening address")?;
     let nudge = Arc::new(Notify::new());
-    let router = web::router(WebState::new(app.clone(), nudge.clone()).await?);
+    let pictures = Arc::new(Notify::new());
+    let router = web::router(WebState::new(app.clone(), nudge.clone(), pictures.clone()).await?);
     let web_shutdown = wait_for(shutdown.clone());
     let web = tokio::spawn(async move {
         web::server::serve(
@@ -67,6 +68,7 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     cron.start().await.context("starting the scheduler")?;
 
     let feeds = tokio::spawn(poll_feeds(app.clone(), shutdown.clone()));
+    let measurer = tokio::spawn(measure_pictures(app.clone(), pictures));
     let bounce_mailbox = app.settings.bounces.maildir.clone().map(|dir| {
         let mailbox = crate::bounces::maildir::Maildir::new(dir);
         tokio::spawn(bounces::keep_reading(
@@ -146,6 +148,7 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     }
     // A poll in progress may wait on a slow feed; polls are idempotent, so it is simply dropped.
     feeds.abort();
+    measurer.abort();
     // A report being read stays in the mailbox until it is stored: reading it again is safe.
     for task in [bounce_mailbox, bounce_imap].into_iter().flatten() {
         task.abort();
@@ -304,6 +307,15 @@ async fn poll_feeds(app: App, mut shutdown: Shutdown) {
                 return;
             }
         }
+    }
+}
+
+/// Measures the pictures the story API stored, whenever it says there are some; a nudge during
+/// a pass is kept by the `Notify` and starts the next pass.
+async fn measure_pictures(app: App, nudges: Arc<Notify>) {
+    loop {
+        nudges.notified().await;
+        feeds::learn_picture_sizes_quietly(&app).await;
     }
 }
 

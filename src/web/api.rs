@@ -102,9 +102,9 @@ pub async fn put_stories(
             .is_some_and(|image| image.size.is_none())
     });
     if stored.is_ok() && unmeasured {
-        // Measured after the answer: the CMS does not wait on a picture server.
-        let app = state.app.clone();
-        tokio::spawn(async move { crate::feeds::learn_picture_sizes_quietly(&app).await });
+        // Measured after the answer, by one worker however many requests come: the CMS does
+        // not wait on a picture server.
+        state.pictures.notify_one();
     }
     match stored {
         Ok((inserted, updated)) => (

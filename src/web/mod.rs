@@ -34,6 +34,8 @@ pub struct WebState {
     pub app: App,
     /// Nudges the daemon's confirmation sender when a sign-up queued a mail.
     pub confirmations: Arc<tokio::sync::Notify>,
+    /// Nudges the daemon's picture measurer when the story API stored unmeasured pictures.
+    pub pictures: Arc<tokio::sync::Notify>,
     pub limiter: Arc<IpLimiter>,
     /// `None`: the story API is off.
     pub api_token: Option<Arc<SecretString>>,
@@ -50,6 +52,7 @@ impl WebState {
     pub async fn new(
         mut app: App,
         confirmations: Arc<tokio::sync::Notify>,
+        pictures: Arc<tokio::sync::Notify>,
     ) -> anyhow::Result<Self> {
         let api_token = app.settings.api.token.resolve()?.map(Arc::new);
         let webhook_secret = app.settings.bounces.webhook_secret.resolve()?.map(Arc::new);
@@ -62,6 +65,7 @@ impl WebState {
         Ok(Self {
             app,
             confirmations,
+            pictures,
             limiter: Arc::new(IpLimiter::new(SIGNUPS_PER_IP, SIGNUP_WINDOW)),
             api_token,
             webhook_secret,

@@ -188,3 +188,55 @@ fn feeds_give_pictures_with_their_size_caption_and_credit() {
     );
     assert!(picture(4).is_none(), "only http(s) pictures");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pictures_from_the_story_api_are_measured_after_the_answer() {
+    let token = "0123456789abcdef0123456789abcdef";
+    let daemon = crate::daemon::Daemon::start_with(None, |s| {
+        s.api.token = herald::settings::SecretSetting::from_value("api.token", token)
+    })
+    .await;
+    let served = daemon.app.dir.path().join("served");
+    std::fs::create_dir(&served).expect("dir");
+    std::fs::write(served.join("lead.png"), png_header(1200, 675)).expect("png");
+    let server = PictureServer::start(&served);
+    let stories: Vec<serde_json::Value> = (0..5)
+        .map(|i| {
+            serde_json::json!({"url": format!("https://news.example.org/{i}"), "title": format!("Story {i}"),
+                               "image_url": server.url("lead.png")})
+        })
+        .collect();
+    // Several requests at once: one worker measures, whatever their number.
+    let mut requests = Vec::new();
+    for story in stories {
+        let request = daemon
+            .http
+            .put(format!("{}/api/stories", daemon.base))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(story.to_string())
+            .send();
+        requests.push(request);
+    }
+    for response in futures_util::future::join_all(requests).await {
+        assert_eq!(response.expect("PUT").status(), 200);
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let measured: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM stories WHERE image_width = 1200 AND image_height = 675",
+        )
+        .fetch_one(&daemon.app.app.pool)
+        .await
+        .expect("count");
+        if measured == 5 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{measured} of 5 measured"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    daemon.stop().await;
+}
