@@ -190,10 +190,14 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
                         list.schedule.cron.to_string(),
                         list.schedule.timezone.to_string(),
                         list.max_stories.get().to_string(),
+                        list.language.to_string(),
                     ]
                 })
                 .collect();
-            output.print_table(&["SLUG", "TITLE", "SCHEDULE", "TIMEZONE", "MAX"], &rows)
+            output.print_table(
+                &["SLUG", "TITLE", "SCHEDULE", "TIMEZONE", "MAX", "LANGUAGE"],
+                &rows,
+            )
         }
         Cmd::Show { slug } => {
             let list = lists::require(&app.pool, &ListSlug::parse(&slug)?).await?;
