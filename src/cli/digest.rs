@@ -74,8 +74,8 @@ pub enum Format {
     Eml,
 }
 
-/// The made-up reader a preview is addressed to.
-pub const PREVIEW_NAME: &str = "Reader";
+/// The made-up reader a preview is addressed to; the name is the catalogue's
+/// `digest-preview-name` in the list's language ("Reader" in English).
 pub const PREVIEW_EMAIL: &str = "reader@example.com";
 
 pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result<()> {
@@ -121,8 +121,14 @@ async fn preview(
     };
     let email = EmailAddress::parse(PREVIEW_EMAIL)?;
     let unsubscribe_url = app.settings.web.url("unsubscribe/preview");
+    let name = app
+        .settings
+        .locale
+        .catalogues
+        .locale(&list.language)
+        .text("digest-preview-name");
     let values = SlotValues {
-        name: Some(PREVIEW_NAME),
+        name: Some(&name),
         email: email.as_str(),
         unsubscribe_url: &unsubscribe_url,
     };
@@ -135,7 +141,7 @@ async fn preview(
             let key = mailer.message_key(&format!("preview.{}", rand::random::<u64>()));
             let recipient = Recipient {
                 email: &email,
-                name: Some(PREVIEW_NAME),
+                name: Some(&name),
                 unsubscribe_url: &unsubscribe_url,
                 message_key: &key,
                 bounce_tag: None,

@@ -25,6 +25,7 @@ digest-unsubscribe = إلغاء الاشتراك
 digest-text-view = اعرضها في المتصفح:
 digest-text-unsubscribe = إلغاء الاشتراك:
 digest-web-reader = قارئ
+digest-preview-name = قارئنا
 
 ## The web pages.
 page-subscribe-title = اشترك

@@ -24,6 +24,7 @@ digest-unsubscribe = Abmelden
 digest-text-view = Im Browser ansehen:
 digest-text-unsubscribe = Abmelden:
 digest-web-reader = eine Leserin oder ein Leser
+digest-preview-name = Leserin
 
 ## The web pages.
 page-subscribe-title = Abonnieren

@@ -27,6 +27,8 @@ digest-unsubscribe = Unsubscribe
 digest-text-view = View in your browser:
 digest-text-unsubscribe = Unsubscribe:
 digest-web-reader = a reader
+# The made-up name `digest preview` greets.
+digest-preview-name = Reader
 
 ## The web pages.
 page-subscribe-title = Subscribe

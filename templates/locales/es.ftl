@@ -24,6 +24,7 @@ digest-unsubscribe = Darse de baja
 digest-text-view = Ver en el navegador:
 digest-text-unsubscribe = Darse de baja:
 digest-web-reader = un lector
+digest-preview-name = lectora
 
 ## The web pages.
 page-subscribe-title = Suscribirse

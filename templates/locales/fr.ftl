@@ -24,6 +24,7 @@ digest-unsubscribe = Se désabonner
 digest-text-view = Voir dans le navigateur :
 digest-text-unsubscribe = Se désabonner :
 digest-web-reader = un lecteur
+digest-preview-name = Lectrice
 
 ## The web pages.
 page-subscribe-title = S’abonner
