@@ -238,11 +238,7 @@ pub fn confirmation_email(
         ("list", list_title.into()),
         ("newsletter", brand.name.as_str().into()),
     ];
-    let subject: String = locale
-        .format("confirm-subject", &args[..1])
-        .chars()
-        .filter(|c| !matches!(c, '\u{2066}'..='\u{2069}'))
-        .collect();
+    let subject = locale.format_for_header("confirm-subject", &args[..1]);
     let ask = locale.format("confirm-ask", &args);
     let ignore = locale.text("confirm-ignore");
     let text = format!(

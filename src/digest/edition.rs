@@ -211,25 +211,17 @@ fn greeting(locale: &Locale) -> Greeting {
     Greeting::from_messages(&named, NAME, locale.text("digest-greeting"))
 }
 
-/// Bidi isolation marks belong in bodies; header lines are shown whole by mail clients, and
-/// some display the marks as boxes.
-fn without_isolates(text: &str) -> String {
-    text.chars()
-        .filter(|c| !matches!(c, '\u{2066}'..='\u{2069}'))
-        .collect()
-}
-
 /// "Herald Daily, 28 Nov: Lead headline", in the list's language, cut at a word to fit
 /// [`MAX_SUBJECT_CHARS`].
 pub fn subject(locale: &Locale, newsletter: &str, date: NaiveDate, lead: &str) -> String {
-    let prefix = locale.format(
+    let prefix = locale.format_for_header(
         "digest-subject-prefix",
         &[
             ("newsletter", text::single_line(newsletter).into()),
             ("date", locale.short_date(date).into()),
         ],
     );
-    let prefix = format!("{} ", without_isolates(&text::single_line(&prefix)));
+    let prefix = format!("{} ", text::single_line(&prefix));
     let lead = text::single_line(lead);
     let room = MAX_SUBJECT_CHARS.saturating_sub(prefix.chars().count());
     if lead.chars().count() <= room {

@@ -44,12 +44,6 @@ impl Catalogue {
         let text = self.bundle.format_pattern(pattern, args, &mut errors);
         errors.is_empty().then(|| text.into_owned())
     }
-
-    pub(super) fn has(&self, key: &str) -> bool {
-        self.bundle
-            .get_message(key)
-            .is_some_and(|message| message.value().is_some())
-    }
 }
 
 /// The message keys a Fluent source defines, in file order.

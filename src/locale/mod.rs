@@ -101,6 +101,13 @@ impl Locale {
             .locale(&Language::english())
     }
 
+    /// The message in this language, else in English; `None` when neither has it.
+    fn find(&self, key: &str, args: Option<&FluentArgs<'_>>) -> Option<String> {
+        self.catalogue
+            .format(key, args)
+            .or_else(|| self.english.format(key, args))
+    }
+
     /// The message `key` with its arguments; the English message when this language lacks it.
     pub fn format(&self, key: &str, args: &[(&str, Arg<'_>)]) -> String {
         let mut fluent_args = FluentArgs::with_capacity(args.len());
@@ -108,26 +115,26 @@ impl Locale {
             fluent_args.set(*name, value.clone());
         }
         let args = (!args.is_empty()).then_some(&fluent_args);
-        self.catalogue
-            .format(key, args)
-            .or_else(|| self.english.format(key, args))
-            .unwrap_or_else(|| key.to_string())
+        self.find(key, args).unwrap_or_else(|| key.to_string())
+    }
+
+    /// [`Locale::format`] for a header line (a subject): without the bidi isolation marks
+    /// Fluent puts around values in right-to-left languages. Mail clients show a header as one
+    /// line of its own, and some draw the marks as boxes.
+    pub fn format_for_header(&self, key: &str, args: &[(&str, Arg<'_>)]) -> String {
+        self.format(key, args)
+            .chars()
+            .filter(|c| !matches!(c, '\u{2066}'..='\u{2069}'))
+            .collect()
     }
 
     /// The message `key` without arguments, if this language or English has it.
     pub fn lookup(&self, key: &str) -> Option<String> {
-        self.catalogue
-            .format(key, None)
-            .or_else(|| self.english.format(key, None))
+        self.find(key, None)
     }
 
     pub fn text(&self, key: &str) -> String {
         self.format(key, &[])
-    }
-
-    /// Whether this language's catalogue (or a site's override) has `key`.
-    pub fn has(&self, key: &str) -> bool {
-        self.catalogue.has(key)
     }
 
     /// The BCP 47 tag for `lang` attributes.
