@@ -313,9 +313,16 @@ async fn poll_feeds(app: App, mut shutdown: Shutdown) {
 /// Measures the pictures the story API stored, whenever it says there are some; a nudge during
 /// a pass is kept by the `Notify` and starts the next pass.
 async fn measure_pictures(app: App, nudges: Arc<Notify>) {
+    // One client for the daemon's life, as the feed poller has: its connections are reused.
+    let client = match FeedClient::new(&app.settings.feeds) {
+        Ok(client) => client,
+        Err(error) => return error!("measuring pictures off: {error:#}"),
+    };
     loop {
         nudges.notified().await;
-        feeds::learn_picture_sizes_quietly(&app).await;
+        if let Err(error) = feeds::learn_picture_sizes(&app, &client).await {
+            warn!("picture sizes not learned: {error:#}");
+        }
     }
 }
 

@@ -100,9 +100,9 @@ pub async fn learn(app: &App, client: &FeedClient) -> anyhow::Result<u64> {
     }
 }
 
-/// [`learn`] with a client of its own, for commands and the story API: a picture that cannot
-/// be measured never fails storing its story (it is shown without a height), so errors are
-/// logged, not returned.
+/// [`learn`] with a client of its own, for `story add` and `story import`: a picture that
+/// cannot be measured never fails storing its story (it is shown without a height), so errors
+/// are logged, not returned. The daemon keeps one client and calls [`learn`].
 pub async fn learn_quietly(app: &App) {
     let outcome = match FeedClient::new(&app.settings.feeds) {
         Ok(client) => learn(app, &client).await,
