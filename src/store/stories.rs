@@ -251,6 +251,8 @@ pub async fn upsert_feed_item(
     // A changed link moves the story, unless another story already has that link.
     let image = story.image.as_ref();
     let image_size = image.and_then(|image| image.size);
+    // [`IMAGE_UPDATE`] is shared with `upsert` and names its parameters by number (?7, ?12 to
+    // ?15), so this statement binds every number up to 15; ?6, ?10 and ?11 are unused here.
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE stories SET
              url = CASE WHEN EXISTS (SELECT 1 FROM stories WHERE url = ?1 AND id != ?8) THEN url ELSE ?1 END,
