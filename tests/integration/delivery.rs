@@ -9,7 +9,7 @@ use herald::digest::{self, Built};
 use herald::domain::ListSlug;
 use herald::store::lists;
 
-use crate::helpers::{smtp_settings, TestApp};
+use crate::helpers::{header, smtp_settings, TestApp};
 use crate::smtp::{Fault, FaultySmtp, RealSmtp};
 
 /// A list "daily" with two stories and the given confirmed subscribers.
@@ -40,15 +40,6 @@ async fn newsroom(app: &TestApp, subscribers: &[&str]) {
     for email in subscribers {
         app.add_confirmed(email, "daily").await;
     }
-}
-
-fn header(raw: &[u8], name: &str) -> Option<String> {
-    let parsed = mailparse::parse_mail(raw).expect("message parses");
-    parsed
-        .headers
-        .iter()
-        .find(|h| h.get_key().eq_ignore_ascii_case(name))
-        .map(|h| h.get_value())
 }
 
 async fn delivery_status(app: &TestApp, email: &str) -> (String, i64) {

@@ -316,6 +316,16 @@ pub fn running_as_root() -> bool {
         .unwrap_or(false)
 }
 
+/// The decoded value of a message's header, if it has one.
+pub fn header(raw: &[u8], name: &str) -> Option<String> {
+    let parsed = mailparse::parse_mail(raw).expect("message parses");
+    parsed
+        .headers
+        .iter()
+        .find(|h| h.get_key().eq_ignore_ascii_case(name))
+        .map(|h| h.get_value())
+}
+
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -493,12 +493,7 @@ async fn an_arabic_edition_goes_out_with_a_readable_subject_and_list_id() {
     assert_eq!(messages.len(), 1);
     let parsed = mailparse::parse_mail(&messages[0]).expect("parses");
     let header = |name: &str| {
-        parsed
-            .headers
-            .iter()
-            .find(|h| h.get_key_ref().eq_ignore_ascii_case(name))
-            .map(|h| h.get_value())
-            .unwrap_or_default()
+        crate::helpers::header(&messages[0], name).unwrap_or_else(|| panic!("no {name}"))
     };
     assert!(
         header("Subject").starts_with("Herald Daily، 28 تشرين الثاني: البرلمان"),

@@ -11,18 +11,8 @@ use herald::domain::{EmailAddress, ListSlug};
 use herald::store::{lists, optin};
 use herald::App;
 
-use crate::helpers::{pinned_now, smtp_settings, TestApp};
+use crate::helpers::{header, pinned_now, smtp_settings, TestApp};
 use crate::smtp::{FaultySmtp, RealSmtp, ServerFault};
-
-fn header(raw: &[u8], name: &str) -> String {
-    let parsed = mailparse::parse_mail(raw).expect("message parses");
-    parsed
-        .headers
-        .iter()
-        .find(|h| h.get_key().eq_ignore_ascii_case(name))
-        .map(|h| h.get_value())
-        .unwrap_or_else(|| panic!("no {name}"))
-}
 
 fn outbox_messages(app: &TestApp) -> Vec<Vec<u8>> {
     let mut files: Vec<_> = std::fs::read_dir(&app.app.settings.transport.outbox_dir)
@@ -121,8 +111,8 @@ async fn test_copies_and_previews_after_the_send_show_todays_edition() {
     let messages = server.messages();
     assert_eq!(messages.len(), 2);
     assert_eq!(
-        header(&messages[0], "Subject"),
-        header(&messages[1], "Subject"),
+        header(&messages[0], "Subject").expect("Subject"),
+        header(&messages[1], "Subject").expect("Subject"),
         "the test copy is the edition that went out"
     );
 }
@@ -138,7 +128,7 @@ async fn message_ids_differ_between_installations_and_stay_stable_within_one() {
 
     let ids: Vec<String> = [&first, &second]
         .iter()
-        .map(|app| header(&outbox_messages(app)[0], "Message-ID"))
+        .map(|app| header(&outbox_messages(app)[0], "Message-ID").expect("Message-ID"))
         .collect();
     let mailer = Mailer::new(&first.app).await.expect("mailer");
 
@@ -178,7 +168,7 @@ async fn senders_may_carry_a_display_name() {
 
     let froms: Vec<String> = outbox_messages(&app)
         .iter()
-        .map(|raw| header(raw, "From"))
+        .map(|raw| header(raw, "From").expect("From"))
         .collect();
     assert!(
         froms.contains(&"\"Herald Desk\" <desk@example.com>".to_string()),

@@ -78,39 +78,24 @@ async fn pictures_are_measured_from_their_first_bytes_when_stories_arrive() {
         ("c", "page.html"),
         ("d", "missing.png"),
     ] {
-        app.run(&[
-            "story",
-            "add",
-            "--url",
-            &format!("https://news.example.org/{path}"),
-            "--title",
-            path,
-            "--image-url",
-            &server.url(picture),
-        ])
-        .await
-        .ok();
+        add_pictured(&app, path, &server.url(picture)).await;
     }
-    let stories = app.run(&["--json", "story", "ls"]).await.json();
-    let size_of = |path: &str| {
-        let story = stories
-            .as_array()
-            .expect("array")
-            .iter()
-            .find(|s| s["url"] == format!("https://news.example.org/{path}"))
-            .expect("story");
-        story["image_size"].clone()
-    };
     assert_eq!(
-        size_of("a"),
+        picture_size(&app, "a").await,
         serde_json::json!({"width": 1600, "height": 900})
     );
     assert_eq!(
-        size_of("b"),
+        picture_size(&app, "b").await,
         serde_json::json!({"width": 320, "height": 240})
     );
-    assert!(size_of("c").is_null(), "an HTML page is not a picture");
-    assert!(size_of("d").is_null(), "a 404 is not measured");
+    assert!(
+        picture_size(&app, "c").await.is_null(),
+        "an HTML page is not a picture"
+    );
+    assert!(
+        picture_size(&app, "d").await.is_null(),
+        "a 404 is not measured"
+    );
     let checked: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM stories WHERE image_checked_at IS NOT NULL")
             .fetch_one(&app.app.pool)
@@ -119,30 +104,40 @@ async fn pictures_are_measured_from_their_first_bytes_when_stories_arrive() {
     assert_eq!(checked, 4, "each picture is tried once, not at every send");
 
     // A new picture for a story forgets what was known of the old one and is measured anew.
+    add_pictured(&app, "a", &server.url("thumb.gif")).await;
+    assert_eq!(
+        picture_size(&app, "a").await,
+        serde_json::json!({"width": 320, "height": 240})
+    );
+}
+
+/// `story add` of `https://news.example.org/PATH` with the picture at `picture`.
+async fn add_pictured(app: &TestApp, path: &str, picture: &str) {
     app.run(&[
         "story",
         "add",
         "--url",
-        "https://news.example.org/a",
+        &format!("https://news.example.org/{path}"),
         "--title",
-        "a",
+        path,
         "--image-url",
-        &server.url("thumb.gif"),
+        picture,
     ])
     .await
     .ok();
+}
+
+/// The `image_size` that `story ls --json` shows for the story at PATH (null: not measured).
+async fn picture_size(app: &TestApp, path: &str) -> serde_json::Value {
     let stories = app.run(&["--json", "story", "ls"]).await.json();
-    let a = stories
+    let url = format!("https://news.example.org/{path}");
+    stories
         .as_array()
         .expect("array")
         .iter()
-        .find(|s| s["url"] == "https://news.example.org/a")
-        .cloned()
-        .expect("a");
-    assert_eq!(
-        a["image_size"],
-        serde_json::json!({"width": 320, "height": 240})
-    );
+        .find(|story| story["url"] == url.as_str())
+        .unwrap_or_else(|| panic!("no story {url}"))["image_size"]
+        .clone()
 }
 
 #[test]
