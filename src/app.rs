@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use sqlx::SqlitePool;
+use crate::store::Pool;
 
 use crate::clock::{self, SharedClock};
 use crate::metrics::Metrics;
@@ -13,7 +13,7 @@ use crate::store;
 #[derive(Debug, Clone)]
 pub struct App {
     pub settings: Settings,
-    pub pool: SqlitePool,
+    pub pool: Pool,
     pub clock: SharedClock,
     pub metrics: Arc<Metrics>,
 }

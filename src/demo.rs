@@ -21,7 +21,7 @@ const STORY_SITE: &str = "https://news.example.org/";
 
 /// What in the database is not the demo's (lists by name, or foreign stories): the demo
 /// refuses to write beside real data, whose next digest its sample stories would lead.
-pub async fn foreign_content(pool: &sqlx::SqlitePool) -> anyhow::Result<Vec<String>> {
+pub async fn foreign_content(pool: &crate::store::Pool) -> anyhow::Result<Vec<String>> {
     let mut found: Vec<String> = lists::all(pool)
         .await?
         .into_iter()
@@ -30,7 +30,7 @@ pub async fn foreign_content(pool: &sqlx::SqlitePool) -> anyhow::Result<Vec<Stri
         .map(|slug| format!("list {slug}"))
         .collect();
     let stories: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM stories WHERE substr(url, 1, ?) != ?")
+        sqlx::query_scalar("SELECT COUNT(*) FROM stories WHERE substr(url, 1, $1) != $2")
             .bind(STORY_SITE.len() as i64)
             .bind(STORY_SITE)
             .fetch_one(pool)

@@ -115,7 +115,7 @@ async fn apply(
     let now = app.clock.now();
     let mut tx = begin_immediate(&app.pool).await?;
     let seen: Option<String> =
-        sqlx::query_scalar("SELECT action FROM bounce_reports WHERE fingerprint = ?")
+        sqlx::query_scalar("SELECT action FROM bounce_reports WHERE fingerprint = $1")
             .bind(fingerprint)
             .fetch_optional(&mut *tx)
             .await
@@ -222,7 +222,7 @@ fn fingerprint(parts: &[&[u8]]) -> String {
 /// What the report means for the reader it is about, done in `tx`; returns it in words.
 async fn decide(
     app: &App,
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     report: &Report,
     reader: Option<Reader>,
     now: DateTime<Utc>,

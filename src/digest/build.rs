@@ -37,7 +37,7 @@ pub fn local_date(list: &ListRecord, now: DateTime<Utc>) -> NaiveDate {
 
 /// Builds the list's edition for the local date of `now`, unless it exists.
 pub async fn build_edition(
-    pool: &sqlx::SqlitePool,
+    pool: &crate::store::Pool,
     settings: &Settings,
     list: &ListRecord,
     now: DateTime<Utc>,

@@ -43,7 +43,7 @@ impl EditionPlan {
 /// previous edition was built (the first edition looks back `first_window_hours`), not carried
 /// by any earlier edition, ranked by [`ranking::rank`]. Records nothing.
 pub async fn plan(
-    pool: &sqlx::SqlitePool,
+    pool: &crate::store::Pool,
     list: ListRecord,
     settings: &Settings,
     now: DateTime<Utc>,
@@ -94,7 +94,7 @@ impl RenderedEdition {
 /// one once it was built (so a preview or a test copy after the send shows what went out), else
 /// what building it now would carry. `None` when nothing qualifies or today was skipped.
 pub async fn today(
-    pool: &sqlx::SqlitePool,
+    pool: &crate::store::Pool,
     list: &ListRecord,
     settings: &Settings,
     now: DateTime<Utc>,

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use sqlx::SqlitePool;
+use crate::store::Pool;
 
 use crate::domain::{
     optional_line, optional_summary, ImageSize, NewImage, Score, Section, StoryTitle, StoryUrl,
@@ -141,7 +141,7 @@ fn optional_time(fields: &Map<String, Value>, name: &str) -> Result<Option<DateT
 /// Importing is idempotent (stories are keyed by URL), so the fixed file is simply imported
 /// again.
 pub async fn import(
-    pool: &SqlitePool,
+    pool: &Pool,
     source: &str,
     input: Box<dyn Read + Send>,
     now: DateTime<Utc>,

@@ -8,7 +8,7 @@ use std::io::{BufRead, Read, Write};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::SqlitePool;
+use crate::store::Pool;
 use tokio::sync::mpsc;
 
 use crate::domain::{EmailAddress, SubscriberName, SubscriptionStatus};
@@ -49,7 +49,7 @@ struct Batch {
 /// Imports every valid row, writing each rejected one to `rejections`. Fails only when the input
 /// as a whole is unusable (unreadable, no `email` column); rows stored before such a failure stay.
 pub async fn import(
-    pool: &SqlitePool,
+    pool: &Pool,
     job: CsvImport<'_>,
     input: Box<dyn Read + Send>,
     rejections: &mut dyn Write,

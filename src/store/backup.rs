@@ -7,7 +7,8 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection, SqliteConnection, SqlitePool};
+use sqlx::{Connection as _, SqliteConnection};
+use crate::store::Pool;
 
 use crate::error::BadInput;
 
@@ -19,7 +20,7 @@ pub struct Backup {
     pub schema_version: i64,
 }
 
-pub async fn copy_to(pool: &SqlitePool, file: &Path) -> anyhow::Result<Backup> {
+pub async fn copy_to(pool: &Pool, file: &Path) -> anyhow::Result<Backup> {
     let target = file
         .to_str()
         .ok_or_else(|| BadInput(format!("{}: not a UTF-8 path", file.display())))?;

@@ -3,7 +3,8 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::Transaction;
+use crate::store::Pool;
 use tracing::instrument;
 
 use crate::bounces::report::ReportKind;
@@ -11,7 +12,7 @@ use crate::store::{from_db_time, to_db_time};
 
 /// The installation's key for VERP tags.
 #[instrument(skip_all)]
-pub async fn verp_key(pool: &SqlitePool) -> anyhow::Result<String> {
+pub async fn verp_key(pool: &Pool) -> anyhow::Result<String> {
     sqlx::query_scalar("SELECT bounce_key FROM installation LIMIT 1")
         .fetch_one(pool)
         .await
@@ -37,7 +38,7 @@ pub struct NewReport<'a> {
 /// Stores the report; `false` when the same report was stored before (an MTA's redelivery).
 #[instrument(skip_all)]
 pub async fn insert(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, sqlx::Any>,
     report: &NewReport<'_>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
@@ -45,13 +46,13 @@ pub async fn insert(
         "INSERT INTO bounce_reports (received_at, source, kind, fingerprint, subscriber_id,
              edition_id, recipient, status, diagnostic, feedback_type, report_message_id,
              action, raw)
-         VALUES (?, ?, ?, ?, ?,
-             (SELECT id FROM editions WHERE id = ?), ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5,
+             (SELECT id FROM editions WHERE id = $6), $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (fingerprint) DO NOTHING",
     )
     .bind(to_db_time(now))
     .bind(report.source)
-    .bind(report.kind)
+    .bind(report.kind.as_str())
     .bind(report.fingerprint)
     .bind(report.subscriber_id)
     .bind(report.edition_id)
@@ -71,10 +72,10 @@ pub async fn insert(
 
 /// Whether the subscriber exists (a tag may outlive an erased reader).
 pub async fn subscriber_exists(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, sqlx::Any>,
     subscriber_id: i64,
 ) -> anyhow::Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM subscribers WHERE id = ?")
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM subscribers WHERE id = $1")
         .bind(subscriber_id)
         .fetch_optional(&mut **tx)
         .await
@@ -84,10 +85,10 @@ pub async fn subscriber_exists(
 
 /// The subscriber with this address, if any (provider events name readers by address).
 pub async fn subscriber_by_email(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, sqlx::Any>,
     email: &str,
 ) -> anyhow::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT id FROM subscribers WHERE email = ?")
+    sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
         .bind(email.trim().to_ascii_lowercase())
         .fetch_optional(&mut **tx)
         .await
@@ -96,13 +97,13 @@ pub async fn subscriber_by_email(
 
 /// Soft bounces of the subscriber since `since`.
 pub async fn soft_count(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, sqlx::Any>,
     subscriber_id: i64,
     since: DateTime<Utc>,
 ) -> anyhow::Result<i64> {
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM bounce_reports
-         WHERE subscriber_id = ? AND kind = 'soft' AND received_at >= ?",
+         WHERE subscriber_id = $1 AND kind = 'soft' AND received_at >= $2",
     )
     .bind(subscriber_id)
     .bind(to_db_time(since))
@@ -113,14 +114,14 @@ pub async fn soft_count(
 
 /// Marks the address bounced on every list it is on or joining; returns how many lists.
 pub async fn mark_bounced(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, sqlx::Any>,
     subscriber_id: i64,
     now: DateTime<Utc>,
 ) -> anyhow::Result<u64> {
     Ok(sqlx::query(
         "UPDATE subscriptions SET status = 'bounced', bounce_count = bounce_count + 1,
-             confirm_secret = NULL, confirmation_next_at = NULL, updated_at = ?
-         WHERE subscriber_id = ? AND status IN ('active', 'pending')",
+             confirm_secret = NULL, confirmation_next_at = NULL, updated_at = $1
+         WHERE subscriber_id = $2 AND status IN ('active', 'pending')",
     )
     .bind(to_db_time(now))
     .bind(subscriber_id)
@@ -132,14 +133,14 @@ pub async fn mark_bounced(
 
 /// Unsubscribes the address from every list (a spam complaint); returns how many lists.
 pub async fn unsubscribe_everywhere(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, sqlx::Any>,
     subscriber_id: i64,
     now: DateTime<Utc>,
 ) -> anyhow::Result<u64> {
     Ok(sqlx::query(
-        "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = ?,
-             confirm_secret = NULL, confirmation_next_at = NULL, updated_at = ?
-         WHERE subscriber_id = ? AND status IN ('active', 'pending')",
+        "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = $1,
+             confirm_secret = NULL, confirmation_next_at = NULL, updated_at = $2
+         WHERE subscriber_id = $3 AND status IN ('active', 'pending')",
     )
     .bind(to_db_time(now))
     .bind(to_db_time(now))
@@ -206,16 +207,16 @@ pub struct ReportFilter {
 
 /// Reports newest first. With a list, only those about its readers.
 #[instrument(skip_all)]
-pub async fn list(pool: &SqlitePool, filter: &ReportFilter) -> anyhow::Result<Vec<ReportView>> {
+pub async fn list(pool: &Pool, filter: &ReportFilter) -> anyhow::Result<Vec<ReportView>> {
     let rows: Vec<ReportRow> = sqlx::query_as(
         "SELECT r.id, r.received_at, r.source, r.kind,
                 COALESCE(p.email, r.recipient) AS email, r.edition_id, r.status, r.diagnostic,
                 r.feedback_type, r.action
          FROM bounce_reports r LEFT JOIN subscribers p ON p.id = r.subscriber_id
-         WHERE (?1 IS NULL OR r.subscriber_id IN
-                    (SELECT subscriber_id FROM subscriptions WHERE list_id = ?1))
-           AND (?2 IS NULL OR r.subscriber_id = ?2)
-           AND (?3 IS NULL OR r.received_at >= ?3)
+         WHERE ($1 IS NULL OR r.subscriber_id IN
+                    (SELECT subscriber_id FROM subscriptions WHERE list_id = $1))
+           AND ($2 IS NULL OR r.subscriber_id = $2)
+           AND ($3 IS NULL OR r.received_at >= $3)
          ORDER BY r.received_at DESC, r.id DESC",
     )
     .bind(filter.list_id)
@@ -228,7 +229,7 @@ pub async fn list(pool: &SqlitePool, filter: &ReportFilter) -> anyhow::Result<Ve
 }
 
 /// Reports by kind, for `/metrics`.
-pub async fn counts_by_kind(pool: &SqlitePool) -> anyhow::Result<Vec<(String, i64)>> {
+pub async fn counts_by_kind(pool: &Pool) -> anyhow::Result<Vec<(String, i64)>> {
     sqlx::query_as("SELECT kind, COUNT(*) FROM bounce_reports GROUP BY kind ORDER BY kind")
         .fetch_all(pool)
         .await

@@ -3,7 +3,8 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::QueryBuilder;
+use crate::store::{Connection, Pool};
 use tracing::instrument;
 
 use crate::store::{begin_immediate, from_db_time, to_db_time};
@@ -11,14 +12,14 @@ use crate::store::{begin_immediate, from_db_time, to_db_time};
 /// One row per active subscriber of the list, in one statement.
 #[instrument(skip_all)]
 pub async fn enqueue(
-    conn: &mut SqliteConnection,
+    conn: &mut Connection,
     edition_id: i64,
     list_id: i64,
 ) -> anyhow::Result<u64> {
     let inserted = sqlx::query(
         "INSERT INTO deliveries (edition_id, subscriber_id, status)
-         SELECT ?1, subscriber_id, 'pending' FROM subscriptions
-         WHERE list_id = ?2 AND status = 'active'
+         SELECT $1, subscriber_id, 'pending' FROM subscriptions
+         WHERE list_id = $2 AND status = 'active'
          ORDER BY subscriber_id",
     )
     .bind(edition_id)
@@ -49,7 +50,7 @@ type RecipientRow = (i64, String, Option<String>, Option<String>, String);
 /// mailed.
 #[instrument(skip_all)]
 pub async fn claim(
-    pool: &SqlitePool,
+    pool: &Pool,
     edition_id: i64,
     list_id: i64,
     cursor: i64,
@@ -59,10 +60,10 @@ pub async fn claim(
     let mut tx = begin_immediate(pool).await.context("starting claim")?;
     let claimed: Vec<(i64, i64)> = sqlx::query_as(
         "UPDATE deliveries SET status = 'sending', attempts = attempts + 1
-         WHERE edition_id = ?1 AND subscriber_id IN (
+         WHERE edition_id = $1 AND subscriber_id IN (
              SELECT subscriber_id FROM deliveries
-             WHERE edition_id = ?1 AND subscriber_id > ?2 AND status = 'pending'
-             ORDER BY subscriber_id LIMIT ?3)
+             WHERE edition_id = $1 AND subscriber_id > $2 AND status = 'pending'
+             ORDER BY subscriber_id LIMIT $3)
          RETURNING subscriber_id, attempts",
     )
     .bind(edition_id)
@@ -74,10 +75,10 @@ pub async fn claim(
     let claimed = if claimed.is_empty() {
         sqlx::query_as(
             "UPDATE deliveries SET status = 'sending', attempts = attempts + 1
-             WHERE edition_id = ?1 AND subscriber_id IN (
+             WHERE edition_id = $1 AND subscriber_id IN (
                  SELECT subscriber_id FROM deliveries
-                 WHERE edition_id = ?1 AND status = 'retry' AND next_attempt_at <= ?2
-                 ORDER BY subscriber_id LIMIT ?3)
+                 WHERE edition_id = $1 AND status = 'retry' AND next_attempt_at <= $2
+                 ORDER BY subscriber_id LIMIT $3)
              RETURNING subscriber_id, attempts",
         )
         .bind(edition_id)
@@ -94,7 +95,7 @@ pub async fn claim(
         return Ok(Vec::new());
     }
 
-    let mut details = QueryBuilder::<Sqlite>::new(
+    let mut details = QueryBuilder::<sqlx::Any>::new(
         "SELECT p.id, p.email, p.name, s.status, COALESCE(s.unsubscribe_secret, '')
          FROM subscribers p LEFT JOIN subscriptions s ON s.subscriber_id = p.id AND s.list_id = ",
     );
@@ -126,7 +127,7 @@ pub async fn claim(
     }
     for id in cancelled {
         sqlx::query(
-            "UPDATE deliveries SET status = 'cancelled' WHERE edition_id = ? AND subscriber_id = ?",
+            "UPDATE deliveries SET status = 'cancelled' WHERE edition_id = $1 AND subscriber_id = $2",
         )
         .bind(edition_id)
         .bind(id)
@@ -169,7 +170,7 @@ pub enum Outcome {
 /// Records a batch of outcomes in one transaction (group commit).
 #[instrument(skip_all, fields(count = results.len()))]
 pub async fn record(
-    pool: &SqlitePool,
+    pool: &Pool,
     edition_id: i64,
     list_id: i64,
     results: &[(i64, Outcome)],
@@ -183,7 +184,7 @@ pub async fn record(
         .map(|(id, _)| *id)
         .collect();
     for chunk in sent.chunks(500) {
-        let mut update = QueryBuilder::<Sqlite>::new("UPDATE deliveries SET status = 'sent', last_error = NULL, next_attempt_at = NULL, sent_at = ");
+        let mut update = QueryBuilder::<sqlx::Any>::new("UPDATE deliveries SET status = 'sent', last_error = NULL, next_attempt_at = NULL, sent_at = ");
         update
             .push_bind(to_db_time(now))
             .push(" WHERE edition_id = ")
@@ -209,9 +210,9 @@ pub async fn record(
             Outcome::Requeue { error } => ("retry", error, Some(to_db_time(now)), 1),
         };
         sqlx::query(
-            "UPDATE deliveries SET status = ?, last_error = ?, next_attempt_at = ?,
-                 attempts = MAX(attempts - ?, 0)
-             WHERE edition_id = ? AND subscriber_id = ?",
+            "UPDATE deliveries SET status = $1, last_error = $2, next_attempt_at = $3,
+                 attempts = MAX(attempts - $4, 0)
+             WHERE edition_id = $5 AND subscriber_id = $6",
         )
         .bind(status)
         .bind(error)
@@ -226,8 +227,8 @@ pub async fn record(
             sqlx::query(
                 "UPDATE subscriptions SET status = 'bounced', bounce_count = bounce_count + 1,
                      confirm_secret = NULL,
-                     updated_at = ?
-                 WHERE list_id = ? AND subscriber_id = ? AND status = 'active'",
+                     updated_at = $1
+                 WHERE list_id = $2 AND subscriber_id = $3 AND status = 'active'",
             )
             .bind(to_db_time(now))
             .bind(list_id)
@@ -244,7 +245,7 @@ pub async fn record(
 /// Puts rows claimed but not attempted (a stop, a lost connection before the attempt) back.
 #[instrument(skip_all)]
 pub async fn release(
-    pool: &SqlitePool,
+    pool: &Pool,
     edition_id: i64,
     subscriber_ids: &[i64],
 ) -> anyhow::Result<()> {
@@ -252,7 +253,7 @@ pub async fn release(
     for id in subscriber_ids {
         sqlx::query(
             "UPDATE deliveries SET status = 'pending', attempts = MAX(attempts - 1, 0)
-             WHERE edition_id = ? AND subscriber_id = ? AND status = 'sending'",
+             WHERE edition_id = $1 AND subscriber_id = $2 AND status = 'sending'",
         )
         .bind(edition_id)
         .bind(id)
@@ -267,9 +268,9 @@ pub async fn release(
 /// Rows left `sending` by a process that died: they may or may not have reached the server, so
 /// they are sent again (at most one duplicate each). Only call with the edition's send lock held.
 #[instrument(skip_all)]
-pub async fn recover_in_flight(pool: &SqlitePool, edition_id: i64) -> anyhow::Result<u64> {
+pub async fn recover_in_flight(pool: &Pool, edition_id: i64) -> anyhow::Result<u64> {
     let recovered = sqlx::query(
-        "UPDATE deliveries SET status = 'pending' WHERE edition_id = ? AND status = 'sending'",
+        "UPDATE deliveries SET status = 'pending' WHERE edition_id = $1 AND status = 'sending'",
     )
     .bind(edition_id)
     .execute(pool)
@@ -299,7 +300,7 @@ impl DeliveryCounts {
 }
 
 #[instrument(skip_all)]
-pub async fn counts(pool: &SqlitePool, edition_id: i64) -> anyhow::Result<DeliveryCounts> {
+pub async fn counts(pool: &Pool, edition_id: i64) -> anyhow::Result<DeliveryCounts> {
     sqlx::query_as(
         "SELECT COUNT(*) AS total,
                 COALESCE(SUM(status = 'pending'), 0) AS pending,
@@ -309,7 +310,7 @@ pub async fn counts(pool: &SqlitePool, edition_id: i64) -> anyhow::Result<Delive
                 COALESCE(SUM(status = 'sent'), 0) AS sent,
                 COALESCE(SUM(status = 'failed'), 0) AS failed,
                 COALESCE(SUM(status = 'cancelled'), 0) AS cancelled
-         FROM deliveries WHERE edition_id = ?",
+         FROM deliveries WHERE edition_id = $1",
     )
     .bind(edition_id)
     .fetch_one(pool)
@@ -320,10 +321,10 @@ pub async fn counts(pool: &SqlitePool, edition_id: i64) -> anyhow::Result<Delive
 /// Puts the edition's deferred rows back in the queue with a fresh allowance of attempts, for
 /// a run that tries again on purpose (a resumed `digest send`, `digest resend`, the daemon).
 #[instrument(skip_all)]
-pub async fn requeue_deferred(pool: &SqlitePool, edition_id: i64) -> anyhow::Result<u64> {
+pub async fn requeue_deferred(pool: &Pool, edition_id: i64) -> anyhow::Result<u64> {
     let requeued = sqlx::query(
         "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = NULL
-         WHERE edition_id = ? AND status = 'deferred'",
+         WHERE edition_id = $1 AND status = 'deferred'",
     )
     .bind(edition_id)
     .execute(pool)
@@ -335,11 +336,11 @@ pub async fn requeue_deferred(pool: &SqlitePool, edition_id: i64) -> anyhow::Res
 
 /// When the earliest waiting retry is due.
 pub async fn next_retry_at(
-    pool: &SqlitePool,
+    pool: &Pool,
     edition_id: i64,
 ) -> anyhow::Result<Option<DateTime<Utc>>> {
     let at: Option<i64> = sqlx::query_scalar(
-        "SELECT MIN(next_attempt_at) FROM deliveries WHERE edition_id = ? AND status = 'retry'",
+        "SELECT MIN(next_attempt_at) FROM deliveries WHERE edition_id = $1 AND status = 'retry'",
     )
     .bind(edition_id)
     .fetch_one(pool)

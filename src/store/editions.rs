@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{SqliteConnection, SqlitePool};
+use crate::store::{Connection, Pool};
 use tracing::instrument;
 
 use crate::store::stories::{StoryRecord, StoryRow, STORY_COLUMNS};
@@ -11,11 +11,11 @@ use crate::store::{from_db_time, to_db_time};
 /// When the list's latest edition was built: the start of the next edition's story window.
 #[instrument(skip_all)]
 pub async fn latest_built_at(
-    pool: &SqlitePool,
+    pool: &Pool,
     list_id: i64,
 ) -> anyhow::Result<Option<DateTime<Utc>>> {
     let at: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(built_at) FROM editions WHERE list_id = ?")
+        sqlx::query_scalar("SELECT MAX(built_at) FROM editions WHERE list_id = $1")
             .bind(list_id)
             .fetch_one(pool)
             .await
@@ -26,7 +26,7 @@ pub async fn latest_built_at(
 /// Stories published in `(since, until]` that no edition of the list has carried yet.
 #[instrument(skip_all)]
 pub async fn uncarried_stories(
-    pool: &SqlitePool,
+    pool: &Pool,
     list_id: i64,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
@@ -34,10 +34,10 @@ pub async fn uncarried_stories(
     let rows: Vec<StoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {STORY_COLUMNS}
          FROM stories s
-         WHERE s.published_at > ? AND s.published_at <= ?
+         WHERE s.published_at > $1 AND s.published_at <= $2
            AND NOT EXISTS (
                SELECT 1 FROM edition_stories es JOIN editions e ON e.id = es.edition_id
-               WHERE es.story_id = s.id AND e.list_id = ?)
+               WHERE es.story_id = s.id AND e.list_id = $3)
          ORDER BY s.published_at DESC, s.id DESC",
     )))
     .bind(to_db_time(since))
@@ -69,13 +69,13 @@ pub struct EditionContent<'a> {
 /// `None` when another run created it first (the unique key decides, not a flag).
 #[instrument(skip_all)]
 pub async fn create(
-    conn: &mut SqliteConnection,
+    conn: &mut Connection,
     edition: &NewEdition<'_>,
 ) -> anyhow::Result<Option<i64>> {
     let content = edition.content.as_ref();
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO editions (list_id, local_date, status, subject, html, text, built_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (list_id, local_date) DO NOTHING
          RETURNING id",
     )
@@ -96,7 +96,7 @@ pub async fn create(
     let Some(id) = id else { return Ok(None) };
     for (position, story_id) in content.map_or(&[][..], |c| c.story_ids).iter().enumerate() {
         sqlx::query(
-            "INSERT INTO edition_stories (edition_id, story_id, position) VALUES (?, ?, ?)",
+            "INSERT INTO edition_stories (edition_id, story_id, position) VALUES ($1, $2, $3)",
         )
         .bind(id)
         .bind(story_id)
@@ -125,12 +125,12 @@ const EDITION_COLUMNS: &str = "id, list_id, local_date, status, subject, html, t
 
 #[instrument(skip_all)]
 pub async fn find(
-    pool: &SqlitePool,
+    pool: &Pool,
     list_id: i64,
     local_date: NaiveDate,
 ) -> anyhow::Result<Option<EditionRecord>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {EDITION_COLUMNS} FROM editions WHERE list_id = ? AND local_date = ?"
+        "SELECT {EDITION_COLUMNS} FROM editions WHERE list_id = $1 AND local_date = $2"
     )))
     .bind(list_id)
     .bind(local_date.to_string())
@@ -140,9 +140,9 @@ pub async fn find(
 }
 
 #[instrument(skip_all)]
-pub async fn get(pool: &SqlitePool, id: i64) -> anyhow::Result<EditionRecord> {
+pub async fn get(pool: &Pool, id: i64) -> anyhow::Result<EditionRecord> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {EDITION_COLUMNS} FROM editions WHERE id = ?"
+        "SELECT {EDITION_COLUMNS} FROM editions WHERE id = $1"
     )))
     .bind(id)
     .fetch_one(pool)
@@ -152,9 +152,9 @@ pub async fn get(pool: &SqlitePool, id: i64) -> anyhow::Result<EditionRecord> {
 
 /// How many stories the edition carries.
 #[instrument(skip_all)]
-pub async fn story_count(pool: &SqlitePool, edition_id: i64) -> anyhow::Result<usize> {
+pub async fn story_count(pool: &Pool, edition_id: i64) -> anyhow::Result<usize> {
     let count: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM edition_stories WHERE edition_id = ?")
+        sqlx::query_scalar("SELECT COUNT(*) FROM edition_stories WHERE edition_id = $1")
             .bind(edition_id)
             .fetch_one(pool)
             .await
@@ -165,13 +165,13 @@ pub async fn story_count(pool: &SqlitePool, edition_id: i64) -> anyhow::Result<u
 /// Moves a ready edition to `sending`, or a sending one to `sent` once nothing is unfinished.
 #[instrument(skip_all)]
 pub async fn set_status(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: i64,
     status: &str,
     completed_at: Option<DateTime<Utc>>,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE editions SET status = ?, completed_at = COALESCE(?, completed_at) WHERE id = ?",
+        "UPDATE editions SET status = $1, completed_at = COALESCE($2, completed_at) WHERE id = $3",
     )
     .bind(status)
     .bind(completed_at.map(to_db_time))
@@ -185,10 +185,10 @@ pub async fn set_status(
 /// Editions built since `since` that still have deliveries to make (a run stopped short: a
 /// dead relay, a stop, deferred recipients), oldest first.
 #[instrument(skip_all)]
-pub async fn unfinished(pool: &SqlitePool, since: DateTime<Utc>) -> anyhow::Result<Vec<i64>> {
+pub async fn unfinished(pool: &Pool, since: DateTime<Utc>) -> anyhow::Result<Vec<i64>> {
     sqlx::query_scalar(
         "SELECT e.id FROM editions e
-         WHERE e.status IN ('ready', 'sending') AND e.built_at >= ?
+         WHERE e.status IN ('ready', 'sending') AND e.built_at >= $1
            AND EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id
                        AND d.status IN ('pending', 'sending', 'retry', 'deferred'))
          ORDER BY e.built_at",
@@ -201,8 +201,8 @@ pub async fn unfinished(pool: &SqlitePool, since: DateTime<Utc>) -> anyhow::Resu
 
 /// Records why the edition's last run stopped short; `None` once it is finished.
 #[instrument(skip_all)]
-pub async fn set_last_error(pool: &SqlitePool, id: i64, error: Option<&str>) -> anyhow::Result<()> {
-    sqlx::query("UPDATE editions SET last_error = ? WHERE id = ?")
+pub async fn set_last_error(pool: &Pool, id: i64, error: Option<&str>) -> anyhow::Result<()> {
+    sqlx::query("UPDATE editions SET last_error = $1 WHERE id = $2")
         .bind(error)
         .bind(id)
         .execute(pool)
@@ -229,7 +229,7 @@ pub struct EditionStatus {
 /// Editions newest first, with delivery counts; `pending` counts every unfinished row.
 #[instrument(skip_all)]
 pub async fn status_report(
-    pool: &SqlitePool,
+    pool: &Pool,
     list_id: Option<i64>,
 ) -> anyhow::Result<Vec<EditionStatus>> {
     sqlx::query_as(
@@ -242,7 +242,7 @@ pub async fn status_report(
                 e.last_error
          FROM editions e JOIN lists l ON l.id = e.list_id
          LEFT JOIN deliveries d ON d.edition_id = e.id
-         WHERE ?1 IS NULL OR e.list_id = ?1
+         WHERE $1 IS NULL OR e.list_id = $1
          GROUP BY e.id
          ORDER BY e.local_date DESC, l.slug",
     )
@@ -273,8 +273,8 @@ struct ArchivedRow {
 
 /// How many editions of the list were mailed (not skipped).
 #[instrument(skip_all)]
-pub async fn published_count(pool: &SqlitePool, list_id: i64) -> anyhow::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM editions WHERE list_id = ? AND status != 'skipped'")
+pub async fn published_count(pool: &Pool, list_id: i64) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM editions WHERE list_id = $1 AND status != 'skipped'")
         .bind(list_id)
         .fetch_one(pool)
         .await
@@ -284,7 +284,7 @@ pub async fn published_count(pool: &SqlitePool, list_id: i64) -> anyhow::Result<
 /// A page of the list's mailed editions, newest first, each with its lead headline.
 #[instrument(skip_all)]
 pub async fn published(
-    pool: &SqlitePool,
+    pool: &Pool,
     list_id: i64,
     limit: u32,
     offset: u64,
@@ -295,11 +295,11 @@ pub async fn published(
                  WHERE es.edition_id = e.id ORDER BY es.position LIMIT 1) AS headline,
                 (SELECT COUNT(*) FROM edition_stories es WHERE es.edition_id = e.id) AS stories
          FROM editions e
-         WHERE e.list_id = ? AND e.status != 'skipped'
-         ORDER BY e.local_date DESC LIMIT ? OFFSET ?",
+         WHERE e.list_id = $1 AND e.status != 'skipped'
+         ORDER BY e.local_date DESC LIMIT $2 OFFSET $3",
     )
     .bind(list_id)
-    .bind(limit)
+    .bind(i64::from(limit))
     .bind(i64::try_from(offset).unwrap_or(i64::MAX))
     .fetch_all(pool)
     .await

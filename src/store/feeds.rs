@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::SqlitePool;
+use crate::store::Pool;
 use tracing::instrument;
 
 use crate::domain::{Section, StoryUrl};
@@ -45,12 +45,12 @@ fn record(row: FeedRow) -> FeedRecord {
 
 #[instrument(skip_all)]
 pub async fn add(
-    pool: &SqlitePool,
+    pool: &Pool,
     url: &StoryUrl,
     section: &Section,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let inserted = sqlx::query("INSERT INTO feeds (url, section, created_at) VALUES (?, ?, ?) ON CONFLICT (url) DO NOTHING")
+    let inserted = sqlx::query("INSERT INTO feeds (url, section, created_at) VALUES ($1, $2, $3) ON CONFLICT (url) DO NOTHING")
         .bind(url.as_str())
         .bind(section.as_str())
         .bind(to_db_time(now))
@@ -65,7 +65,7 @@ pub async fn add(
 }
 
 #[instrument(skip_all)]
-pub async fn all(pool: &SqlitePool) -> anyhow::Result<Vec<FeedRecord>> {
+pub async fn all(pool: &Pool) -> anyhow::Result<Vec<FeedRecord>> {
     let rows: Vec<FeedRow> = sqlx::query_as(
         "SELECT id, url, section, etag, last_modified, last_polled_at, last_error FROM feeds ORDER BY url",
     )
@@ -76,8 +76,8 @@ pub async fn all(pool: &SqlitePool) -> anyhow::Result<Vec<FeedRecord>> {
 }
 
 #[instrument(skip_all)]
-pub async fn remove(pool: &SqlitePool, url: &StoryUrl) -> anyhow::Result<()> {
-    let removed = sqlx::query("DELETE FROM feeds WHERE url = ?")
+pub async fn remove(pool: &Pool, url: &StoryUrl) -> anyhow::Result<()> {
+    let removed = sqlx::query("DELETE FROM feeds WHERE url = $1")
         .bind(url.as_str())
         .execute(pool)
         .await
@@ -92,7 +92,7 @@ pub async fn remove(pool: &SqlitePool, url: &StoryUrl) -> anyhow::Result<()> {
 /// What one poll left: new validators on success, the error otherwise.
 #[instrument(skip_all)]
 pub async fn record_poll(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: i64,
     validators: Option<(Option<String>, Option<String>)>,
     error: Option<&str>,
@@ -103,10 +103,10 @@ pub async fn record_poll(
         None => (false, None, None),
     };
     sqlx::query(
-        "UPDATE feeds SET last_polled_at = ?, last_error = ?,
-             etag = CASE WHEN ? THEN ? ELSE etag END,
-             last_modified = CASE WHEN ? THEN ? ELSE last_modified END
-         WHERE id = ?",
+        "UPDATE feeds SET last_polled_at = $1, last_error = $2,
+             etag = CASE WHEN $3 THEN $4 ELSE etag END,
+             last_modified = CASE WHEN $5 THEN $6 ELSE last_modified END
+         WHERE id = $7",
     )
     .bind(to_db_time(now))
     .bind(error)

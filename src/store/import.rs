@@ -7,7 +7,8 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::pool::PoolConnection;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::QueryBuilder;
+use crate::store::Pool;
 
 use crate::domain::{EmailAddress, SubscriberName, SubscriptionStatus};
 use crate::store::to_db_time;
@@ -37,13 +38,13 @@ pub struct Duplicate {
 
 /// One import run, holding the connection its temporary table lives on.
 pub struct ImportSession {
-    conn: PoolConnection<Sqlite>,
+    conn: PoolConnection<sqlx::Any>,
     list_id: i64,
     confirmed: bool,
 }
 
 impl ImportSession {
-    pub async fn start(pool: &SqlitePool, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
+    pub async fn start(pool: &Pool, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
         let mut conn = pool.acquire().await.context("acquiring connection")?;
         // Addresses arrive in random order, so each batch touches pages all over the address
         // indexes: with the usual 1 MiB cache they would spill to the WAL again and again. The
@@ -103,7 +104,7 @@ impl ImportSession {
         ordered.sort_by(|a, b| a.email.as_str().cmp(b.email.as_str()));
         let mut staged = std::collections::HashSet::with_capacity(rows.len());
         for chunk in ordered.chunks(ROWS_PER_STATEMENT) {
-            let mut insert = QueryBuilder::<Sqlite>::new(
+            let mut insert = QueryBuilder::<sqlx::Any>::new(
                 "INSERT INTO import_rows (email, name, left_status, line) ",
             );
             insert.push_values(chunk, |mut values, row| {
@@ -128,7 +129,7 @@ impl ImportSession {
             .filter(|row| !staged.contains(&(row.line as i64)))
         {
             let first_line: i64 =
-                sqlx::query_scalar("SELECT line FROM import_rows WHERE email = ?")
+                sqlx::query_scalar("SELECT line FROM import_rows WHERE email = $1")
                     .bind(row.email.as_str())
                     .fetch_one(&mut *tx)
                     .await
@@ -142,7 +143,7 @@ impl ImportSession {
 
         sqlx::query(
             "INSERT INTO subscribers (email, name, created_at)
-             SELECT email, name, ?1 FROM import_rows WHERE rowid > ?2 ORDER BY email
+             SELECT email, name, $1 FROM import_rows WHERE rowid > $2 ORDER BY email
              ON CONFLICT (email) DO UPDATE SET name = excluded.name
              WHERE subscribers.name IS NULL AND excluded.name IS NOT NULL",
         )
@@ -161,11 +162,11 @@ impl ImportSession {
             "INSERT INTO subscriptions
                  (list_id, subscriber_id, status, consent_source, consent_at, confirmed_at, updated_at,
                   unsubscribe_secret, unsubscribed_at)
-             SELECT ?1, p.id, COALESCE(i.left_status, ?2), 'import', ?3,
-                    CASE WHEN i.left_status IS NULL THEN ?4 END, ?3, lower(hex(randomblob(16))),
-                    CASE WHEN i.left_status = 'unsubscribed' THEN ?3 END
+             SELECT $1, p.id, COALESCE(i.left_status, $2), 'import', $3,
+                    CASE WHEN i.left_status IS NULL THEN $4 END, $3, lower(hex(randomblob(16))),
+                    CASE WHEN i.left_status = 'unsubscribed' THEN $3 END
              FROM import_rows i JOIN subscribers p ON p.email = i.email
-             WHERE i.rowid > ?5
+             WHERE i.rowid > $5
              ON CONFLICT (list_id, subscriber_id) DO UPDATE SET
                  status = 'active', confirmed_at = excluded.confirmed_at,
                  updated_at = excluded.updated_at

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::SqlitePool;
+use crate::store::Pool;
 use tracing::instrument;
 
 use crate::domain::{
@@ -70,7 +70,8 @@ struct ListRow {
     max_stories: i64,
     from_address: Option<String>,
     language: String,
-    thumbnails: bool,
+    /// 0 or 1: both databases store the flag as an integer.
+    thumbnails: i64,
     created_at: i64,
 }
 
@@ -94,7 +95,7 @@ impl TryFrom<ListRow> for ListRecord {
                 .transpose()
                 .with_context(corrupt)?,
             language: Language::parse(&row.language).with_context(corrupt)?,
-            thumbnails: row.thumbnails,
+            thumbnails: row.thumbnails != 0,
             created_at: from_db_time(row.created_at),
         })
     }
@@ -105,14 +106,14 @@ const COLUMNS: &str =
 
 #[instrument(skip_all, fields(slug = %list.slug))]
 pub async fn insert(
-    pool: &SqlitePool,
+    pool: &Pool,
     list: &NewList,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ListRecord> {
     let row: Option<ListRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO lists (slug, title, schedule, timezone, max_stories, from_address, language,
                             thumbnails, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (slug) DO NOTHING
          RETURNING {COLUMNS}",
     )))
@@ -123,7 +124,7 @@ pub async fn insert(
     .bind(i64::from(list.max_stories.get()))
     .bind(list.from_address.as_ref().map(Sender::to_string))
     .bind(list.language.to_string())
-    .bind(list.thumbnails)
+    .bind(i64::from(list.thumbnails))
     .bind(to_db_time(now))
     .bind(to_db_time(now))
     .fetch_optional(pool)
@@ -137,22 +138,22 @@ pub async fn insert(
 
 #[instrument(skip_all, fields(slug = %slug))]
 pub async fn update(
-    pool: &SqlitePool,
+    pool: &Pool,
     slug: &ListSlug,
     changes: &ListChanges,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ListRecord> {
     let row: Option<ListRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE lists SET
-             title = COALESCE(?, title),
-             schedule = COALESCE(?, schedule),
-             timezone = COALESCE(?, timezone),
-             max_stories = COALESCE(?, max_stories),
-             from_address = COALESCE(?, from_address),
-             language = COALESCE(?, language),
-             thumbnails = COALESCE(?, thumbnails),
-             updated_at = ?
-         WHERE slug = ?
+             title = COALESCE($1, title),
+             schedule = COALESCE($2, schedule),
+             timezone = COALESCE($3, timezone),
+             max_stories = COALESCE($4, max_stories),
+             from_address = COALESCE($5, from_address),
+             language = COALESCE($6, language),
+             thumbnails = COALESCE($7, thumbnails),
+             updated_at = $8
+         WHERE slug = $9
          RETURNING {COLUMNS}",
     )))
     .bind(changes.title.as_ref().map(ListTitle::as_str))
@@ -161,7 +162,7 @@ pub async fn update(
     .bind(changes.max_stories.map(|n| i64::from(n.get())))
     .bind(changes.from_address.as_ref().map(Sender::to_string))
     .bind(changes.language.as_ref().map(Language::to_string))
-    .bind(changes.thumbnails)
+    .bind(changes.thumbnails.map(i64::from))
     .bind(to_db_time(now))
     .bind(slug.as_str())
     .fetch_optional(pool)
@@ -174,9 +175,9 @@ pub async fn update(
 }
 
 #[instrument(skip_all, fields(slug = %slug))]
-pub async fn find(pool: &SqlitePool, slug: &ListSlug) -> anyhow::Result<Option<ListRecord>> {
+pub async fn find(pool: &Pool, slug: &ListSlug) -> anyhow::Result<Option<ListRecord>> {
     let row: Option<ListRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM lists WHERE slug = ?"
+        "SELECT {COLUMNS} FROM lists WHERE slug = $1"
     )))
     .bind(slug.as_str())
     .fetch_optional(pool)
@@ -186,9 +187,9 @@ pub async fn find(pool: &SqlitePool, slug: &ListSlug) -> anyhow::Result<Option<L
 }
 
 #[instrument(skip_all)]
-pub async fn get(pool: &SqlitePool, id: i64) -> anyhow::Result<ListRecord> {
+pub async fn get(pool: &Pool, id: i64) -> anyhow::Result<ListRecord> {
     let row: ListRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM lists WHERE id = ?"
+        "SELECT {COLUMNS} FROM lists WHERE id = $1"
     )))
     .bind(id)
     .fetch_one(pool)
@@ -198,12 +199,12 @@ pub async fn get(pool: &SqlitePool, id: i64) -> anyhow::Result<ListRecord> {
 }
 
 /// The list, or a bad-input error naming the slug.
-pub async fn require(pool: &SqlitePool, slug: &ListSlug) -> anyhow::Result<ListRecord> {
+pub async fn require(pool: &Pool, slug: &ListSlug) -> anyhow::Result<ListRecord> {
     find(pool, slug).await?.ok_or_else(|| unknown(slug).into())
 }
 
 #[instrument(skip_all)]
-pub async fn all(pool: &SqlitePool) -> anyhow::Result<Vec<ListRecord>> {
+pub async fn all(pool: &Pool) -> anyhow::Result<Vec<ListRecord>> {
     let rows: Vec<ListRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM lists ORDER BY slug"
     )))
@@ -215,8 +216,8 @@ pub async fn all(pool: &SqlitePool) -> anyhow::Result<Vec<ListRecord>> {
 
 /// Deletes the list and, through the foreign keys, its subscriptions.
 #[instrument(skip_all, fields(slug = %slug))]
-pub async fn delete(pool: &SqlitePool, slug: &ListSlug) -> anyhow::Result<()> {
-    let deleted = sqlx::query("DELETE FROM lists WHERE slug = ?")
+pub async fn delete(pool: &Pool, slug: &ListSlug) -> anyhow::Result<()> {
+    let deleted = sqlx::query("DELETE FROM lists WHERE slug = $1")
         .bind(slug.as_str())
         .execute(pool)
         .await
@@ -229,14 +230,14 @@ pub async fn delete(pool: &SqlitePool, slug: &ListSlug) -> anyhow::Result<()> {
 }
 
 #[instrument(skip_all)]
-pub async fn status_counts(pool: &SqlitePool, list_id: i64) -> anyhow::Result<StatusCounts> {
+pub async fn status_counts(pool: &Pool, list_id: i64) -> anyhow::Result<StatusCounts> {
     let (pending, active, unsubscribed, bounced): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT
              COALESCE(SUM(status = 'pending'), 0),
              COALESCE(SUM(status = 'active'), 0),
              COALESCE(SUM(status = 'unsubscribed'), 0),
              COALESCE(SUM(status = 'bounced'), 0)
-         FROM subscriptions WHERE list_id = ?",
+         FROM subscriptions WHERE list_id = $1",
     )
     .bind(list_id)
     .fetch_one(pool)

@@ -1,4 +1,4 @@
-//! Thin async functions over SQLite, one file per table group. Nothing here knows of HTTP, SMTP
+//! Thin async functions over SQLite or PostgreSQL, one file per table group. Nothing here knows of HTTP, SMTP
 //! or the command line.
 
 pub mod backup;
@@ -19,12 +19,20 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::ConnectOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Any, Executor, Transaction};
 
 use crate::error::BadInput;
 
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The database: SQLite or PostgreSQL behind one type, so the store's SQL is written once.
+pub type Pool = sqlx::AnyPool;
+pub type Connection = sqlx::AnyConnection;
+pub type Tx = Transaction<'static, Any>;
+
+pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// How long a statement waits for another writer (the daemon, an import) before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -33,32 +41,151 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// should hear "busy, try again" (503) long before a proxy gives up on us.
 pub const WEB_BUSY_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Which database a URL or a pool is on: where the SQL differs (locking, bulk load, copies),
+/// the store asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+
+    pub fn of(pool: &Pool) -> Self {
+        Self::of_url(pool.connect_options().database_url.as_str())
+    }
+
+    pub fn of_connection(conn: &Connection) -> Self {
+        if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+
+    fn migrator(self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Self::Sqlite => &SQLITE_MIGRATOR,
+            Self::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+}
+
 /// Connection options for a `sqlite://` URL or a plain file path.
 pub fn connect_options(url: &str) -> Result<SqliteConnectOptions, BadInput> {
-    let options = if url.starts_with("sqlite:") {
+    if url.starts_with("sqlite:") {
         SqliteConnectOptions::from_str(url)
-            .map_err(|error| BadInput(format!("invalid database URL {url:?}: {error}")))?
+            .map_err(|error| BadInput(format!("invalid database URL {url:?}: {error}")))
     } else if url.trim().is_empty() {
-        return Err(BadInput::new("database URL is empty"));
+        Err(BadInput::new("database URL is empty"))
+    } else if url.contains("://") {
+        Err(BadInput(format!(
+            "unsupported database URL {:?}: use sqlite://FILE or postgres://...",
+            redact_url(url)
+        )))
     } else {
-        SqliteConnectOptions::new().filename(url)
+        Ok(SqliteConnectOptions::new().filename(url))
+    }
+}
+
+/// A database URL fit for messages: its password, if any, replaced.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The pool's statements wait this long for SQLite's write lock.
+#[derive(Debug, Clone, Copy)]
+struct SqliteTuning {
+    busy_timeout: Duration,
+}
+
+/// How `connect` opens a SQLite file.
+enum SqliteMode {
+    ReadWrite { create: bool },
+    ReadOnly,
+}
+
+/// The Any driver opens SQLite from a URL alone: the file's path and its open mode go in the
+/// URL, and the settings a URL cannot carry are set on every new connection.
+fn sqlite_pool(
+    options: &SqliteConnectOptions,
+    mode: SqliteMode,
+    tuning: SqliteTuning,
+    max_connections: u32,
+) -> anyhow::Result<(AnyPoolOptions, AnyConnectOptions)> {
+    let options = match mode {
+        SqliteMode::ReadWrite { create } => options.clone().create_if_missing(create),
+        SqliteMode::ReadOnly => options.clone().read_only(true).immutable(true),
     };
-    Ok(options
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        // WAL with NORMAL is durable across process crashes; only power loss may drop the last
-        // commits, and delivery state is resent, not lost, in that case.
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT)
-        // 1 MiB of page cache per connection (SQLite's default is 2): the OS caches the file
-        // anyway, and a send to 200,000 people then stays within a few MiB of one to 20,000.
-        .pragma("cache_size", "-1024"))
+    let any = AnyConnectOptions::from_str(options.to_url_lossy().as_str())
+        .context("building the SQLite connection options")?;
+    let writable = matches!(mode, SqliteMode::ReadWrite { .. });
+    let busy_millis = tuning.busy_timeout.as_millis();
+    let pool = AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                // Numbers we formatted ourselves: PRAGMA takes no bound parameters.
+                let mut pragmas = vec![
+                    format!("PRAGMA busy_timeout = {busy_millis}"),
+                    "PRAGMA foreign_keys = ON".to_string(),
+                    // 1 MiB of page cache per connection (SQLite's default is 2): the OS caches
+                    // the file anyway, and a send to 200,000 people then stays within a few MiB
+                    // of one to 20,000.
+                    "PRAGMA cache_size = -1024".to_string(),
+                ];
+                if writable {
+                    pragmas.push("PRAGMA journal_mode = WAL".to_string());
+                    // WAL with NORMAL is durable across process crashes; only power loss may
+                    // drop the last commits, and delivery state is resent, not lost, then.
+                    pragmas.push("PRAGMA synchronous = NORMAL".to_string());
+                }
+                for pragma in pragmas {
+                    conn.execute(sqlx::AssertSqlSafe(pragma)).await?;
+                }
+                Ok(())
+            })
+        });
+    Ok((pool, any))
+}
+
+fn postgres_options(url: &str) -> anyhow::Result<AnyConnectOptions> {
+    AnyConnectOptions::from_str(url)
+        .map_err(|error| BadInput(format!("invalid database URL {:?}: {error}", redact_url(url))).into())
+}
+
+async fn connect_postgres(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
+    let options = postgres_options(url)?;
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(BUSY_TIMEOUT)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("connecting to PostgreSQL at {}", redact_url(url)))
 }
 
 /// Opens the database, creating the file if needed and `create` allows, and applies pending
 /// migrations.
-pub async fn connect(url: &str, create: bool) -> anyhow::Result<SqlitePool> {
+pub async fn connect(url: &str, create: bool) -> anyhow::Result<Pool> {
+    sqlx::any::install_default_drivers();
+    if Backend::of_url(url) == Backend::Postgres {
+        let pool = connect_postgres(url, 8).await?;
+        migrate(&pool).await?;
+        return Ok(pool);
+    }
     let options = connect_options(url)?;
     if !create {
         let path = options.get_filename();
@@ -74,46 +201,59 @@ pub async fn connect(url: &str, create: bool) -> anyhow::Result<SqlitePool> {
             .into());
         }
     }
-    let opened = open_and_migrate(options.clone().create_if_missing(create)).await;
+    let tuning = SqliteTuning {
+        busy_timeout: BUSY_TIMEOUT,
+    };
+    let opened = open_and_migrate(&options, create, tuning).await;
     match opened {
         // A reading command on a database this user may not write (a copy on read-only
         // storage, another user's file): read it as it is, if its schema is current.
         Err(error) if !create && sqlite_code(&error) == Some(SQLITE_READONLY) => {
-            open_read_only(options.get_filename()).await
+            open_read_only(&options, tuning).await
         }
         other => other,
     }
 }
 
-async fn open_and_migrate(options: SqliteConnectOptions) -> anyhow::Result<SqlitePool> {
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
+async fn open_and_migrate(
+    options: &SqliteConnectOptions,
+    create: bool,
+    tuning: SqliteTuning,
+) -> anyhow::Result<Pool> {
+    let (pool, any) = sqlite_pool(options, SqliteMode::ReadWrite { create }, tuning, 8)?;
+    let pool = pool
+        .connect_with(any)
         .await
         .context("connecting to SQLite")?;
-    MIGRATOR.run(&pool).await.map_err(|error| match error {
-        // The database carries migrations this binary does not know: a newer Herald wrote it.
-        sqlx::migrate::MigrateError::VersionMissing(version) => anyhow::anyhow!(
-            "this database was last used by a newer Herald (its schema has migration \
-             {version}, which this version does not know): upgrade herald, or use a backup \
-             taken with this version"
-        ),
-        other => anyhow::Error::new(other).context("applying database migrations"),
-    })?;
+    migrate(&pool).await?;
     Ok(pool)
+}
+
+async fn migrate(pool: &Pool) -> anyhow::Result<()> {
+    Backend::of(pool)
+        .migrator()
+        .run(pool)
+        .await
+        .map_err(|error| match error {
+            // The database carries migrations this binary does not know: a newer Herald wrote it.
+            sqlx::migrate::MigrateError::VersionMissing(version) => anyhow::anyhow!(
+                "this database was last used by a newer Herald (its schema has migration \
+                 {version}, which this version does not know): upgrade herald, or use a backup \
+                 taken with this version"
+            ),
+            other => anyhow::Error::new(other).context("applying database migrations"),
+        })
 }
 
 /// Opens a database read-only and immutable (no lock or WAL index file to create, which a
 /// read-only directory forbids), after checking its schema is the one this binary knows.
-async fn open_read_only(path: &std::path::Path) -> anyhow::Result<SqlitePool> {
-    let options = SqliteConnectOptions::new()
-        .filename(path)
-        .read_only(true)
-        .immutable(true)
-        .foreign_keys(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
+async fn open_read_only(
+    options: &SqliteConnectOptions,
+    tuning: SqliteTuning,
+) -> anyhow::Result<Pool> {
+    let (pool, any) = sqlite_pool(options, SqliteMode::ReadOnly, tuning, 4)?;
+    let pool = pool
+        .connect_with(any)
         .await
         .context("opening the database read-only")?;
     let applied: Vec<i64> =
@@ -121,7 +261,7 @@ async fn open_read_only(path: &std::path::Path) -> anyhow::Result<SqlitePool> {
             .fetch_all(&pool)
             .await
             .context("reading the database's schema version")?;
-    let known: Vec<i64> = MIGRATOR.iter().map(|migration| migration.version).collect();
+    let known: Vec<i64> = SQLITE_MIGRATOR.iter().map(|migration| migration.version).collect();
     if let Some(newer) = applied.iter().find(|version| !known.contains(version)) {
         anyhow::bail!(
             "this database was last used by a newer Herald (its schema has migration {newer}, \
@@ -140,15 +280,25 @@ async fn open_read_only(path: &std::path::Path) -> anyhow::Result<SqlitePool> {
 
 /// A pool on a database [`connect`] has opened and migrated, whose statements give up on a busy
 /// database after `busy_timeout`.
-pub async fn connect_impatient(url: &str, busy_timeout: Duration) -> anyhow::Result<SqlitePool> {
-    let options = connect_options(url)?
-        .create_if_missing(false)
-        .busy_timeout(busy_timeout);
-    SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await
-        .context("connecting to SQLite")
+pub async fn connect_impatient(url: &str, busy_timeout: Duration) -> anyhow::Result<Pool> {
+    sqlx::any::install_default_drivers();
+    if Backend::of_url(url) == Backend::Postgres {
+        let options = postgres_options(url)?;
+        return AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(busy_timeout)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("connecting to PostgreSQL at {}", redact_url(url)));
+    }
+    let options = connect_options(url)?;
+    let (pool, any) = sqlite_pool(
+        &options,
+        SqliteMode::ReadWrite { create: false },
+        SqliteTuning { busy_timeout },
+        8,
+    )?;
+    pool.connect_with(any).await.context("connecting to SQLite")
 }
 
 const SQLITE_BUSY: i32 = 5;
@@ -157,19 +307,28 @@ const SQLITE_READONLY: i32 = 8;
 const SQLITE_FULL: i32 = 13;
 const SQLITE_CANTOPEN: i32 = 14;
 
-/// The primary SQLite result code of the first database error in the chain.
-fn sqlite_code(error: &anyhow::Error) -> Option<i32> {
+/// The database error codes in the chain: SQLite's numeric result code, or PostgreSQL's
+/// SQLSTATE.
+fn database_code(error: &anyhow::Error) -> Option<String> {
     error
         .chain()
         .find_map(|cause| match cause.downcast_ref::<sqlx::Error>() {
-            Some(sqlx::Error::Database(database)) => database
-                .code()
-                .and_then(|code| code.parse::<i32>().ok())
-                // Extended result codes carry the primary code in their low byte.
-                .map(|code| code & 0xff),
+            Some(sqlx::Error::Database(database)) => database.code().map(|code| code.into_owned()),
             _ => None,
         })
 }
+
+/// The primary SQLite result code of the first database error in the chain.
+fn sqlite_code(error: &anyhow::Error) -> Option<i32> {
+    database_code(error)
+        .and_then(|code| code.parse::<i32>().ok())
+        // Extended result codes carry the primary code in their low byte.
+        .map(|code| code & 0xff)
+}
+
+/// PostgreSQL's SQLSTATEs that mean "another transaction was in the way": lock timeouts,
+/// serialisation failures and deadlocks, worth a retry.
+const POSTGRES_BUSY: [&str; 4] = ["55P03", "40001", "40P01", "57014"];
 
 /// Whether the failure is only that another process held the database past the busy timeout:
 /// worth a retry, not an operator's attention.
@@ -180,17 +339,28 @@ pub fn is_busy(error: &anyhow::Error) -> bool {
             Some(sqlx::Error::PoolTimedOut)
         )
     });
-    timed_out || matches!(sqlite_code(error), Some(SQLITE_BUSY | SQLITE_LOCKED))
+    timed_out
+        || matches!(sqlite_code(error), Some(SQLITE_BUSY | SQLITE_LOCKED))
+        || database_code(error).is_some_and(|code| POSTGRES_BUSY.contains(&code.as_str()))
 }
 
-/// What a database failure means for an operator, in plain words, where SQLite's own message
-/// ("attempt to write a readonly database") would leave them guessing.
+/// What a database failure means for an operator, in plain words, where the database's own
+/// message ("attempt to write a readonly database") would leave them guessing.
 pub fn in_plain_words(error: &anyhow::Error) -> Option<&'static str> {
     if is_busy(error) {
         return Some(
             "the database stayed busy: another process held its write lock past the busy \
              timeout (a long import, a stuck script?); try again",
         );
+    }
+    match database_code(error).as_deref()? {
+        "53100" => return Some("the disk holding the PostgreSQL database is full"),
+        "42501" => {
+            return Some(
+                "the PostgreSQL role may not do this: grant it the rights on Herald's schema",
+            )
+        }
+        _ => {}
     }
     match sqlite_code(error)? {
         SQLITE_READONLY => Some(
@@ -207,8 +377,18 @@ pub fn in_plain_words(error: &anyhow::Error) -> Option<&'static str> {
 }
 
 /// Whether a write could start now, waiting at most `patience` for another writer.
-pub async fn writable(pool: &SqlitePool, patience: Duration) -> anyhow::Result<()> {
-    let mut connection = pool.acquire().await?;
+pub async fn writable(pool: &Pool, patience: Duration) -> anyhow::Result<()> {
+    let mut connection = tokio::time::timeout(patience, pool.acquire())
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)??;
+    if Backend::of(pool) == Backend::Postgres {
+        // PostgreSQL has no database-wide write lock: a read-write transaction that starts is
+        // a write that could start.
+        let mut tx = sqlx::Connection::begin_with(&mut *connection, "BEGIN READ WRITE").await?;
+        sqlx::query("SELECT 1").execute(&mut *tx).await?;
+        tx.rollback().await?;
+        return Ok(());
+    }
     let usual: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
         .fetch_one(&mut *connection)
         .await?;
@@ -234,10 +414,14 @@ pub async fn writable(pool: &SqlitePool, patience: Duration) -> anyhow::Result<(
 }
 
 /// A transaction that holds the write lock from its first statement. Read-then-write work must
-/// use this: a deferred transaction that read first cannot upgrade once another connection has
-/// written, and fails with "database is locked" however long the busy timeout.
-pub async fn begin_immediate(pool: &SqlitePool) -> sqlx::Result<Transaction<'static, Sqlite>> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+/// use this: on SQLite a deferred transaction that read first cannot upgrade once another
+/// connection has written, and fails with "database is locked" however long the busy timeout.
+/// PostgreSQL locks rows, not the database: its statements take the locks they need.
+pub async fn begin_immediate(pool: &Pool) -> sqlx::Result<Tx> {
+    match Backend::of(pool) {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => pool.begin().await,
+    }
 }
 
 /// Timestamps are stored as Unix seconds: compact, and they sort.

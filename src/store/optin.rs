@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::SqlitePool;
+use crate::store::Pool;
 use tracing::instrument;
 
 use crate::domain::{EmailAddress, SubscriberName, SubscriptionToken};
@@ -18,7 +18,7 @@ use crate::store::{begin_immediate, to_db_time};
 /// resubscribes them, with the new consent recorded then.
 #[instrument(skip_all)]
 pub async fn sign_up(
-    pool: &SqlitePool,
+    pool: &Pool,
     list_id: i64,
     email: &EmailAddress,
     name: Option<&SubscriberName>,
@@ -30,7 +30,7 @@ pub async fn sign_up(
     let subscriber_id = upsert_person(&mut tx, email, name, NameUpdate::FillMissing, now).await?;
     let existing: Option<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
         "SELECT status, confirmation_sent_at, confirmation_next_at
-         FROM subscriptions WHERE list_id = ? AND subscriber_id = ?",
+         FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2",
     )
     .bind(list_id)
     .bind(subscriber_id)
@@ -48,7 +48,7 @@ pub async fn sign_up(
             "INSERT INTO subscriptions
                  (list_id, subscriber_id, status, consent_source, consent_at, consent_ip, updated_at,
                   unsubscribe_secret, confirm_secret)
-             VALUES (?1, ?2, 'pending', 'web', ?3, ?4, ?3, lower(hex(randomblob(16))), lower(hex(randomblob(16))))",
+             VALUES ($1, $2, 'pending', 'web', $3, $4, $3, lower(hex(randomblob(16))), lower(hex(randomblob(16))))",
         )
         .bind(list_id)
         .bind(subscriber_id)
@@ -61,10 +61,10 @@ pub async fn sign_up(
     if queue {
         // Someone who left gets a fresh link: the links they had stopped working when they left.
         sqlx::query(
-            "UPDATE subscriptions SET confirmation_requested_at = ?1, confirmation_next_at = ?1,
+            "UPDATE subscriptions SET confirmation_requested_at = $1, confirmation_next_at = $1,
                  confirmation_attempts = 0,
                  confirm_secret = COALESCE(confirm_secret, lower(hex(randomblob(16))))
-             WHERE list_id = ?2 AND subscriber_id = ?3",
+             WHERE list_id = $2 AND subscriber_id = $3",
         )
         .bind(to_db_time(now))
         .bind(list_id)
@@ -100,7 +100,7 @@ impl ConfirmationJob {
 /// Confirmation mails due at `now`, oldest first; none for someone who is active by now.
 #[instrument(skip_all)]
 pub async fn due_confirmations(
-    pool: &SqlitePool,
+    pool: &Pool,
     now: DateTime<Utc>,
     limit: i64,
 ) -> anyhow::Result<Vec<ConfirmationJob>> {
@@ -111,8 +111,8 @@ pub async fn due_confirmations(
          FROM subscriptions s
          JOIN subscribers p ON p.id = s.subscriber_id
          JOIN lists l ON l.id = s.list_id
-         WHERE s.confirmation_next_at <= ? AND s.status != 'active'
-         ORDER BY s.confirmation_next_at LIMIT ?",
+         WHERE s.confirmation_next_at <= $1 AND s.status != 'active'
+         ORDER BY s.confirmation_next_at LIMIT $2",
     )
     .bind(to_db_time(now))
     .bind(limit)
@@ -124,14 +124,14 @@ pub async fn due_confirmations(
 /// The mail went out: the cooldown starts now.
 #[instrument(skip_all)]
 pub async fn confirmation_sent(
-    pool: &SqlitePool,
+    pool: &Pool,
     job: &ConfirmationJob,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE subscriptions SET confirmation_sent_at = ?, confirmation_next_at = NULL,
+        "UPDATE subscriptions SET confirmation_sent_at = $1, confirmation_next_at = NULL,
              confirmation_attempts = 0
-         WHERE list_id = ? AND subscriber_id = ?",
+         WHERE list_id = $2 AND subscriber_id = $3",
     )
     .bind(to_db_time(now))
     .bind(job.list_id)
@@ -145,14 +145,14 @@ pub async fn confirmation_sent(
 /// The send failed: try again at `next`, or never (`None`) once attempts are spent.
 #[instrument(skip_all)]
 pub async fn confirmation_failed(
-    pool: &SqlitePool,
+    pool: &Pool,
     job: &ConfirmationJob,
     next: Option<DateTime<Utc>>,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE subscriptions SET confirmation_next_at = ?,
+        "UPDATE subscriptions SET confirmation_next_at = $1,
              confirmation_attempts = confirmation_attempts + 1
-         WHERE list_id = ? AND subscriber_id = ?",
+         WHERE list_id = $2 AND subscriber_id = $3",
     )
     .bind(next.map(to_db_time))
     .bind(job.list_id)
@@ -164,7 +164,7 @@ pub async fn confirmation_failed(
 }
 
 /// When the next queued confirmation mail is due.
-pub async fn next_confirmation_at(pool: &SqlitePool) -> anyhow::Result<Option<DateTime<Utc>>> {
+pub async fn next_confirmation_at(pool: &Pool) -> anyhow::Result<Option<DateTime<Utc>>> {
     let at: Option<i64> = sqlx::query_scalar(
         "SELECT MIN(confirmation_next_at) FROM subscriptions WHERE status != 'active'",
     )
@@ -184,7 +184,7 @@ pub enum LinkPurpose {
 /// Confirms a pending subscription, or resubscribes someone who left or bounced and signed up
 /// again (their new consent is recorded now). True when the link is valid.
 pub async fn confirm(
-    pool: &SqlitePool,
+    pool: &Pool,
     token: &SubscriptionToken,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
@@ -192,10 +192,10 @@ pub async fn confirm(
         pool,
         token,
         LinkPurpose::Confirm,
-        "UPDATE subscriptions SET status = 'active', confirmed_at = ?1, updated_at = ?1,
-             consent_source = 'web', consent_at = ?1, unsubscribed_at = NULL,
+        "UPDATE subscriptions SET status = 'active', confirmed_at = $1, updated_at = $1,
+             consent_source = 'web', consent_at = $1, unsubscribed_at = NULL,
              confirmation_next_at = NULL
-         WHERE list_id = ?2 AND subscriber_id = ?3 AND status != 'active'",
+         WHERE list_id = $2 AND subscriber_id = $3 AND status != 'active'",
         now,
     )
     .await
@@ -203,7 +203,7 @@ pub async fn confirm(
 
 /// Unsubscribes at once. True when the link is valid.
 pub async fn unsubscribe(
-    pool: &SqlitePool,
+    pool: &Pool,
     token: &SubscriptionToken,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
@@ -211,9 +211,9 @@ pub async fn unsubscribe(
         pool,
         token,
         LinkPurpose::Unsubscribe,
-        "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = ?1, updated_at = ?1,
+        "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = $1, updated_at = $1,
              confirm_secret = NULL, confirmation_next_at = NULL
-         WHERE list_id = ?2 AND subscriber_id = ?3 AND status IN ('pending', 'active')",
+         WHERE list_id = $2 AND subscriber_id = $3 AND status IN ('pending', 'active')",
         now,
     )
     .await
@@ -222,7 +222,7 @@ pub async fn unsubscribe(
 /// Checks the link's secret and, if it holds, applies `update` (binding now, list, subscriber).
 #[instrument(skip_all, fields(purpose = ?purpose))]
 async fn follow_link(
-    pool: &SqlitePool,
+    pool: &Pool,
     token: &SubscriptionToken,
     purpose: LinkPurpose,
     update: &'static str,
@@ -244,16 +244,16 @@ async fn follow_link(
 }
 
 async fn valid(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::store::Connection,
     token: &SubscriptionToken,
     purpose: LinkPurpose,
 ) -> anyhow::Result<bool> {
     let stored: Option<Option<String>> = sqlx::query_scalar(match purpose {
         LinkPurpose::Confirm => {
-            "SELECT confirm_secret FROM subscriptions WHERE list_id = ? AND subscriber_id = ?"
+            "SELECT confirm_secret FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2"
         }
         LinkPurpose::Unsubscribe => {
-            "SELECT unsubscribe_secret FROM subscriptions WHERE list_id = ? AND subscriber_id = ?"
+            "SELECT unsubscribe_secret FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2"
         }
     })
     .bind(token.list_id)

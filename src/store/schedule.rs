@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::SqlitePool;
+use crate::store::Pool;
 use tracing::instrument;
 
 use crate::store::{from_db_time, to_db_time};
@@ -16,7 +16,7 @@ pub struct DueState {
 }
 
 #[instrument(skip_all)]
-pub async fn all(pool: &SqlitePool) -> anyhow::Result<Vec<DueState>> {
+pub async fn all(pool: &Pool) -> anyhow::Result<Vec<DueState>> {
     let rows: Vec<(i64, Option<i64>, Option<String>)> =
         sqlx::query_as("SELECT id, next_due_at, schedule_key FROM lists ORDER BY id")
             .fetch_all(pool)
@@ -34,12 +34,12 @@ pub async fn all(pool: &SqlitePool) -> anyhow::Result<Vec<DueState>> {
 
 #[instrument(skip_all)]
 pub async fn set_next_due(
-    pool: &SqlitePool,
+    pool: &Pool,
     list_id: i64,
     next_due_at: Option<DateTime<Utc>>,
     schedule_key: &str,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE lists SET next_due_at = ?, schedule_key = ? WHERE id = ?")
+    sqlx::query("UPDATE lists SET next_due_at = $1, schedule_key = $2 WHERE id = $3")
         .bind(next_due_at.map(to_db_time))
         .bind(schedule_key)
         .bind(list_id)

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{SqliteConnection, SqlitePool};
+use crate::store::{Connection, Pool};
 use tracing::instrument;
 
 use crate::domain::{ImageSize, NewImage, Score, Section, StoryTitle, StoryUrl};
@@ -90,20 +90,20 @@ impl From<StoryRow> for StoryRecord {
     }
 }
 
-/// How an update treats the picture columns, with ?7 the picture's link, ?12/?13 its size and
-/// ?14/?15 its caption and credit: a new link forgets what was known of the old picture.
+/// How an update treats the picture columns, with $7 the picture's link, $12/$13 its size and
+/// $14/$15 its caption and credit: a new link forgets what was known of the old picture.
 const IMAGE_UPDATE: &str = "
-             image_width = CASE WHEN ?7 IS NULL OR ?7 = image_url
-                 THEN COALESCE(?12, image_width) ELSE ?12 END,
-             image_height = CASE WHEN ?7 IS NULL OR ?7 = image_url
-                 THEN COALESCE(?13, image_height) ELSE ?13 END,
-             image_caption = CASE WHEN ?7 IS NULL OR ?7 = image_url
-                 THEN COALESCE(?14, image_caption) ELSE ?14 END,
-             image_credit = CASE WHEN ?7 IS NULL OR ?7 = image_url
-                 THEN COALESCE(?15, image_credit) ELSE ?15 END,
-             image_checked_at = CASE WHEN ?7 IS NULL OR ?7 = image_url
+             image_width = CASE WHEN $7 IS NULL OR $7 = image_url
+                 THEN COALESCE($12, image_width) ELSE $12 END,
+             image_height = CASE WHEN $7 IS NULL OR $7 = image_url
+                 THEN COALESCE($13, image_height) ELSE $13 END,
+             image_caption = CASE WHEN $7 IS NULL OR $7 = image_url
+                 THEN COALESCE($14, image_caption) ELSE $14 END,
+             image_credit = CASE WHEN $7 IS NULL OR $7 = image_url
+                 THEN COALESCE($15, image_credit) ELSE $15 END,
+             image_checked_at = CASE WHEN $7 IS NULL OR $7 = image_url
                  THEN image_checked_at ELSE NULL END,
-             image_url = COALESCE(?7, image_url)";
+             image_url = COALESCE($7, image_url)";
 
 /// Whether an upsert created the story or changed a known one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,11 +117,13 @@ pub enum Upserted {
 /// ([`crate::store::begin_immediate`]) so the answer matches what was written.
 #[instrument(skip_all, fields(url = %story.url))]
 pub async fn upsert(
-    conn: &mut SqliteConnection,
+    conn: &mut Connection,
     story: &NewStory,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Upserted> {
-    let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stories WHERE url = ?)")
+    let known: i64 = sqlx::query_scalar(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM stories WHERE url = $1) THEN 1 ELSE 0 END",
+    )
         .bind(story.url.as_str())
         .fetch_one(&mut *conn)
         .await
@@ -132,18 +134,18 @@ pub async fn upsert(
         "INSERT INTO stories
              (url, guid, title, summary, author, section, image_url, published_at, updated_at,
               score, created_at, image_width, image_height, image_caption, image_credit)
-         VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(?6, 'news'), ?7, COALESCE(?8, ?11), ?9,
-                 COALESCE(?10, 0), ?11, ?12, ?13, ?14, ?15)
+         VALUES ($1, $2, $3, $4, $5, COALESCE($6, 'news'), $7, COALESCE($8, $11), $9,
+                 COALESCE($10, 0), $11, $12, $13, $14, $15)
          ON CONFLICT (url) DO UPDATE SET
              guid = COALESCE(excluded.guid, stories.guid),
              title = excluded.title,
-             summary = COALESCE(?4, stories.summary),
-             author = COALESCE(?5, stories.author),
-             section = COALESCE(?6, stories.section),
+             summary = COALESCE($4, stories.summary),
+             author = COALESCE($5, stories.author),
+             section = COALESCE($6, stories.section),
              {IMAGE_UPDATE},
-             published_at = COALESCE(?8, stories.published_at),
-             updated_at = COALESCE(?9, stories.updated_at),
-             score = COALESCE(?10, stories.score)",
+             published_at = COALESCE($8, stories.published_at),
+             updated_at = COALESCE($9, stories.updated_at),
+             score = COALESCE($10, stories.score)",
     )))
     .bind(story.url.as_str())
     .bind(story.guid.as_deref())
@@ -156,14 +158,14 @@ pub async fn upsert(
     .bind(story.updated_at.map(to_db_time))
     .bind(story.score.map(Score::get))
     .bind(to_db_time(now))
-    .bind(image_size.map(|size| size.width))
-    .bind(image_size.map(|size| size.height))
+    .bind(image_size.map(|size| i64::from(size.width)))
+    .bind(image_size.map(|size| i64::from(size.height)))
     .bind(image.and_then(|image| image.caption.as_deref()))
     .bind(image.and_then(|image| image.credit.as_deref()))
     .execute(&mut *conn)
     .await
     .context("storing story")?;
-    Ok(if known {
+    Ok(if known != 0 {
         Upserted::Updated
     } else {
         Upserted::Inserted
@@ -173,11 +175,11 @@ pub async fn upsert(
 /// Stories published at or after `since` (all when `None`), newest first.
 #[instrument(skip_all)]
 pub async fn published_since(
-    pool: &SqlitePool,
+    pool: &Pool,
     since: Option<DateTime<Utc>>,
 ) -> anyhow::Result<Vec<StoryRecord>> {
     let rows: Vec<StoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {STORY_COLUMNS} FROM stories s WHERE s.published_at >= ?
+        "SELECT {STORY_COLUMNS} FROM stories s WHERE s.published_at >= $1
          ORDER BY s.published_at DESC, s.id DESC",
     )))
     .bind(since.map_or(i64::MIN, to_db_time))
@@ -200,7 +202,7 @@ pub enum FeedUpsert {
 /// time counts as published when first seen (`now`). Run inside a write transaction.
 #[instrument(skip_all, fields(url = %story.url))]
 pub async fn upsert_feed_item(
-    conn: &mut SqliteConnection,
+    conn: &mut Connection,
     story: &NewStory,
     now: DateTime<Utc>,
 ) -> anyhow::Result<FeedUpsert> {
@@ -216,7 +218,7 @@ pub async fn upsert_feed_item(
     let mut current: Option<Current> = None;
     if let Some(guid) = &story.guid {
         current = sqlx::query_as(
-            "SELECT id, url, title, summary, author, updated_at, image_url FROM stories WHERE guid = ?",
+            "SELECT id, url, title, summary, author, updated_at, image_url FROM stories WHERE guid = $1",
         )
         .bind(guid)
         .fetch_optional(&mut *conn)
@@ -225,7 +227,7 @@ pub async fn upsert_feed_item(
     }
     if current.is_none() {
         current = sqlx::query_as(
-            "SELECT id, url, title, summary, author, updated_at, image_url FROM stories WHERE url = ?",
+            "SELECT id, url, title, summary, author, updated_at, image_url FROM stories WHERE url = $1",
         )
         .bind(story.url.as_str())
         .fetch_optional(&mut *conn)
@@ -255,11 +257,11 @@ pub async fn upsert_feed_item(
     // ?15), so this statement binds every number up to 15; ?6, ?10 and ?11 are unused here.
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE stories SET
-             url = CASE WHEN EXISTS (SELECT 1 FROM stories WHERE url = ?1 AND id != ?8) THEN url ELSE ?1 END,
-             guid = COALESCE(?2, guid), title = ?3, summary = COALESCE(?4, summary),
-             author = COALESCE(?5, author), {IMAGE_UPDATE},
-             updated_at = COALESCE(?9, updated_at)
-         WHERE id = ?8",
+             url = CASE WHEN EXISTS (SELECT 1 FROM stories WHERE url = $1 AND id != $8) THEN url ELSE $1 END,
+             guid = COALESCE($2, guid), title = $3, summary = COALESCE($4, summary),
+             author = COALESCE($5, author), {IMAGE_UPDATE},
+             updated_at = COALESCE($9, updated_at)
+         WHERE id = $8",
     )))
     .bind(story.url.as_str())
     .bind(story.guid.as_deref())
@@ -272,8 +274,8 @@ pub async fn upsert_feed_item(
     .bind(story.updated_at.map(to_db_time))
     .bind(None::<i64>)
     .bind(None::<i64>)
-    .bind(image_size.map(|size| size.width))
-    .bind(image_size.map(|size| size.height))
+    .bind(image_size.map(|size| i64::from(size.width)))
+    .bind(image_size.map(|size| i64::from(size.height)))
     .bind(image.and_then(|image| image.caption.as_deref()))
     .bind(image.and_then(|image| image.credit.as_deref()))
     .execute(&mut *conn)
@@ -293,18 +295,18 @@ pub struct UnmeasuredPicture {
 /// the next edition carries; older stories will not be mailed again).
 #[instrument(skip_all)]
 pub async fn unmeasured_pictures(
-    pool: &SqlitePool,
+    pool: &Pool,
     since: DateTime<Utc>,
     limit: u32,
 ) -> anyhow::Result<Vec<UnmeasuredPicture>> {
     sqlx::query_as(
         "SELECT id AS story_id, image_url AS url FROM stories
          WHERE image_url IS NOT NULL AND image_width IS NULL AND image_checked_at IS NULL
-           AND published_at >= ?
-         ORDER BY published_at DESC LIMIT ?",
+           AND published_at >= $1
+         ORDER BY published_at DESC LIMIT $2",
     )
     .bind(to_db_time(since))
-    .bind(limit)
+    .bind(i64::from(limit))
     .fetch_all(pool)
     .await
     .context("reading pictures to measure")
@@ -314,18 +316,18 @@ pub async fn unmeasured_pictures(
 /// until the story gets another picture). Nothing changes if the story's picture changed since.
 #[instrument(skip_all)]
 pub async fn record_picture_size(
-    pool: &SqlitePool,
+    pool: &Pool,
     picture: &UnmeasuredPicture,
     size: Option<ImageSize>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE stories SET image_width = COALESCE(?, image_width),
-                            image_height = COALESCE(?, image_height), image_checked_at = ?
-         WHERE id = ? AND image_url = ?",
+        "UPDATE stories SET image_width = COALESCE($1, image_width),
+                            image_height = COALESCE($2, image_height), image_checked_at = $3
+         WHERE id = $4 AND image_url = $5",
     )
-    .bind(size.map(|size| size.width))
-    .bind(size.map(|size| size.height))
+    .bind(size.map(|size| i64::from(size.width)))
+    .bind(size.map(|size| i64::from(size.height)))
     .bind(to_db_time(now))
     .bind(picture.story_id)
     .bind(&picture.url)

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
-use sqlx::SqlitePool;
+use crate::store::Pool;
 use tracing::instrument;
 
 use crate::domain::{ConsentSource, EmailAddress, SubscriberName, SubscriptionStatus};
@@ -79,7 +79,7 @@ pub struct Consent {
 /// downgraded.
 #[instrument(skip_all)]
 pub async fn add(
-    pool: &SqlitePool,
+    pool: &Pool,
     list_id: i64,
     email: &EmailAddress,
     name: Option<&SubscriberName>,
@@ -97,7 +97,7 @@ pub async fn add(
     let subscriber_id = upsert_person(&mut tx, email, name, NameUpdate::Replace, now).await?;
 
     let existing: Option<String> = sqlx::query_scalar(
-        "SELECT status FROM subscriptions WHERE list_id = ? AND subscriber_id = ?",
+        "SELECT status FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2",
     )
     .bind(list_id)
     .bind(subscriber_id)
@@ -122,7 +122,7 @@ pub async fn add(
             "INSERT INTO subscriptions
                  (list_id, subscriber_id, status, consent_source, consent_at, consent_ip,
                   confirmed_at, updated_at, unsubscribe_secret)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, lower(hex(randomblob(16))))
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, lower(hex(randomblob(16))))
              ON CONFLICT (list_id, subscriber_id) DO UPDATE SET
                  status = excluded.status,
                  consent_source = excluded.consent_source,
@@ -160,7 +160,7 @@ pub(crate) enum NameUpdate {
 
 /// The subscriber's id, creating the person if needed.
 pub(crate) async fn upsert_person(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::store::Connection,
     email: &EmailAddress,
     name: Option<&SubscriberName>,
     update: NameUpdate,
@@ -168,12 +168,12 @@ pub(crate) async fn upsert_person(
 ) -> anyhow::Result<i64> {
     let sql = match update {
         NameUpdate::Replace => {
-            "INSERT INTO subscribers (email, name, created_at) VALUES (?, ?, ?)
+            "INSERT INTO subscribers (email, name, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (email) DO UPDATE SET name = COALESCE(excluded.name, subscribers.name)
              RETURNING id"
         }
         NameUpdate::FillMissing => {
-            "INSERT INTO subscribers (email, name, created_at) VALUES (?, ?, ?)
+            "INSERT INTO subscribers (email, name, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (email) DO UPDATE SET name = COALESCE(subscribers.name, excluded.name)
              RETURNING id"
         }
@@ -190,7 +190,7 @@ pub(crate) async fn upsert_person(
 /// Marks the subscription unsubscribed. Returns the status it had before.
 #[instrument(skip_all)]
 pub async fn unsubscribe(
-    pool: &SqlitePool,
+    pool: &Pool,
     list_id: i64,
     email: &EmailAddress,
     now: DateTime<Utc>,
@@ -202,10 +202,10 @@ pub async fn unsubscribe(
         return Err(BadInput(format!("{email} is not subscribed to this list")).into());
     };
     sqlx::query(
-        "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = ?, updated_at = ?,
+        "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = $1, updated_at = $2,
              confirm_secret = NULL, confirmation_next_at = NULL
-         WHERE list_id = ? AND status != 'unsubscribed'
-           AND subscriber_id = (SELECT id FROM subscribers WHERE email = ?)",
+         WHERE list_id = $3 AND status != 'unsubscribed'
+           AND subscriber_id = (SELECT id FROM subscribers WHERE email = $4)",
     )
     .bind(to_db_time(now))
     .bind(to_db_time(now))
@@ -220,13 +220,13 @@ pub async fn unsubscribe(
 
 /// The address's status on the list, inside `tx`; `None` when it is not on it.
 async fn status_on(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     list_id: i64,
     email: &EmailAddress,
 ) -> anyhow::Result<Option<SubscriptionStatus>> {
     let status: Option<String> = sqlx::query_scalar(
         "SELECT s.status FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id
-         WHERE s.list_id = ? AND p.email = ?",
+         WHERE s.list_id = $1 AND p.email = $2",
     )
     .bind(list_id)
     .bind(email.as_str())
@@ -241,7 +241,7 @@ async fn status_on(
 
 /// Streams the list's subscriptions in address order, optionally of one status only.
 pub fn for_list(
-    pool: &SqlitePool,
+    pool: &Pool,
     list_id: i64,
     status: Option<SubscriptionStatus>,
 ) -> BoxStream<'_, anyhow::Result<Subscription>> {
@@ -249,7 +249,7 @@ pub fn for_list(
         "SELECT p.email, p.name, s.status, s.consent_source, s.consent_at, s.confirmed_at,
                 s.unsubscribed_at
          FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id
-         WHERE s.list_id = ?1 AND (?2 IS NULL OR s.status = ?2)
+         WHERE s.list_id = $1 AND ($2 IS NULL OR s.status = $2)
          ORDER BY p.email",
     )
     .bind(list_id)
@@ -270,19 +270,19 @@ pub struct Erasure {
 /// Erases everything stored about the person (GDPR right to erasure). Rows in other tables that
 /// refer to the subscriber go with it through `ON DELETE CASCADE`.
 #[instrument(skip_all)]
-pub async fn forget(pool: &SqlitePool, email: &EmailAddress) -> anyhow::Result<Erasure> {
+pub async fn forget(pool: &Pool, email: &EmailAddress) -> anyhow::Result<Erasure> {
     let mut tx = begin_immediate(pool)
         .await
         .context("starting transaction")?;
     let subscriptions = sqlx::query(
-        "DELETE FROM subscriptions WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = ?)",
+        "DELETE FROM subscriptions WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = $1)",
     )
     .bind(email.as_str())
     .execute(&mut *tx)
     .await
     .context("erasing subscriptions")?
     .rows_affected();
-    let subscriber = sqlx::query("DELETE FROM subscribers WHERE email = ?")
+    let subscriber = sqlx::query("DELETE FROM subscribers WHERE email = $1")
         .bind(email.as_str())
         .execute(&mut *tx)
         .await
@@ -313,10 +313,10 @@ pub struct Standing {
 /// The subscriber's id and standing on every list, or `None` for an unknown address.
 #[instrument(skip_all)]
 pub async fn standing(
-    pool: &SqlitePool,
+    pool: &Pool,
     email: &EmailAddress,
 ) -> anyhow::Result<Option<(i64, Vec<Standing>)>> {
-    let Some(id): Option<i64> = sqlx::query_scalar("SELECT id FROM subscribers WHERE email = ?")
+    let Some(id): Option<i64> = sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
         .bind(email.as_str())
         .fetch_optional(pool)
         .await
@@ -338,7 +338,7 @@ pub async fn standing(
         "SELECT l.slug, s.status, s.bounce_count, s.updated_at, s.consent_source, s.consent_at,
                 s.consent_ip, s.confirmed_at
          FROM subscriptions s JOIN lists l ON l.id = s.list_id
-         WHERE s.subscriber_id = ? ORDER BY l.slug",
+         WHERE s.subscriber_id = $1 ORDER BY l.slug",
     )
     .bind(id)
     .fetch_all(pool)
@@ -366,7 +366,7 @@ pub async fn standing(
 /// Returns the status it had; only `bounced` changes.
 #[instrument(skip_all)]
 pub async fn reactivate(
-    pool: &SqlitePool,
+    pool: &Pool,
     list_id: i64,
     email: &EmailAddress,
     now: DateTime<Utc>,
@@ -375,8 +375,8 @@ pub async fn reactivate(
     let previous = status_on(&mut tx, list_id, email).await?;
     if previous == Some(SubscriptionStatus::Bounced) {
         sqlx::query(
-            "UPDATE subscriptions SET status = 'active', updated_at = ?
-             WHERE list_id = ? AND subscriber_id = (SELECT id FROM subscribers WHERE email = ?)",
+            "UPDATE subscriptions SET status = 'active', updated_at = $1
+             WHERE list_id = $2 AND subscriber_id = (SELECT id FROM subscribers WHERE email = $3)",
         )
         .bind(to_db_time(now))
         .bind(list_id)
