@@ -19,6 +19,13 @@ pub struct App {
 }
 
 impl App {
+    /// The name this process claims rows under: the node and its process id, so that two
+    /// processes on one node (the daemon and an admin's `digest send`) never renew each other's
+    /// leases.
+    pub fn claimant(&self) -> String {
+        format!("{}:{}", self.settings.database.node, std::process::id())
+    }
+
     /// Opens (creating if missing) and migrates the database named in the settings.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         Self::build_with_clock(settings, clock::system()).await

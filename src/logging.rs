@@ -6,7 +6,7 @@ use tracing_subscriber::EnvFilter;
 pub fn init(default_level: &str) {
     // tokio-cron-scheduler narrates its own start-up at info; only its problems matter here.
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},tokio_cron_scheduler=warn")));
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},tokio_cron_scheduler=warn,sqlx::postgres::notice=warn")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

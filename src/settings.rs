@@ -43,6 +43,11 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
     pub url: String,
+    /// This node's name among those sharing a PostgreSQL database (default: the host name).
+    pub node: String,
+    /// How long a node's claim on a delivery holds without renewal: after it, a node that died
+    /// mid-send leaves its rows to the others.
+    pub lease: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,14 +294,27 @@ struct RawLocale {
 #[serde(default, deny_unknown_fields)]
 struct RawDatabase {
     url: String,
+    node: Option<String>,
+    lease_secs: u64,
 }
 
 impl Default for RawDatabase {
     fn default() -> Self {
         Self {
             url: "sqlite://herald.db".into(),
+            node: None,
+            lease_secs: 60,
         }
     }
+}
+
+/// The machine's name, for a node that was not given one.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "herald".to_string())
 }
 
 #[derive(Deserialize)]
@@ -837,9 +855,30 @@ impl Raw {
             first_window_hours: self.digest.first_window_hours,
         };
 
+        let node = self.database.node.unwrap_or_else(host_name);
+        if node.is_empty()
+            || node.len() > 64
+            || !node
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(format!(
+                "setting database.node = {:?}: give a name of up to 64 letters, digits, '-', '_' \
+                 or '.'",
+                node.chars().take(80).collect::<String>()
+            ));
+        }
+        if !(2..=3600).contains(&self.database.lease_secs) {
+            return Err(format!(
+                "setting database.lease_secs = {}: must be between 2 and 3600",
+                self.database.lease_secs
+            ));
+        }
         Ok(Settings {
             database: DatabaseSettings {
                 url: self.database.url,
+                node,
+                lease: std::time::Duration::from_secs(self.database.lease_secs),
             },
             transport: TransportSettings {
                 kind: transport_kind,

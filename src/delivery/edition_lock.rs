@@ -1,12 +1,17 @@
-//! One process sends an edition at a time: an OS file lock beside the database, released by the
-//! kernel when the process dies, so rows still `sending` when it is taken belong to a dead
-//! process and may be sent again.
+//! On SQLite one process sends an edition at a time: an OS file lock beside the database,
+//! released by the kernel when the process dies, so rows still `sending` when it is taken belong
+//! to a dead process and may be sent again at once. A lease row could not tell a dead process
+//! from a slow one without waiting for the lease; the kernel knows.
+//!
+//! On PostgreSQL there is no file to lock and no single process: nodes share an edition row by
+//! row, through the claims' leases (`store::deliveries::claim`).
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 
 use crate::app::App;
+use crate::store::Backend;
 
 /// Holds the edition's send lock for as long as it lives.
 pub struct EditionLock {
@@ -51,6 +56,9 @@ impl EditionLock {
 }
 
 fn lock_path(app: &App, edition_id: i64) -> anyhow::Result<Option<PathBuf>> {
+    if Backend::of_url(&app.settings.database.url) == Backend::Postgres {
+        return Ok(None);
+    }
     let options = crate::store::connect_options(&app.settings.database.url)?;
     let database = options.get_filename();
     if database.as_os_str().is_empty() || database.to_string_lossy().contains(":memory:") {

@@ -7,8 +7,11 @@
 //!   is being committed, but waits for that commit before handing over the next, so at most two
 //!   messages per connection are ever accepted-but-unrecorded: a crash resends at most that many
 //!   duplicates (each row at most once), and loses nothing;
-//! - one process sends an edition at a time ([`EditionLock`]), so rows still `sending` when the
-//!   lock is taken belong to a dead process and are sent again;
+//! - each claim names its claimant (node and process) and holds a lease that the run renews
+//!   while it works: on PostgreSQL several nodes send one edition together, each skipping the
+//!   rows another is claiming, and the rows of a node that dies go to the others when its lease
+//!   runs out. On SQLite one process sends an edition at a time ([`EditionLock`]), so rows
+//!   still `sending` when the lock is taken belong to a dead process and are sent again at once;
 //! - only the server's answer to a recipient changes that recipient's row for good; a failure
 //!   of the server or of our side puts the row back uncharged and feeds the circuit breaker
 //!   ([`Breaker`]), which pauses, gives up, or stops the run at once for a permanent refusal;
@@ -40,8 +43,8 @@ use crate::delivery::recorder::{Outcomes, Receipt, Recorder, Tally};
 use crate::delivery::transport::Connection;
 use crate::digest::RenderedEdition;
 use crate::domain::{EmailAddress, SubscriptionToken};
-use crate::store::deliveries::{self, DeliveryCounts, Job, Outcome};
-use crate::store::{editions, lists};
+use crate::store::deliveries::{self, Claimant, DeliveryCounts, Job, Outcome};
+use crate::store::{editions, lists, Backend};
 
 /// How long in-flight messages may take to finish after a stop request before they are
 /// abandoned and put back, so SIGTERM ends a run within seconds whatever the server does.
@@ -51,6 +54,9 @@ pub const STOP_GRACE: Duration = Duration::from_secs(5);
 /// last batches spread over every connection. A small edition is claimed in smaller batches
 /// so that every connection gets a share.
 const CLAIM_BATCH: i64 = 32;
+
+/// How often a run with nothing left to claim looks again at rows other nodes hold.
+const LEASE_POLL: Duration = Duration::from_secs(1);
 
 /// How often progress is reported while workers run.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
@@ -111,7 +117,12 @@ pub async fn deliver_edition(
             halt: None,
         });
     };
-    let recovered = deliveries::recover_in_flight(pool, edition_id).await?;
+    // Under SQLite's file lock, rows left `sending` are a dead process's: resend them now. On
+    // PostgreSQL another node may be sending them: they are taken when their lease runs out.
+    let recovered = match Backend::of(pool) {
+        Backend::Sqlite => deliveries::recover_in_flight(pool, edition_id).await?,
+        Backend::Postgres => 0,
+    };
     if recovered > 0 {
         warn!(
             edition_id,
@@ -149,6 +160,8 @@ pub async fn deliver_edition(
         tally: tally.clone(),
         writes,
         claim_batch,
+        claimant: app.claimant(),
+        lease: app.settings.database.lease,
         cursor: AtomicI64::new(0),
         announced_retry: AtomicI64::new(i64::MIN),
     });
@@ -160,8 +173,17 @@ pub async fn deliver_edition(
 
     let mut failure = None;
     let mut ticks = tokio::time::interval(PROGRESS_EVERY);
+    // Renewed well before it runs out, so a slow server never lets another node take a row this
+    // one is still sending.
+    let mut renewals = tokio::time::interval(run.lease / 3);
+    renewals.tick().await;
     loop {
         tokio::select! {
+            _ = renewals.tick() => {
+                if let Err(error) = run.renew_leases().await {
+                    failure = failure.or(Some(error));
+                }
+            }
             joined = workers.join_next() => match joined {
                 None => break,
                 Some(Ok(Ok(()))) => {}
@@ -228,6 +250,9 @@ struct Run {
     tally: Arc<Tally>,
     writes: Arc<Mutex<()>>,
     claim_batch: i64,
+    /// The name this run's claims carry, and how long each holds without renewal.
+    claimant: String,
+    lease: Duration,
     /// Pending rows after this subscriber id are still to be claimed in this run.
     cursor: AtomicI64,
     /// The retry time last logged, so that idle workers announce a wait once.
@@ -292,6 +317,19 @@ impl Run {
         Ok(())
     }
 
+    fn claimant_until(&self, now: DateTime<Utc>) -> Claimant<'_> {
+        Claimant {
+            name: &self.claimant,
+            lease_until: now + chrono::Duration::from_std(self.lease).unwrap_or_default(),
+        }
+    }
+
+    async fn renew_leases(&self) -> anyhow::Result<()> {
+        let claimant = self.claimant_until(self.app.clock.now());
+        deliveries::renew_leases(&self.app.pool, self.edition_id, claimant).await?;
+        Ok(())
+    }
+
     fn winding_down(&self) -> bool {
         *self.shutdown.borrow() || self.breaker.halt().is_some()
     }
@@ -302,8 +340,10 @@ impl Run {
             let pool = &self.app.pool;
             let cursor = self.cursor.load(Ordering::SeqCst);
             let (edition, list, now) = (self.edition_id, self.list_id, self.app.clock.now());
+            let claimant = self.claimant_until(now);
             let jobs =
-                deliveries::claim(pool, edition, list, cursor, self.claim_batch, now).await?;
+                deliveries::claim(pool, edition, list, cursor, self.claim_batch, now, claimant)
+                    .await?;
             if let Some(last) = jobs.last() {
                 self.cursor.fetch_max(last.subscriber_id, Ordering::SeqCst);
             }
@@ -316,12 +356,16 @@ impl Run {
         if self.tally.in_flight() > 0 {
             return Ok(Next::AwaitOutcomes);
         }
-        Ok(
-            match deliveries::next_retry_at(&self.app.pool, self.edition_id).await? {
-                Some(at) => Next::RetryAt(at),
-                None => Next::Done,
-            },
-        )
+        let waiting = deliveries::waiting(&self.app.pool, self.edition_id, &self.claimant).await?;
+        // Another node's rows usually finish long before their lease would run out: look again
+        // soon rather than at the lease's end.
+        let soon = self.app.clock.now() + chrono::Duration::from_std(LEASE_POLL).unwrap_or_default();
+        let lease_check = waiting.lease_ends_at.map(|at| at.min(soon));
+        Ok(match (waiting.retry_at, lease_check) {
+            (Some(retry), Some(lease)) => Next::RetryAt(retry.min(lease)),
+            (Some(at), None) | (None, Some(at)) => Next::RetryAt(at),
+            (None, None) => Next::Done,
+        })
     }
 
     async fn sleep_until_retry(&self, at: DateTime<Utc>) {

@@ -3,11 +3,10 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::QueryBuilder;
 use crate::store::{Connection, Pool};
 use tracing::instrument;
 
-use crate::store::{begin_immediate, from_db_time, to_db_time};
+use crate::store::{begin_immediate, from_db_time, placeholders, to_db_time, Backend};
 
 /// One row per active subscriber of the list, in one statement.
 #[instrument(skip_all)]
@@ -44,10 +43,28 @@ pub struct Job {
 /// id, email, name, subscription status (if any), unsubscribe secret.
 type RecipientRow = (i64, String, Option<String>, Option<String>, String);
 
+/// Who claims rows and for how long: the claim holds until `lease_until`, and the claimant
+/// renews it while it works ([`renew_leases`]). Rows whose lease ran out belong to a claimant
+/// that died or lost the database, and any node may take them.
+#[derive(Debug, Clone, Copy)]
+pub struct Claimant<'a> {
+    pub name: &'a str,
+    pub lease_until: DateTime<Utc>,
+}
+
+/// On PostgreSQL several nodes claim at once: each skips rows another is claiming instead of
+/// waiting for them. SQLite has one writer at a time and no row locks to skip.
+fn skip_locked(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    }
+}
+
 /// Marks up to `limit` due rows `sending` (committed before any SMTP work) and returns them.
-/// Pending rows are taken in subscriber order after `cursor`; due retries from the start.
-/// Rows whose subscription is no longer active are cancelled on the way: nobody who left is
-/// mailed.
+/// Pending rows are taken in subscriber order after `cursor`; due retries and rows whose
+/// claimant's lease ran out from the start. Rows whose subscription is no longer active are
+/// cancelled on the way: nobody who left is mailed.
 #[instrument(skip_all)]
 pub async fn claim(
     pool: &Pool,
@@ -56,34 +73,45 @@ pub async fn claim(
     cursor: i64,
     limit: i64,
     now: DateTime<Utc>,
+    claimant: Claimant<'_>,
 ) -> anyhow::Result<Vec<Job>> {
+    let skip_locked = skip_locked(Backend::of(pool));
     let mut tx = begin_immediate(pool).await.context("starting claim")?;
-    let claimed: Vec<(i64, i64)> = sqlx::query_as(
-        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1
+    let claimed: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1,
+             claimed_by = $4, lease_until = $5
          WHERE edition_id = $1 AND subscriber_id IN (
              SELECT subscriber_id FROM deliveries
              WHERE edition_id = $1 AND subscriber_id > $2 AND status = 'pending'
-             ORDER BY subscriber_id LIMIT $3)
+             ORDER BY subscriber_id LIMIT $3{skip_locked})
          RETURNING subscriber_id, attempts",
-    )
+    )))
     .bind(edition_id)
     .bind(cursor)
     .bind(limit)
+    .bind(claimant.name)
+    .bind(to_db_time(claimant.lease_until))
     .fetch_all(&mut *tx)
     .await
     .context("claiming deliveries")?;
     let claimed = if claimed.is_empty() {
-        sqlx::query_as(
-            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1,
+                 claimed_by = $4, lease_until = $5
              WHERE edition_id = $1 AND subscriber_id IN (
                  SELECT subscriber_id FROM deliveries
-                 WHERE edition_id = $1 AND status = 'retry' AND next_attempt_at <= $2
-                 ORDER BY subscriber_id LIMIT $3)
+                 WHERE edition_id = $1
+                   AND ((status = 'retry' AND next_attempt_at <= $2)
+                        OR (status = 'sending' AND lease_until < $2
+                            AND claimed_by IS DISTINCT FROM $4))
+                 ORDER BY subscriber_id LIMIT $3{skip_locked})
              RETURNING subscriber_id, attempts",
-        )
+        )))
         .bind(edition_id)
         .bind(to_db_time(now))
         .bind(limit)
+        .bind(claimant.name)
+        .bind(to_db_time(claimant.lease_until))
         .fetch_all(&mut *tx)
         .await
         .context("claiming retries")?
@@ -95,18 +123,17 @@ pub async fn claim(
         return Ok(Vec::new());
     }
 
-    let mut details = QueryBuilder::<sqlx::Any>::new(
+    let ids = placeholders(2, claimed.len());
+    let mut details = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT p.id, p.email, p.name, s.status, COALESCE(s.unsubscribe_secret, '')
-         FROM subscribers p LEFT JOIN subscriptions s ON s.subscriber_id = p.id AND s.list_id = ",
-    );
-    details.push_bind(list_id).push(" WHERE p.id IN (");
-    let mut ids = details.separated(", ");
+         FROM subscribers p LEFT JOIN subscriptions s ON s.subscriber_id = p.id AND s.list_id = $1
+         WHERE p.id IN ({ids})"
+    )))
+    .bind(list_id);
     for (id, _) in &claimed {
-        ids.push_bind(id);
+        details = details.bind(*id);
     }
-    details.push(")");
     let rows: Vec<RecipientRow> = details
-        .build_query_as()
         .fetch_all(&mut *tx)
         .await
         .context("reading recipients")?;
@@ -184,19 +211,18 @@ pub async fn record(
         .map(|(id, _)| *id)
         .collect();
     for chunk in sent.chunks(500) {
-        let mut update = QueryBuilder::<sqlx::Any>::new("UPDATE deliveries SET status = 'sent', last_error = NULL, next_attempt_at = NULL, sent_at = ");
-        update
-            .push_bind(to_db_time(now))
-            .push(" WHERE edition_id = ")
-            .push_bind(edition_id)
-            .push(" AND subscriber_id IN (");
-        let mut ids = update.separated(", ");
+        let ids = placeholders(3, chunk.len());
+        let mut update = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE deliveries SET status = 'sent', last_error = NULL, next_attempt_at = NULL,
+                 sent_at = $1
+             WHERE edition_id = $2 AND subscriber_id IN ({ids})"
+        )))
+        .bind(to_db_time(now))
+        .bind(edition_id);
         for id in chunk {
-            ids.push_bind(id);
+            update = update.bind(*id);
         }
-        update.push(")");
         update
-            .build()
             .execute(&mut *tx)
             .await
             .context("recording sent deliveries")?;
@@ -211,7 +237,7 @@ pub async fn record(
         };
         sqlx::query(
             "UPDATE deliveries SET status = $1, last_error = $2, next_attempt_at = $3,
-                 attempts = MAX(attempts - $4, 0)
+                 attempts = CASE WHEN attempts > $4 THEN attempts - $4 ELSE 0 END
              WHERE edition_id = $5 AND subscriber_id = $6",
         )
         .bind(status)
@@ -252,7 +278,7 @@ pub async fn release(
     let mut tx = begin_immediate(pool).await.context("starting release")?;
     for id in subscriber_ids {
         sqlx::query(
-            "UPDATE deliveries SET status = 'pending', attempts = MAX(attempts - 1, 0)
+            "UPDATE deliveries SET status = 'pending', attempts = CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END
              WHERE edition_id = $1 AND subscriber_id = $2 AND status = 'sending'",
         )
         .bind(edition_id)
@@ -303,13 +329,13 @@ impl DeliveryCounts {
 pub async fn counts(pool: &Pool, edition_id: i64) -> anyhow::Result<DeliveryCounts> {
     sqlx::query_as(
         "SELECT COUNT(*) AS total,
-                COALESCE(SUM(status = 'pending'), 0) AS pending,
-                COALESCE(SUM(status = 'sending'), 0) AS sending,
-                COALESCE(SUM(status = 'retry'), 0) AS retry,
-                COALESCE(SUM(status = 'deferred'), 0) AS deferred,
-                COALESCE(SUM(status = 'sent'), 0) AS sent,
-                COALESCE(SUM(status = 'failed'), 0) AS failed,
-                COALESCE(SUM(status = 'cancelled'), 0) AS cancelled
+                COUNT(*) FILTER (WHERE status = 'pending') AS pending,
+                COUNT(*) FILTER (WHERE status = 'sending') AS sending,
+                COUNT(*) FILTER (WHERE status = 'retry') AS retry,
+                COUNT(*) FILTER (WHERE status = 'deferred') AS deferred,
+                COUNT(*) FILTER (WHERE status = 'sent') AS sent,
+                COUNT(*) FILTER (WHERE status = 'failed') AS failed,
+                COUNT(*) FILTER (WHERE status = 'cancelled') AS cancelled
          FROM deliveries WHERE edition_id = $1",
     )
     .bind(edition_id)
@@ -334,17 +360,80 @@ pub async fn requeue_deferred(pool: &Pool, edition_id: i64) -> anyhow::Result<u6
     Ok(requeued)
 }
 
-/// When the earliest waiting retry is due.
-pub async fn next_retry_at(
-    pool: &Pool,
-    edition_id: i64,
-) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let at: Option<i64> = sqlx::query_scalar(
-        "SELECT MIN(next_attempt_at) FROM deliveries WHERE edition_id = $1 AND status = 'retry'",
+/// When this run should look for work again: at the earliest waiting retry, and when the
+/// earliest lease of another claimant's row runs out (a node that dies leaves its rows to the
+/// others then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Waiting {
+    pub retry_at: Option<DateTime<Utc>>,
+    pub lease_ends_at: Option<DateTime<Utc>>,
+}
+
+pub async fn waiting(pool: &Pool, edition_id: i64, claimant: &str) -> anyhow::Result<Waiting> {
+    let (retry_at, lease_ends_at): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT MIN(CASE WHEN status = 'retry' THEN next_attempt_at END),
+                MIN(CASE WHEN status = 'sending' THEN lease_until END)
+         FROM deliveries
+         WHERE edition_id = $1
+           AND (status = 'retry' OR (status = 'sending' AND claimed_by IS DISTINCT FROM $2))",
     )
     .bind(edition_id)
+    .bind(claimant)
     .fetch_one(pool)
     .await
     .context("reading next retry")?;
-    Ok(at.map(from_db_time))
+    Ok(Waiting {
+        retry_at: retry_at.map(from_db_time),
+        lease_ends_at: lease_ends_at.map(from_db_time),
+    })
+}
+
+/// Extends the claimant's leases on the edition's rows it holds in flight.
+pub async fn renew_leases(
+    pool: &Pool,
+    edition_id: i64,
+    claimant: Claimant<'_>,
+) -> anyhow::Result<u64> {
+    let renewed = sqlx::query(
+        "UPDATE deliveries SET lease_until = $1
+         WHERE edition_id = $2 AND status = 'sending' AND claimed_by = $3",
+    )
+    .bind(to_db_time(claimant.lease_until))
+    .bind(edition_id)
+    .bind(claimant.name)
+    .execute(pool)
+    .await
+    .context("renewing delivery leases")?
+    .rows_affected();
+    Ok(renewed)
+}
+
+/// One claimant's share of an edition: what it sent and what it holds now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct NodeProgress {
+    pub node: String,
+    pub sent: i64,
+    pub failed: i64,
+    pub sending: i64,
+    /// When its lease on the rows it holds runs out (Unix seconds), if it holds any.
+    pub lease_until: Option<i64>,
+}
+
+/// Progress per claimant (node and process) of an edition, busiest first.
+pub async fn progress_by_node(pool: &Pool, edition_id: i64) -> anyhow::Result<Vec<NodeProgress>> {
+    sqlx::query_as(
+        "SELECT claimed_by AS node,
+                COUNT(*) FILTER (WHERE status = 'sent') AS sent,
+                COUNT(*) FILTER (WHERE status = 'failed') AS failed,
+                COUNT(*) FILTER (WHERE status = 'sending') AS sending,
+                MAX(CASE WHEN status = 'sending' THEN lease_until END) AS lease_until
+         FROM deliveries
+         WHERE edition_id = $1 AND claimed_by IS NOT NULL
+         GROUP BY claimed_by
+         ORDER BY COUNT(*) DESC, claimed_by",
+    )
+    .bind(edition_id)
+    .fetch_all(pool)
+    .await
+    .context("reading progress per node")
 }

@@ -235,15 +235,15 @@ pub async fn status_report(
     sqlx::query_as(
         "SELECT l.slug AS list, e.local_date AS date, e.status,
                 COUNT(d.subscriber_id) AS total,
-                COALESCE(SUM(d.status IN ('pending', 'sending', 'retry', 'deferred')), 0) AS pending,
-                COALESCE(SUM(d.status = 'sent'), 0) AS sent,
-                COALESCE(SUM(d.status = 'failed'), 0) AS failed,
-                COALESCE(SUM(d.status = 'cancelled'), 0) AS cancelled,
+                COUNT(*) FILTER (WHERE d.status IN ('pending', 'sending', 'retry', 'deferred')) AS pending,
+                COUNT(*) FILTER (WHERE d.status = 'sent') AS sent,
+                COUNT(*) FILTER (WHERE d.status = 'failed') AS failed,
+                COUNT(*) FILTER (WHERE d.status = 'cancelled') AS cancelled,
                 e.last_error
          FROM editions e JOIN lists l ON l.id = e.list_id
          LEFT JOIN deliveries d ON d.edition_id = e.id
          WHERE $1 IS NULL OR e.list_id = $1
-         GROUP BY e.id
+         GROUP BY e.id, l.slug
          ORDER BY e.local_date DESC, l.slug",
     )
     .bind(list_id)

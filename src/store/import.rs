@@ -11,7 +11,8 @@ use sqlx::QueryBuilder;
 use crate::store::Pool;
 
 use crate::domain::{EmailAddress, SubscriberName, SubscriptionStatus};
-use crate::store::to_db_time;
+use crate::store::postgres_import::PostgresImport;
+use crate::store::{to_db_time, Backend};
 
 /// Rows per multi-row INSERT: five parameters each, well under SQLite's 32,766 limit.
 const ROWS_PER_STATEMENT: usize = 2_000;
@@ -37,14 +38,51 @@ pub struct Duplicate {
 }
 
 /// One import run, holding the connection its temporary table lives on.
-pub struct ImportSession {
+pub enum ImportSession {
+    Sqlite(SqliteImport),
+    Postgres(PostgresImport),
+}
+
+impl ImportSession {
+    pub async fn start(pool: &Pool, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
+        Ok(match Backend::of(pool) {
+            Backend::Sqlite => Self::Sqlite(SqliteImport::start(pool, list_id, confirmed).await?),
+            Backend::Postgres => {
+                Self::Postgres(PostgresImport::start(pool, list_id, confirmed).await?)
+            }
+        })
+    }
+
+    /// Stores one batch in its own write transaction. Returns how many subscriptions were added
+    /// or confirmed, and the rows that repeat an earlier address of the file.
+    pub async fn apply(
+        &mut self,
+        rows: &[ImportRow],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(u64, Vec<Duplicate>)> {
+        match self {
+            Self::Sqlite(import) => import.apply(rows, now).await,
+            Self::Postgres(import) => import.apply(rows, now).await,
+        }
+    }
+
+    pub async fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite(import) => import.finish().await,
+            Self::Postgres(import) => import.finish().await,
+        }
+    }
+}
+
+/// SQLite: rows go into the staging table in multi-row INSERTs on the pool's own connection.
+pub struct SqliteImport {
     conn: PoolConnection<sqlx::Any>,
     list_id: i64,
     confirmed: bool,
 }
 
-impl ImportSession {
-    pub async fn start(pool: &Pool, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
+impl SqliteImport {
+    async fn start(pool: &Pool, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
         let mut conn = pool.acquire().await.context("acquiring connection")?;
         // Addresses arrive in random order, so each batch touches pages all over the address
         // indexes: with the usual 1 MiB cache they would spill to the WAL again and again. The
@@ -80,9 +118,7 @@ impl ImportSession {
         })
     }
 
-    /// Stores one batch in its own write transaction. Returns how many subscriptions were added
-    /// or confirmed, and the rows that repeat an earlier address of the file.
-    pub async fn apply(
+    async fn apply(
         &mut self,
         rows: &[ImportRow],
         now: DateTime<Utc>,
@@ -134,60 +170,34 @@ impl ImportSession {
                     .fetch_one(&mut *tx)
                     .await
                     .context("finding first occurrence")?;
-            duplicates.push(Duplicate {
-                line: row.line,
-                email: row.email.clone(),
-                first_line: first_line as u64,
-            });
+            duplicates.push(duplicate(row, first_line));
         }
 
-        sqlx::query(
-            "INSERT INTO subscribers (email, name, created_at)
-             SELECT email, name, $1 FROM import_rows WHERE rowid > $2 ORDER BY email
-             ON CONFLICT (email) DO UPDATE SET name = excluded.name
-             WHERE subscribers.name IS NULL AND excluded.name IS NOT NULL",
-        )
-        .bind(now)
-        .bind(batch)
-        .execute(&mut *tx)
-        .await
-        .context("storing subscribers")?;
-
-        let status = if self.confirmed { "active" } else { "pending" };
-        let confirmed_at = self.confirmed.then_some(now);
-        // An explicit confirmed import confirms pending subscriptions; it never resubscribes
-        // people who left or bounced, and a plain import changes no existing subscription. A
-        // row the file marks as left (an export moved to another database) stays left.
-        let stored = sqlx::query(
-            "INSERT INTO subscriptions
-                 (list_id, subscriber_id, status, consent_source, consent_at, confirmed_at, updated_at,
-                  unsubscribe_secret, unsubscribed_at)
-             SELECT $1, p.id, COALESCE(i.left_status, $2), 'import', $3,
-                    CASE WHEN i.left_status IS NULL THEN $4 END, $3, lower(hex(randomblob(16))),
-                    CASE WHEN i.left_status = 'unsubscribed' THEN $3 END
-             FROM import_rows i JOIN subscribers p ON p.email = i.email
-             WHERE i.rowid > $5
-             ON CONFLICT (list_id, subscriber_id) DO UPDATE SET
-                 status = 'active', confirmed_at = excluded.confirmed_at,
-                 updated_at = excluded.updated_at
-             WHERE subscriptions.status = 'pending' AND excluded.status = 'active'",
-        )
-        .bind(self.list_id)
-        .bind(status)
-        .bind(now)
-        .bind(confirmed_at)
-        .bind(batch)
-        .execute(&mut *tx)
-        .await
-        .context("storing subscriptions")?
-        .rows_affected();
+        let statements = BatchSql::new("i.rowid > $BATCH", "lower(hex(randomblob(16)))");
+        sqlx::query(sqlx::AssertSqlSafe(statements.subscribers))
+            .bind(now)
+            .bind(batch)
+            .execute(&mut *tx)
+            .await
+            .context("storing subscribers")?;
+        let (status, confirmed_at) = new_status(self.confirmed, now);
+        let stored = sqlx::query(sqlx::AssertSqlSafe(statements.subscriptions))
+            .bind(self.list_id)
+            .bind(status)
+            .bind(now)
+            .bind(confirmed_at)
+            .bind(batch)
+            .execute(&mut *tx)
+            .await
+            .context("storing subscriptions")?
+            .rows_affected();
 
         tx.commit().await.context("committing import batch")?;
         Ok((stored, duplicates))
     }
 
     /// Drops the staged rows and gives the pooled connection back its usual cache.
-    pub async fn finish(mut self) -> anyhow::Result<()> {
+    async fn finish(mut self) -> anyhow::Result<()> {
         sqlx::query("DROP TABLE IF EXISTS temp.import_rows")
             .execute(&mut *self.conn)
             .await
@@ -202,5 +212,66 @@ impl ImportSession {
                 .context("restoring the page cache")?;
         }
         Ok(())
+    }
+}
+
+pub(crate) fn duplicate(row: &ImportRow, first_line: i64) -> Duplicate {
+    Duplicate {
+        line: row.line,
+        email: row.email.clone(),
+        first_line: u64::try_from(first_line).unwrap_or_default(),
+    }
+}
+
+/// The status and confirmation time of a subscription an import adds.
+pub(crate) fn new_status(confirmed: bool, now: i64) -> (&'static str, Option<i64>) {
+    if confirmed {
+        ("active", Some(now))
+    } else {
+        ("pending", None)
+    }
+}
+
+/// The two statements that move one staged batch of `import_rows i` into `subscribers` and
+/// `subscriptions`, whichever database: `staged` picks the batch's rows (with `$BATCH` for its
+/// parameter), `secret` makes a fresh unsubscribe secret per row.
+pub(crate) struct BatchSql {
+    /// Binds the time, then the batch.
+    pub subscribers: String,
+    /// Binds the list, the new status, the time, the confirmation time, then the batch.
+    pub subscriptions: String,
+}
+
+impl BatchSql {
+    pub(crate) fn new(staged: &str, secret: &str) -> Self {
+        let subscribers = format!(
+            "INSERT INTO subscribers (email, name, created_at)
+             SELECT email, name, $1 FROM import_rows i WHERE {} ORDER BY email
+             ON CONFLICT (email) DO UPDATE SET name = excluded.name
+             WHERE subscribers.name IS NULL AND excluded.name IS NOT NULL",
+            staged.replace("$BATCH", "$2")
+        );
+        // An explicit confirmed import confirms pending subscriptions; it never resubscribes
+        // people who left or bounced, and a plain import changes no existing subscription. A
+        // row the file marks as left (an export moved to another database) stays left.
+        let subscriptions = format!(
+            "INSERT INTO subscriptions
+                 (list_id, subscriber_id, status, consent_source, consent_at, confirmed_at, updated_at,
+                  unsubscribe_secret, unsubscribed_at)
+             SELECT $1, p.id, COALESCE(i.left_status, $2), 'import', $3,
+                    CASE WHEN i.left_status IS NULL THEN $4 END, $3, {secret},
+                    CASE WHEN i.left_status = 'unsubscribed' THEN $3 END
+             FROM import_rows i JOIN subscribers p ON p.email = i.email
+             WHERE {}
+             ON CONFLICT (list_id, subscriber_id) DO UPDATE SET
+                 status = 'active', confirmed_at = excluded.confirmed_at,
+                 updated_at = excluded.updated_at
+             WHERE subscriptions.status = 'pending' AND excluded.status = 'active'",
+            staged.replace("$BATCH", "$5")
+        );
+        Self {
+            subscribers,
+            subscriptions,
+        }
     }
 }

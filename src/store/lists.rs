@@ -233,10 +233,10 @@ pub async fn delete(pool: &Pool, slug: &ListSlug) -> anyhow::Result<()> {
 pub async fn status_counts(pool: &Pool, list_id: i64) -> anyhow::Result<StatusCounts> {
     let (pending, active, unsubscribed, bounced): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT
-             COALESCE(SUM(status = 'pending'), 0),
-             COALESCE(SUM(status = 'active'), 0),
-             COALESCE(SUM(status = 'unsubscribed'), 0),
-             COALESCE(SUM(status = 'bounced'), 0)
+             COUNT(*) FILTER (WHERE status = 'pending'),
+             COUNT(*) FILTER (WHERE status = 'active'),
+             COUNT(*) FILTER (WHERE status = 'unsubscribed'),
+             COUNT(*) FILTER (WHERE status = 'bounced')
          FROM subscriptions WHERE list_id = $1",
     )
     .bind(list_id)

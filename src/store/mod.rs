@@ -10,6 +10,7 @@ pub mod import;
 pub mod installation;
 pub mod lists;
 pub mod optin;
+pub mod postgres_import;
 pub mod schedule;
 pub mod stories;
 pub mod subscribers;
@@ -208,11 +209,20 @@ pub async fn connect(url: &str, create: bool) -> anyhow::Result<Pool> {
     match opened {
         // A reading command on a database this user may not write (a copy on read-only
         // storage, another user's file): read it as it is, if its schema is current.
-        Err(error) if !create && sqlite_code(&error) == Some(SQLITE_READONLY) => {
+        Err(error)
+            if !create
+                && (sqlite_code(&error) == Some(SQLITE_READONLY)
+                    || !may_write(options.get_filename())) =>
+        {
             open_read_only(&options, tuning).await
         }
         other => other,
     }
+}
+
+/// Whether this user may open the file for writing (opening it so changes nothing).
+fn may_write(path: &std::path::Path) -> bool {
+    std::fs::OpenOptions::new().write(true).open(path).is_ok()
 }
 
 async fn open_and_migrate(
@@ -422,6 +432,21 @@ pub async fn begin_immediate(pool: &Pool) -> sqlx::Result<Tx> {
         Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
         Backend::Postgres => pool.begin().await,
     }
+}
+
+/// `count` numbered parameters from `$first` on, comma-separated, for an `IN (...)` list: the
+/// one form of placeholder both databases read.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A fresh link secret (unsubscribe, confirm): 128 random bits as 32 lower-case hex digits,
+/// the form SQLite's `lower(hex(randomblob(16)))` gave rows written before PostgreSQL.
+pub fn new_secret() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }
 
 /// Timestamps are stored as Unix seconds: compact, and they sort.

@@ -7,7 +7,7 @@ use tracing::instrument;
 
 use crate::domain::{EmailAddress, SubscriberName, SubscriptionToken};
 use crate::store::subscribers::{upsert_person, NameUpdate};
-use crate::store::{begin_immediate, to_db_time};
+use crate::store::{begin_immediate, new_secret, to_db_time};
 
 /// Records a sign-up from the web form and queues its confirmation mail, unless the person is
 /// already active, a mail is already queued, or one went out within `cooldown` (so repeated
@@ -48,12 +48,14 @@ pub async fn sign_up(
             "INSERT INTO subscriptions
                  (list_id, subscriber_id, status, consent_source, consent_at, consent_ip, updated_at,
                   unsubscribe_secret, confirm_secret)
-             VALUES ($1, $2, 'pending', 'web', $3, $4, $3, lower(hex(randomblob(16))), lower(hex(randomblob(16))))",
+             VALUES ($1, $2, 'pending', 'web', $3, $4, $3, $5, $6)",
         )
         .bind(list_id)
         .bind(subscriber_id)
         .bind(to_db_time(now))
         .bind(ip)
+        .bind(new_secret())
+        .bind(new_secret())
         .execute(&mut *tx)
         .await
         .context("storing subscription")?;
@@ -63,12 +65,13 @@ pub async fn sign_up(
         sqlx::query(
             "UPDATE subscriptions SET confirmation_requested_at = $1, confirmation_next_at = $1,
                  confirmation_attempts = 0,
-                 confirm_secret = COALESCE(confirm_secret, lower(hex(randomblob(16))))
+                 confirm_secret = COALESCE(confirm_secret, $4)
              WHERE list_id = $2 AND subscriber_id = $3",
         )
         .bind(to_db_time(now))
         .bind(list_id)
         .bind(subscriber_id)
+        .bind(new_secret())
         .execute(&mut *tx)
         .await
         .context("queueing the confirmation mail")?;

@@ -93,17 +93,17 @@ impl From<StoryRow> for StoryRecord {
 /// How an update treats the picture columns, with $7 the picture's link, $12/$13 its size and
 /// $14/$15 its caption and credit: a new link forgets what was known of the old picture.
 const IMAGE_UPDATE: &str = "
-             image_width = CASE WHEN $7 IS NULL OR $7 = image_url
-                 THEN COALESCE($12, image_width) ELSE $12 END,
-             image_height = CASE WHEN $7 IS NULL OR $7 = image_url
-                 THEN COALESCE($13, image_height) ELSE $13 END,
-             image_caption = CASE WHEN $7 IS NULL OR $7 = image_url
-                 THEN COALESCE($14, image_caption) ELSE $14 END,
-             image_credit = CASE WHEN $7 IS NULL OR $7 = image_url
-                 THEN COALESCE($15, image_credit) ELSE $15 END,
-             image_checked_at = CASE WHEN $7 IS NULL OR $7 = image_url
-                 THEN image_checked_at ELSE NULL END,
-             image_url = COALESCE($7, image_url)";
+             image_width = CASE WHEN $7 IS NULL OR $7 = stories.image_url
+                 THEN COALESCE($12, stories.image_width) ELSE $12 END,
+             image_height = CASE WHEN $7 IS NULL OR $7 = stories.image_url
+                 THEN COALESCE($13, stories.image_height) ELSE $13 END,
+             image_caption = CASE WHEN $7 IS NULL OR $7 = stories.image_url
+                 THEN COALESCE($14, stories.image_caption) ELSE $14 END,
+             image_credit = CASE WHEN $7 IS NULL OR $7 = stories.image_url
+                 THEN COALESCE($15, stories.image_credit) ELSE $15 END,
+             image_checked_at = CASE WHEN $7 IS NULL OR $7 = stories.image_url
+                 THEN stories.image_checked_at ELSE NULL END,
+             image_url = COALESCE($7, stories.image_url)";
 
 /// Whether an upsert created the story or changed a known one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,8 +253,8 @@ pub async fn upsert_feed_item(
     // A changed link moves the story, unless another story already has that link.
     let image = story.image.as_ref();
     let image_size = image.and_then(|image| image.size);
-    // [`IMAGE_UPDATE`] is shared with `upsert` and names its parameters by number (?7, ?12 to
-    // ?15), so this statement binds every number up to 15; ?6, ?10 and ?11 are unused here.
+    // [`IMAGE_UPDATE`] is shared with `upsert` and names its parameters by number ($7, $12 to
+    // $15), so this statement binds every number up to 15; $6, $10 and $11 are unused here.
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE stories SET
              url = CASE WHEN EXISTS (SELECT 1 FROM stories WHERE url = $1 AND id != $8) THEN url ELSE $1 END,

@@ -10,7 +10,7 @@ use tracing::instrument;
 
 use crate::domain::{ConsentSource, EmailAddress, SubscriberName, SubscriptionStatus};
 use crate::error::BadInput;
-use crate::store::{begin_immediate, from_db_time, to_db_time};
+use crate::store::{begin_immediate, from_db_time, new_secret, to_db_time};
 
 /// One subscriber as seen from one list.
 #[derive(Debug, Clone, Serialize)]
@@ -122,7 +122,7 @@ pub async fn add(
             "INSERT INTO subscriptions
                  (list_id, subscriber_id, status, consent_source, consent_at, consent_ip,
                   confirmed_at, updated_at, unsubscribe_secret)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, lower(hex(randomblob(16))))
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (list_id, subscriber_id) DO UPDATE SET
                  status = excluded.status,
                  consent_source = excluded.consent_source,
@@ -141,6 +141,7 @@ pub async fn add(
         .bind(consent.ip.as_deref())
         .bind(confirmed_at)
         .bind(to_db_time(now))
+        .bind(new_secret())
         .execute(&mut *tx)
         .await
         .context("storing subscription")?;

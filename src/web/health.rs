@@ -117,9 +117,9 @@ async fn render(state: &WebState) -> anyhow::Result<String> {
         "Feeds by the outcome of their last poll (ok, failing, or not polled yet).",
     );
     let (ok, failing, unpolled): (i64, i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(last_polled_at IS NOT NULL AND last_error IS NULL), 0),
-                COALESCE(SUM(last_error IS NOT NULL), 0),
-                COALESCE(SUM(last_polled_at IS NULL AND last_error IS NULL), 0)
+        "SELECT COUNT(*) FILTER (WHERE last_polled_at IS NOT NULL AND last_error IS NULL),
+                COUNT(*) FILTER (WHERE last_error IS NOT NULL),
+                COUNT(*) FILTER (WHERE last_polled_at IS NULL AND last_error IS NULL)
          FROM feeds",
     )
     .fetch_one(pool)

@@ -1,0 +1,173 @@
+//! The PostgreSQL side of a subscriber import: each batch reaches the server in one `COPY`
+//! into a temporary table, and from there the same two INSERT ... SELECT statements as on
+//! SQLite move it into `subscribers` and `subscriptions`. `COPY` needs the driver's own
+//! connection, which the Any pool does not lend: the import opens one of its own.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::{Connection as _, PgConnection};
+
+use crate::store::import::{duplicate, new_status, BatchSql, Duplicate, ImportRow};
+use crate::store::{redact_url, to_db_time, Pool};
+
+pub struct PostgresImport {
+    conn: PgConnection,
+    list_id: i64,
+    confirmed: bool,
+    batch: i64,
+}
+
+impl PostgresImport {
+    pub(crate) async fn start(pool: &Pool, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
+        let url = pool.connect_options().database_url.clone();
+        let mut conn = PgConnection::connect(url.as_str())
+            .await
+            .with_context(|| format!("connecting to {} for the import", redact_url(url.as_str())))?;
+        for statement in [
+            "CREATE TEMP TABLE import_rows (
+                 email       TEXT PRIMARY KEY,
+                 name        TEXT,
+                 left_status TEXT,
+                 line        BIGINT NOT NULL,
+                 batch       BIGINT NOT NULL
+             )",
+            "CREATE INDEX import_rows_by_batch ON import_rows (batch)",
+            // What one COPY brings, duplicates and all, before they are sorted out.
+            "CREATE TEMP TABLE import_batch (
+                 email       TEXT   NOT NULL,
+                 name        TEXT,
+                 left_status TEXT,
+                 line        BIGINT NOT NULL
+             )",
+        ] {
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .context("creating the import's staging tables")?;
+        }
+        Ok(Self {
+            conn,
+            list_id,
+            confirmed,
+            batch: 0,
+        })
+    }
+
+    pub(crate) async fn apply(
+        &mut self,
+        rows: &[ImportRow],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(u64, Vec<Duplicate>)> {
+        let now = to_db_time(now);
+        self.batch += 1;
+        let batch = self.batch;
+        let mut tx = self.conn.begin().await.context("starting import transaction")?;
+
+        let mut copy = tx
+            .copy_in_raw("COPY import_batch (email, name, left_status, line) FROM STDIN (FORMAT csv)")
+            .await
+            .context("starting the COPY of an import batch")?;
+        copy.send(csv_rows(rows).into_bytes())
+            .await
+            .context("copying an import batch")?;
+        copy.finish().await.context("finishing the COPY of an import batch")?;
+
+        // The first line of each address wins, within the batch and across batches.
+        sqlx::query(
+            "INSERT INTO import_rows (email, name, left_status, line, batch)
+             SELECT DISTINCT ON (email) email, name, left_status, line, $1
+             FROM import_batch ORDER BY email, line
+             ON CONFLICT (email) DO NOTHING",
+        )
+        .bind(batch)
+        .execute(&mut *tx)
+        .await
+        .context("staging import rows")?;
+        let repeats: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT b.line, r.line FROM import_batch b JOIN import_rows r ON r.email = b.email
+             WHERE r.line <> b.line",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .context("finding repeated addresses")?;
+        let first_lines: std::collections::HashMap<i64, i64> = repeats.into_iter().collect();
+        let duplicates = rows
+            .iter()
+            .filter_map(|row| {
+                let line = i64::try_from(row.line).ok()?;
+                first_lines.get(&line).map(|first| duplicate(row, *first))
+            })
+            .collect();
+
+        let statements = BatchSql::new("i.batch = $BATCH", "replace(gen_random_uuid()::text, '-', '')");
+        sqlx::query(sqlx::AssertSqlSafe(statements.subscribers))
+            .bind(now)
+            .bind(batch)
+            .execute(&mut *tx)
+            .await
+            .context("storing subscribers")?;
+        let (status, confirmed_at) = new_status(self.confirmed, now);
+        let stored = sqlx::query(sqlx::AssertSqlSafe(statements.subscriptions))
+            .bind(self.list_id)
+            .bind(status)
+            .bind(now)
+            .bind(confirmed_at)
+            .bind(batch)
+            .execute(&mut *tx)
+            .await
+            .context("storing subscriptions")?
+            .rows_affected();
+        sqlx::query("TRUNCATE import_batch")
+            .execute(&mut *tx)
+            .await
+            .context("clearing the import batch")?;
+        tx.commit().await.context("committing import batch")?;
+        Ok((stored, duplicates))
+    }
+
+    pub(crate) async fn finish(self) -> anyhow::Result<()> {
+        self.conn.close().await.context("closing the import's connection")
+    }
+}
+
+/// The batch as COPY's CSV: every text quoted (a quoted empty string is text, an unquoted empty
+/// field is NULL).
+fn csv_rows(rows: &[ImportRow]) -> String {
+    let mut out = String::with_capacity(rows.len() * 48);
+    for row in rows {
+        quoted(&mut out, Some(row.email.as_str()));
+        out.push(',');
+        quoted(&mut out, row.name.as_ref().map(|name| name.as_str()));
+        out.push(',');
+        quoted(&mut out, row.left.map(|status| status.as_str()));
+        out.push(',');
+        out.push_str(&row.line.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+fn quoted(out: &mut String, value: Option<&str>) {
+    if let Some(value) = value {
+        out.push('"');
+        out.push_str(&value.replace('"', "\"\""));
+        out.push('"');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EmailAddress, SubscriberName};
+
+    #[test]
+    fn copy_rows_quote_text_and_leave_missing_values_null() {
+        let rows = [ImportRow {
+            line: 7,
+            email: EmailAddress::parse("a@example.org").unwrap(),
+            name: Some(SubscriberName::parse("Ann \"Quote\", Jr").unwrap()),
+            left: None,
+        }];
+        assert_eq!(csv_rows(&rows), "\"a@example.org\",\"Ann \"\"Quote\"\", Jr\",,7\n");
+    }
+}
