@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use crate::store::Pool;
+use anyhow::Context;
 
 use crate::clock::{self, SharedClock};
 use crate::metrics::Metrics;

@@ -5,8 +5,11 @@ use tracing_subscriber::EnvFilter;
 /// Installs the process-wide subscriber. `default_level` is used when `RUST_LOG` is not set.
 pub fn init(default_level: &str) {
     // tokio-cron-scheduler narrates its own start-up at info; only its problems matter here.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},tokio_cron_scheduler=warn,sqlx::postgres::notice=warn")));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{default_level},tokio_cron_scheduler=warn,sqlx::postgres::notice=warn"
+        ))
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -5,6 +5,7 @@ mod backup;
 mod bounce;
 mod completions;
 mod config;
+mod db;
 mod demo;
 pub(crate) mod digest;
 mod dkim;
@@ -102,6 +103,9 @@ pub enum Command {
         /// Where to write the copy; never overwritten.
         file: PathBuf,
     },
+    /// Move the install to another database.
+    #[command(subcommand)]
+    Db(db::Cmd),
     /// Print the shell completion script (bash, zsh or fish) to stdout.
     Completions {
         #[arg(value_enum)]
@@ -124,6 +128,7 @@ impl Command {
                 | Self::Bounce(bounce::Cmd::Ls { .. })
                 | Self::Subscriber(subscriber::Cmd::Show { .. })
                 | Self::Backup { .. }
+                | Self::Db(_)
                 | Self::Digest(digest::Cmd::Preview { .. } | digest::Cmd::Status { .. })
         )
     }
@@ -273,6 +278,7 @@ pub async fn run_with_app(
         Command::Dkim(cmd) => dkim::run(cmd, output),
         Command::Demo => demo::run(app, output).await,
         Command::Backup { file } => backup::run(app, &file, output).await,
+        Command::Db(cmd) => db::run(app, cmd, output).await,
         Command::Completions { shell } => completions::completions(shell, output),
         Command::Man { dir } => completions::man_pages(&dir, output),
         Command::Serve => {

@@ -359,7 +359,8 @@ impl Run {
         let waiting = deliveries::waiting(&self.app.pool, self.edition_id, &self.claimant).await?;
         // Another node's rows usually finish long before their lease would run out: look again
         // soon rather than at the lease's end.
-        let soon = self.app.clock.now() + chrono::Duration::from_std(LEASE_POLL).unwrap_or_default();
+        let soon =
+            self.app.clock.now() + chrono::Duration::from_std(LEASE_POLL).unwrap_or_default();
         let lease_check = waiting.lease_ends_at.map(|at| at.min(soon));
         Ok(match (waiting.retry_at, lease_check) {
             (Some(retry), Some(lease)) => Next::RetryAt(retry.min(lease)),

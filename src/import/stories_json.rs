@@ -3,10 +3,10 @@
 
 use std::io::{Read, Write};
 
+use crate::store::Pool;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use crate::store::Pool;
 
 use crate::domain::{
     optional_line, optional_summary, ImageSize, NewImage, Score, Section, StoryTitle, StoryUrl,

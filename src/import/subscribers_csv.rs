@@ -6,9 +6,9 @@
 
 use std::io::{BufRead, Read, Write};
 
+use crate::store::Pool;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use crate::store::Pool;
 use tokio::sync::mpsc;
 
 use crate::domain::{EmailAddress, SubscriberName, SubscriptionStatus};

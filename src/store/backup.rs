@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
+use crate::store::Pool;
 use anyhow::Context;
 use serde::Serialize;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection as _, SqliteConnection};
-use crate::store::Pool;
 
 use crate::error::BadInput;
 

@@ -1,10 +1,10 @@
 //! Bounce and complaint reports, and what they do to subscriptions.
 
+use crate::store::Pool;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Transaction;
-use crate::store::Pool;
 use tracing::instrument;
 
 use crate::bounces::report::ReportKind;

@@ -1,20 +1,16 @@
 //! Deliveries: the per-message state machine, with set-based enqueueing and batched bookkeeping.
 
+use crate::store::{Connection, Pool};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use crate::store::{Connection, Pool};
 use tracing::instrument;
 
 use crate::store::{begin_immediate, from_db_time, placeholders, to_db_time, Backend};
 
 /// One row per active subscriber of the list, in one statement.
 #[instrument(skip_all)]
-pub async fn enqueue(
-    conn: &mut Connection,
-    edition_id: i64,
-    list_id: i64,
-) -> anyhow::Result<u64> {
+pub async fn enqueue(conn: &mut Connection, edition_id: i64, list_id: i64) -> anyhow::Result<u64> {
     let inserted = sqlx::query(
         "INSERT INTO deliveries (edition_id, subscriber_id, status)
          SELECT $1, subscriber_id, 'pending' FROM subscriptions
@@ -270,11 +266,7 @@ pub async fn record(
 
 /// Puts rows claimed but not attempted (a stop, a lost connection before the attempt) back.
 #[instrument(skip_all)]
-pub async fn release(
-    pool: &Pool,
-    edition_id: i64,
-    subscriber_ids: &[i64],
-) -> anyhow::Result<()> {
+pub async fn release(pool: &Pool, edition_id: i64, subscriber_ids: &[i64]) -> anyhow::Result<()> {
     let mut tx = begin_immediate(pool).await.context("starting release")?;
     for id in subscriber_ids {
         sqlx::query(

@@ -1,8 +1,8 @@
 //! Editions: what a list sent (or skipped) on one local date, and which stories it carried.
 
+use crate::store::{Connection, Pool};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
-use crate::store::{Connection, Pool};
 use tracing::instrument;
 
 use crate::store::stories::{StoryRecord, StoryRow, STORY_COLUMNS};
@@ -10,10 +10,7 @@ use crate::store::{from_db_time, to_db_time};
 
 /// When the list's latest edition was built: the start of the next edition's story window.
 #[instrument(skip_all)]
-pub async fn latest_built_at(
-    pool: &Pool,
-    list_id: i64,
-) -> anyhow::Result<Option<DateTime<Utc>>> {
+pub async fn latest_built_at(pool: &Pool, list_id: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
     let at: Option<i64> =
         sqlx::query_scalar("SELECT MAX(built_at) FROM editions WHERE list_id = $1")
             .bind(list_id)

@@ -1,8 +1,8 @@
 //! Feeds to poll, with what the last poll left behind.
 
+use crate::store::Pool;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use crate::store::Pool;
 use tracing::instrument;
 
 use crate::domain::{Section, StoryUrl};

@@ -4,11 +4,11 @@
 //! finds duplicates within the file (whatever their distance) without holding the file in memory,
 //! and lets each batch reach `subscribers` and `subscriptions` in two INSERT ... SELECT statements.
 
+use crate::store::Pool;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::pool::PoolConnection;
 use sqlx::QueryBuilder;
-use crate::store::Pool;
 
 use crate::domain::{EmailAddress, SubscriberName, SubscriptionStatus};
 use crate::store::postgres_import::PostgresImport;

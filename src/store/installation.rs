@@ -1,7 +1,7 @@
 //! This installation's random identity (see the `installation` table).
 
-use anyhow::Context;
 use crate::store::Pool;
+use anyhow::Context;
 use tracing::instrument;
 
 #[instrument(skip_all)]

@@ -1,9 +1,9 @@
 //! Mailing lists.
 
+use crate::store::Pool;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use crate::store::Pool;
 use tracing::instrument;
 
 use crate::domain::{
@@ -105,11 +105,7 @@ const COLUMNS: &str =
     "id, slug, title, schedule, timezone, max_stories, from_address, language, thumbnails, created_at";
 
 #[instrument(skip_all, fields(slug = %list.slug))]
-pub async fn insert(
-    pool: &Pool,
-    list: &NewList,
-    now: DateTime<Utc>,
-) -> anyhow::Result<ListRecord> {
+pub async fn insert(pool: &Pool, list: &NewList, now: DateTime<Utc>) -> anyhow::Result<ListRecord> {
     let row: Option<ListRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO lists (slug, title, schedule, timezone, max_stories, from_address, language,
                             thumbnails, created_at, updated_at)

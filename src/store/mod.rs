@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod bounces;
+pub mod copy;
 pub mod deliveries;
 pub mod editions;
 pub mod feeds;
@@ -21,8 +22,8 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::ConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::ConnectOptions;
 use sqlx::{Any, Executor, Transaction};
 
 use crate::error::BadInput;
@@ -164,8 +165,13 @@ fn sqlite_pool(
 }
 
 fn postgres_options(url: &str) -> anyhow::Result<AnyConnectOptions> {
-    AnyConnectOptions::from_str(url)
-        .map_err(|error| BadInput(format!("invalid database URL {:?}: {error}", redact_url(url))).into())
+    AnyConnectOptions::from_str(url).map_err(|error| {
+        BadInput(format!(
+            "invalid database URL {:?}: {error}",
+            redact_url(url)
+        ))
+        .into()
+    })
 }
 
 async fn connect_postgres(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
@@ -271,7 +277,10 @@ async fn open_read_only(
             .fetch_all(&pool)
             .await
             .context("reading the database's schema version")?;
-    let known: Vec<i64> = SQLITE_MIGRATOR.iter().map(|migration| migration.version).collect();
+    let known: Vec<i64> = SQLITE_MIGRATOR
+        .iter()
+        .map(|migration| migration.version)
+        .collect();
     if let Some(newer) = applied.iter().find(|version| !known.contains(version)) {
         anyhow::bail!(
             "this database was last used by a newer Herald (its schema has migration {newer}, \

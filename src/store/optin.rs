@@ -1,8 +1,8 @@
 //! Web sign-ups (double opt-in) and the confirm and unsubscribe links.
 
+use crate::store::Pool;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use crate::store::Pool;
 use tracing::instrument;
 
 use crate::domain::{EmailAddress, SubscriberName, SubscriptionToken};

@@ -20,9 +20,9 @@ pub struct PostgresImport {
 impl PostgresImport {
     pub(crate) async fn start(pool: &Pool, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
         let url = pool.connect_options().database_url.clone();
-        let mut conn = PgConnection::connect(url.as_str())
-            .await
-            .with_context(|| format!("connecting to {} for the import", redact_url(url.as_str())))?;
+        let mut conn = PgConnection::connect(url.as_str()).await.with_context(|| {
+            format!("connecting to {} for the import", redact_url(url.as_str()))
+        })?;
         for statement in [
             "CREATE TEMP TABLE import_rows (
                  email       TEXT PRIMARY KEY,
@@ -61,16 +61,24 @@ impl PostgresImport {
         let now = to_db_time(now);
         self.batch += 1;
         let batch = self.batch;
-        let mut tx = self.conn.begin().await.context("starting import transaction")?;
+        let mut tx = self
+            .conn
+            .begin()
+            .await
+            .context("starting import transaction")?;
 
         let mut copy = tx
-            .copy_in_raw("COPY import_batch (email, name, left_status, line) FROM STDIN (FORMAT csv)")
+            .copy_in_raw(
+                "COPY import_batch (email, name, left_status, line) FROM STDIN (FORMAT csv)",
+            )
             .await
             .context("starting the COPY of an import batch")?;
         copy.send(csv_rows(rows).into_bytes())
             .await
             .context("copying an import batch")?;
-        copy.finish().await.context("finishing the COPY of an import batch")?;
+        copy.finish()
+            .await
+            .context("finishing the COPY of an import batch")?;
 
         // The first line of each address wins, within the batch and across batches.
         sqlx::query(
@@ -99,7 +107,10 @@ impl PostgresImport {
             })
             .collect();
 
-        let statements = BatchSql::new("i.batch = $BATCH", "replace(gen_random_uuid()::text, '-', '')");
+        let statements = BatchSql::new(
+            "i.batch = $BATCH",
+            "replace(gen_random_uuid()::text, '-', '')",
+        );
         sqlx::query(sqlx::AssertSqlSafe(statements.subscribers))
             .bind(now)
             .bind(batch)
@@ -126,7 +137,10 @@ impl PostgresImport {
     }
 
     pub(crate) async fn finish(self) -> anyhow::Result<()> {
-        self.conn.close().await.context("closing the import's connection")
+        self.conn
+            .close()
+            .await
+            .context("closing the import's connection")
     }
 }
 
@@ -168,6 +182,9 @@ mod tests {
             name: Some(SubscriberName::parse("Ann \"Quote\", Jr").unwrap()),
             left: None,
         }];
-        assert_eq!(csv_rows(&rows), "\"a@example.org\",\"Ann \"\"Quote\"\", Jr\",,7\n");
+        assert_eq!(
+            csv_rows(&rows),
+            "\"a@example.org\",\"Ann \"\"Quote\"\", Jr\",,7\n"
+        );
     }
 }

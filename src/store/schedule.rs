@@ -1,8 +1,8 @@
 //! Each list's next due time, kept in SQLite so a restart knows what it missed.
 
+use crate::store::Pool;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use crate::store::Pool;
 use tracing::instrument;
 
 use crate::store::{from_db_time, to_db_time};

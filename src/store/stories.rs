@@ -1,9 +1,9 @@
 //! Stories: articles and blog posts, upserted by URL.
 
+use crate::store::{Connection, Pool};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use crate::store::{Connection, Pool};
 use tracing::instrument;
 
 use crate::domain::{ImageSize, NewImage, Score, Section, StoryTitle, StoryUrl};
@@ -124,10 +124,10 @@ pub async fn upsert(
     let known: i64 = sqlx::query_scalar(
         "SELECT CASE WHEN EXISTS (SELECT 1 FROM stories WHERE url = $1) THEN 1 ELSE 0 END",
     )
-        .bind(story.url.as_str())
-        .fetch_one(&mut *conn)
-        .await
-        .context("looking up story")?;
+    .bind(story.url.as_str())
+    .fetch_one(&mut *conn)
+    .await
+    .context("looking up story")?;
     let image = story.image.as_ref();
     let image_size = image.and_then(|image| image.size);
     sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -1,11 +1,11 @@
 //! Subscribers and their per-list subscriptions.
 
+use crate::store::Pool;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
-use crate::store::Pool;
 use tracing::instrument;
 
 use crate::domain::{ConsentSource, EmailAddress, SubscriberName, SubscriptionStatus};

@@ -74,7 +74,7 @@ impl Sent {
     }
 
     async fn subscriber_id(&self, email: &str) -> i64 {
-        sqlx::query_scalar("SELECT id FROM subscribers WHERE email = ?")
+        sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
             .bind(email)
             .fetch_one(&self.app.app.pool)
             .await

@@ -37,6 +37,7 @@ async fn concurrent_writers_on_separate_connections_never_see_database_is_locked
         let second = TestApp {
             app: second,
             dir: tempfile::tempdir().expect("temp dir"),
+            postgres: None,
         };
         for i in 0..40 {
             let email = format!("admin{i}@example.org");

@@ -43,7 +43,7 @@ async fn newsroom(app: &TestApp, subscribers: &[&str]) {
 }
 
 async fn delivery_status(app: &TestApp, email: &str) -> (String, i64) {
-    sqlx::query_as("SELECT d.status, d.attempts FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = ?")
+    sqlx::query_as("SELECT d.status, d.attempts FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = $1")
         .bind(email)
         .fetch_one(&app.app.pool)
         .await
@@ -51,7 +51,7 @@ async fn delivery_status(app: &TestApp, email: &str) -> (String, i64) {
 }
 
 async fn subscription_status(app: &TestApp, email: &str) -> String {
-    sqlx::query_scalar("SELECT x.status FROM subscriptions x JOIN subscribers s ON s.id = x.subscriber_id WHERE s.email = ?")
+    sqlx::query_scalar("SELECT x.status FROM subscriptions x JOIN subscribers s ON s.id = x.subscriber_id WHERE s.email = $1")
         .bind(email)
         .fetch_one(&app.app.pool)
         .await

@@ -216,7 +216,7 @@ async fn untrusted_story_text_is_escaped_and_bad_links_never_rendered() {
     // A row written around the validation (an old import, a hand edit) still cannot link out.
     sqlx::query(
         "INSERT INTO stories (url, title, section, published_at, score, created_at)
-         VALUES ('javascript:alert(4)', 'Evil link', 'news', ?, 1, ?)",
+         VALUES ('javascript:alert(4)', 'Evil link', 'news', $1, 1, $2)",
     )
     .bind(pinned_now().timestamp() - 60)
     .bind(pinned_now().timestamp())
@@ -253,7 +253,7 @@ async fn cr_lf_in_a_stored_title_cannot_inject_a_header() {
     app.add_list("daily").await;
     sqlx::query(
         "INSERT INTO stories (url, title, section, published_at, score, created_at)
-         VALUES ('https://news.example.org/inject', ?, 'news', ?, 1, ?)",
+         VALUES ('https://news.example.org/inject', $1, 'news', $2, 1, $3)",
     )
     .bind("Lead\r\nBcc: victim@example.org\r\nX-Evil: 1")
     .bind(pinned_now().timestamp() - 60)

@@ -13,6 +13,8 @@ use herald::settings::Settings;
 use herald::App;
 use tempfile::TempDir;
 
+use crate::postgres_db::TestDatabase;
+
 /// "Today" in every library-level test.
 pub fn pinned_now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 6, 0, 0)
@@ -23,6 +25,8 @@ pub fn pinned_now() -> DateTime<Utc> {
 pub struct TestApp {
     pub app: App,
     pub dir: TempDir,
+    /// The test's own PostgreSQL database, when the suite runs on PostgreSQL.
+    pub postgres: Option<TestDatabase>,
 }
 
 /// What one command printed, and how it ended.
@@ -92,13 +96,21 @@ impl TestApp {
     async fn build(adjust: impl FnOnce(&mut Settings), clock: herald::clock::SharedClock) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::defaults();
-        settings.database.url = format!("sqlite://{}", dir.path().join("herald.db").display());
+        let postgres = if crate::postgres_db::selected() {
+            Some(TestDatabase::create().await)
+        } else {
+            None
+        };
+        settings.database.url = match &postgres {
+            Some(database) => database.url.clone(),
+            None => format!("sqlite://{}", dir.path().join("herald.db").display()),
+        };
         settings.transport.outbox_dir = dir.path().join("outbox");
         adjust(&mut settings);
         let app = App::build_with_clock(settings, clock)
             .await
             .expect("app builds");
-        Self { app, dir }
+        Self { app, dir, postgres }
     }
 
     /// Runs `herald ARGS...` through the library, as the binary would after parsing.
@@ -173,7 +185,7 @@ impl TestApp {
     pub async fn status_of(&self, email: &str) -> String {
         sqlx::query_scalar(
             "SELECT s.status FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id
-             WHERE p.email = ?",
+             WHERE p.email = $1",
         )
         .bind(email)
         .fetch_one(&self.app.pool)

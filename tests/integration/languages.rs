@@ -348,7 +348,7 @@ fn every_page_renders_as_snapshotted_in_english_and_arabic() {
 
 /// 25 sent editions of `slug`, one a day up to 28 November, each carrying two stories.
 async fn archive_of(app: &TestApp, slug: &str) {
-    let list_id: i64 = sqlx::query_scalar("SELECT id FROM lists WHERE slug = ?")
+    let list_id: i64 = sqlx::query_scalar("SELECT id FROM lists WHERE slug = $1")
         .bind(slug)
         .fetch_one(&app.app.pool)
         .await
@@ -360,7 +360,7 @@ async fn archive_of(app: &TestApp, slug: &str) {
             .timestamp();
         let edition: i64 = sqlx::query_scalar(
             "INSERT INTO editions (list_id, local_date, status, subject, html, text, built_at)
-             VALUES (?, ?, 'sent', 'subject', '<p>edition</p>', 'edition', ?) RETURNING id",
+             VALUES ($1, $2, 'sent', 'subject', '<p>edition</p>', 'edition', $3) RETURNING id",
         )
         .bind(list_id)
         .bind(date.to_string())
@@ -371,7 +371,7 @@ async fn archive_of(app: &TestApp, slug: &str) {
         for position in 0..2_i64 {
             let story: i64 = sqlx::query_scalar(
                 "INSERT INTO stories (url, title, section, published_at, score, created_at)
-                 VALUES (?, ?, 'news', ?, 0, ?) RETURNING id",
+                 VALUES ($1, $2, 'news', $3, 0, $4) RETURNING id",
             )
             .bind(format!("https://news.example.jo/{slug}/{day}/{position}"))
             .bind(format!("عنوان اليوم {day} رقم {position}"))
@@ -381,7 +381,7 @@ async fn archive_of(app: &TestApp, slug: &str) {
             .await
             .expect("story");
             sqlx::query(
-                "INSERT INTO edition_stories (edition_id, story_id, position) VALUES (?, ?, ?)",
+                "INSERT INTO edition_stories (edition_id, story_id, position) VALUES ($1, $2, $3)",
             )
             .bind(edition)
             .bind(story)

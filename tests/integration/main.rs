@@ -25,6 +25,7 @@ mod outbound;
 mod package;
 mod pictures;
 mod postfix_bounces;
+mod postgres_db;
 mod schedule;
 mod server_faults;
 mod settings;

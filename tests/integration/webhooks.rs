@@ -41,7 +41,7 @@ async fn daemon() -> Daemon {
 }
 
 async fn subscriber_id(daemon: &Daemon, email: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM subscribers WHERE email = ?")
+    sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
         .bind(email)
         .fetch_one(&daemon.app.app.pool)
         .await
