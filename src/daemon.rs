@@ -300,7 +300,7 @@ async fn poll_feeds(app: App, mut shutdown: Shutdown) {
             return;
         }
         for feed in list {
-            if let Err(error) = feeds::poll(&app, &client, &feed).await {
+            if let Err(error) = feeds::poll(&app, &client, &feed, Some(interval / 2)).await {
                 error!(feed = %feed.url, "storing feed items: {error:#}");
             }
             if !pause_or_stop(pause, &mut shutdown).await {

@@ -471,5 +471,42 @@ async fn status(app: &App, list: Option<&str>, output: &mut Output<'_>) -> anyho
             "STOPPED BY",
         ],
         &table,
+    )?;
+    // Which node sent what, where more than one did or one holds rows now.
+    let shares: Vec<Vec<String>> = rows
+        .iter()
+        .filter(|v| v.nodes.len() > 1 || v.nodes.iter().any(|node| node.sending > 0))
+        .flat_map(|v| {
+            v.nodes.iter().map(|node| {
+                vec![
+                    v.list.clone(),
+                    v.date.clone(),
+                    node.node.clone(),
+                    node.sent.to_string(),
+                    node.failed.to_string(),
+                    node.sending.to_string(),
+                    node.lease_until
+                        .map(crate::store::from_db_time)
+                        .map(|at| at.format("%H:%M:%S").to_string())
+                        .unwrap_or_default(),
+                ]
+            })
+        })
+        .collect();
+    if shares.is_empty() {
+        return Ok(());
+    }
+    writeln!(output.out)?;
+    output.print_table(
+        &[
+            "LIST",
+            "DATE",
+            "NODE",
+            "SENT",
+            "FAILED",
+            "SENDING",
+            "LEASE UNTIL (UTC)",
+        ],
+        &shares,
     )
 }

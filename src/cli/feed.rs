@@ -92,7 +92,7 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             let client = FeedClient::new(&app.settings.feeds)?;
             let mut views = Vec::new();
             for feed in store::all(&app.pool).await? {
-                let outcome = feeds::poll(app, &client, &feed).await?;
+                let outcome = feeds::poll(app, &client, &feed, None).await?;
                 views.push(match outcome {
                     Ok(counts) => PollView {
                         url: feed.url,

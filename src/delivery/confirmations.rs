@@ -35,10 +35,12 @@ pub async fn send_due(app: &App, mailer: &Mailer) -> anyhow::Result<Pass> {
     let options = SendOptions::from_settings(&app.settings);
     let mut pass = Pass::default();
     let now = app.clock.now();
-    for job in optin::due_confirmations(&app.pool, now, BATCH).await? {
-        match send_one(app, mailer, &job).await {
+    let lease = chrono::Duration::from_std(app.settings.database.lease).unwrap_or_default();
+    let jobs = optin::due_confirmations(&app.pool, now, now + lease, BATCH).await?;
+    for (tried, job) in jobs.iter().enumerate() {
+        match send_one(app, mailer, job).await {
             Ok(()) => {
-                optin::confirmation_sent(&app.pool, &job, app.clock.now()).await?;
+                optin::confirmation_sent(&app.pool, job, app.clock.now()).await?;
                 app.metrics
                     .confirmations_sent
                     .fetch_add(1, Ordering::Relaxed);
@@ -65,8 +67,13 @@ pub async fn send_due(app: &App, mailer: &Mailer) -> anyhow::Result<Pass> {
                         "confirmation mail given up after {attempts} attempts: {reason}"
                     ),
                 }
-                optin::confirmation_failed(&app.pool, &job, next).await?;
+                optin::confirmation_failed(&app.pool, job, next).await?;
                 if server_down {
+                    // The mails not tried are due again at once, not when this node's lease on
+                    // them would end.
+                    for untried in &jobs[tried + 1..] {
+                        optin::confirmation_untried(&app.pool, untried, now).await?;
+                    }
                     break;
                 }
             }

@@ -325,6 +325,9 @@ impl Run {
     }
 
     async fn renew_leases(&self) -> anyhow::Result<()> {
+        // In turn with the run's claims and records: on PostgreSQL a renewal and a record that
+        // lock the same rows in different orders would deadlock.
+        let _turn = self.writes.lock().await;
         let claimant = self.claimant_until(self.app.clock.now());
         deliveries::renew_leases(&self.app.pool, self.edition_id, claimant).await?;
         Ok(())

@@ -199,13 +199,34 @@ pub fn parse(
     Ok((stories, skipped))
 }
 
-/// Polls one feed and stores its items; the outcome (or error) is recorded on the feed.
+/// Polls one feed and stores its items; the outcome (or error) is recorded on the feed. With
+/// `unless_polled_within`, a feed another node polled that recently is left alone; a feed
+/// another node is polling now always is.
 pub async fn poll(
     app: &App,
     client: &FeedClient,
     feed: &FeedRecord,
+    unless_polled_within: Option<std::time::Duration>,
 ) -> anyhow::Result<Result<PollCounts, String>> {
     let now = app.clock.now();
+    let lease = chrono::Duration::from_std(app.settings.database.lease).unwrap_or_default();
+    let polled_before = unless_polled_within
+        .and_then(|within| chrono::Duration::from_std(within).ok())
+        .map(|within| now - within);
+    let taken = feeds::take_for_poll(
+        &app.pool,
+        feed.id,
+        &app.claimant(),
+        now,
+        now + lease,
+        polled_before,
+    )
+    .await?;
+    if !taken {
+        return Ok(Err(
+            "not polled: another node is polling it, or polled it moments ago".into(),
+        ));
+    }
     let outcome = poll_inner(app, client, feed, now).await?;
     match &outcome {
         Ok((counts, validators)) => {

@@ -221,16 +221,22 @@ pub struct EditionStatus {
     pub cancelled: i64,
     /// Why the last run stopped short, if the edition is unfinished.
     pub last_error: Option<String>,
+    #[serde(skip)]
+    pub edition_id: i64,
+    /// Each node's (and process's) share: what it sent, what it holds now.
+    #[sqlx(skip)]
+    pub nodes: Vec<crate::store::deliveries::NodeProgress>,
 }
 
-/// Editions newest first, with delivery counts; `pending` counts every unfinished row.
+/// Editions newest first, with delivery counts and each node's share; `pending` counts every
+/// unfinished row.
 #[instrument(skip_all)]
 pub async fn status_report(
     pool: &Pool,
     list_id: Option<i64>,
 ) -> anyhow::Result<Vec<EditionStatus>> {
-    sqlx::query_as(
-        "SELECT l.slug AS list, e.local_date AS date, e.status,
+    let mut rows: Vec<EditionStatus> = sqlx::query_as(
+        "SELECT e.id AS edition_id, l.slug AS list, e.local_date AS date, e.status,
                 COUNT(d.subscriber_id) AS total,
                 COUNT(*) FILTER (WHERE d.status IN ('pending', 'sending', 'retry', 'deferred')) AS pending,
                 COUNT(*) FILTER (WHERE d.status = 'sent') AS sent,
@@ -246,7 +252,11 @@ pub async fn status_report(
     .bind(list_id)
     .fetch_all(pool)
     .await
-    .context("reading edition status")
+    .context("reading edition status")?;
+    for row in &mut rows {
+        row.nodes = crate::store::deliveries::progress_by_node(pool, row.edition_id).await?;
+    }
+    Ok(rows)
 }
 
 /// An edition as the archive lists it.

@@ -89,6 +89,35 @@ pub async fn remove(pool: &Pool, url: &StoryUrl) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Takes the feed for one poll by `claimant` until `lease_until`, unless another node is polling
+/// it now or, with `polled_before`, polled it since then: nodes sharing a database poll each
+/// feed once per interval between them. False when the feed is not this node's to poll.
+#[instrument(skip_all)]
+pub async fn take_for_poll(
+    pool: &Pool,
+    id: i64,
+    claimant: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    polled_before: Option<DateTime<Utc>>,
+) -> anyhow::Result<bool> {
+    let taken = sqlx::query(
+        "UPDATE feeds SET polling_by = $1, polling_until = $2
+         WHERE id = $3 AND (polling_until IS NULL OR polling_until < $4)
+           AND ($5 IS NULL OR last_polled_at IS NULL OR last_polled_at < $5)",
+    )
+    .bind(claimant)
+    .bind(to_db_time(lease_until))
+    .bind(id)
+    .bind(to_db_time(now))
+    .bind(polled_before.map(to_db_time))
+    .execute(pool)
+    .await
+    .context("taking a feed to poll")?
+    .rows_affected();
+    Ok(taken == 1)
+}
+
 /// What one poll left: new validators on success, the error otherwise.
 #[instrument(skip_all)]
 pub async fn record_poll(
@@ -104,6 +133,7 @@ pub async fn record_poll(
     };
     sqlx::query(
         "UPDATE feeds SET last_polled_at = $1, last_error = $2,
+             polling_by = NULL, polling_until = NULL,
              etag = CASE WHEN $3 THEN $4 ELSE etag END,
              last_modified = CASE WHEN $5 THEN $6 ELSE last_modified END
          WHERE id = $7",

@@ -7,7 +7,7 @@ use tracing::instrument;
 
 use crate::domain::{EmailAddress, SubscriberName, SubscriptionToken};
 use crate::store::subscribers::{upsert_person, NameUpdate};
-use crate::store::{begin_immediate, new_secret, to_db_time};
+use crate::store::{begin_immediate, new_secret, to_db_time, Backend};
 
 /// Records a sign-up from the web form and queues its confirmation mail, unless the person is
 /// already active, a mail is already queued, or one went out within `cooldown` (so repeated
@@ -100,14 +100,25 @@ impl ConfirmationJob {
     }
 }
 
-/// Confirmation mails due at `now`, oldest first; none for someone who is active by now.
+/// Takes the confirmation mails due at `now`, oldest first (none for someone who is active by
+/// now), for one node until `lease_until`: their next time moves to then, so another node
+/// sharing the database does not send them too, and a node that dies mid-send leaves them to
+/// be sent once the lease is over.
 #[instrument(skip_all)]
 pub async fn due_confirmations(
     pool: &Pool,
     now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
     limit: i64,
 ) -> anyhow::Result<Vec<ConfirmationJob>> {
-    sqlx::query_as(
+    let skip_locked = match Backend::of(pool) {
+        Backend::Postgres => " FOR UPDATE OF s SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let mut tx = begin_immediate(pool)
+        .await
+        .context("starting to take confirmation mails")?;
+    let jobs: Vec<ConfirmationJob> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT s.list_id, s.subscriber_id, p.email, p.name,
                 COALESCE(s.confirm_secret, '') AS confirm_secret, l.title AS list_title, l.language AS list_language,
                 s.confirmation_attempts AS attempts
@@ -115,13 +126,29 @@ pub async fn due_confirmations(
          JOIN subscribers p ON p.id = s.subscriber_id
          JOIN lists l ON l.id = s.list_id
          WHERE s.confirmation_next_at <= $1 AND s.status != 'active'
-         ORDER BY s.confirmation_next_at LIMIT $2",
-    )
+         ORDER BY s.confirmation_next_at LIMIT $2{skip_locked}",
+    )))
     .bind(to_db_time(now))
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await
-    .context("reading due confirmation mails")
+    .context("reading due confirmation mails")?;
+    for job in &jobs {
+        sqlx::query(
+            "UPDATE subscriptions SET confirmation_next_at = $1
+             WHERE list_id = $2 AND subscriber_id = $3",
+        )
+        .bind(to_db_time(lease_until))
+        .bind(job.list_id)
+        .bind(job.subscriber_id)
+        .execute(&mut *tx)
+        .await
+        .context("taking a confirmation mail")?;
+    }
+    tx.commit()
+        .await
+        .context("committing the confirmation mails taken")?;
+    Ok(jobs)
 }
 
 /// The mail went out: the cooldown starts now.
@@ -163,6 +190,26 @@ pub async fn confirmation_failed(
     .execute(pool)
     .await
     .context("recording a failed confirmation mail")?;
+    Ok(())
+}
+
+/// A mail taken but not tried (the server went down first): due again at `at`, uncharged.
+#[instrument(skip_all)]
+pub async fn confirmation_untried(
+    pool: &Pool,
+    job: &ConfirmationJob,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE subscriptions SET confirmation_next_at = $1
+         WHERE list_id = $2 AND subscriber_id = $3",
+    )
+    .bind(to_db_time(at))
+    .bind(job.list_id)
+    .bind(job.subscriber_id)
+    .execute(pool)
+    .await
+    .context("putting back a confirmation mail")?;
     Ok(())
 }
 

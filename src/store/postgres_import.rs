@@ -178,8 +178,8 @@ mod tests {
     fn copy_rows_quote_text_and_leave_missing_values_null() {
         let rows = [ImportRow {
             line: 7,
-            email: EmailAddress::parse("a@example.org").unwrap(),
-            name: Some(SubscriberName::parse("Ann \"Quote\", Jr").unwrap()),
+            email: EmailAddress::parse("a@example.org").expect("address"),
+            name: Some(SubscriberName::parse("Ann \"Quote\", Jr").expect("name")),
             left: None,
         }];
         assert_eq!(

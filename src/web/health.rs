@@ -170,6 +170,28 @@ async fn render(state: &WebState) -> anyhow::Result<String> {
         );
     }
 
+    gauge(
+        &mut out,
+        "herald_node_deliveries",
+        "Deliveries of unfinished editions by the node (and process) that claimed them, by state.",
+    );
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT d.claimed_by, d.status, COUNT(*) FROM deliveries d
+         JOIN editions e ON e.id = d.edition_id
+         WHERE e.status IN ('ready', 'sending') AND d.claimed_by IS NOT NULL
+           AND d.status IN ('sending', 'sent', 'failed')
+         GROUP BY d.claimed_by, d.status ORDER BY d.claimed_by, d.status",
+    )
+    .fetch_all(pool)
+    .await?;
+    for (node, status, count) in rows {
+        let _ = writeln!(
+            out,
+            "herald_node_deliveries{{node=\"{}\",status=\"{status}\"}} {count}",
+            node.replace(['\\', '"', '\n'], "_")
+        );
+    }
+
     state.app.metrics.write_send_histogram(&mut out);
     let metrics = &state.app.metrics;
     for (name, help, value) in [

@@ -93,10 +93,24 @@ impl TestApp {
         Self::build(adjust, herald::clock::system()).await
     }
 
+    /// An app on the real clock and a PostgreSQL database of its own, whichever database the
+    /// suite runs on.
+    pub async fn spawn_on_postgres(adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::build_on(true, adjust, herald::clock::system()).await
+    }
+
     async fn build(adjust: impl FnOnce(&mut Settings), clock: herald::clock::SharedClock) -> Self {
+        Self::build_on(crate::postgres_db::selected(), adjust, clock).await
+    }
+
+    async fn build_on(
+        on_postgres: bool,
+        adjust: impl FnOnce(&mut Settings),
+        clock: herald::clock::SharedClock,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::defaults();
-        let postgres = if crate::postgres_db::selected() {
+        let postgres = if on_postgres {
             Some(TestDatabase::create().await)
         } else {
             None
