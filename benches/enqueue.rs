@@ -1,6 +1,7 @@
 //! Builds an edition for a list of 1,000,000 active subscribers (HERALD_BENCH_ROWS to change)
 //! and prints how long creating it took: choosing and rendering the stories, and enqueueing one
-//! delivery per subscriber in one INSERT ... SELECT. Run: `cargo bench --bench enqueue`.
+//! delivery per subscriber in one INSERT ... SELECT. Run: `cargo bench --bench enqueue`; with
+//! `HERALD_BENCH_DATABASE=postgres://...` (an empty database) on PostgreSQL.
 
 use std::io::{BufWriter, Write};
 use std::time::Instant;
@@ -33,7 +34,8 @@ fn main() -> anyhow::Result<()> {
 
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
         let mut settings = Settings::defaults();
-        settings.database.url = dir.path().join("bench.db").display().to_string();
+        settings.database.url = std::env::var("HERALD_BENCH_DATABASE")
+            .unwrap_or_else(|_| dir.path().join("bench.db").display().to_string());
         let app = App::build_with_clock(settings, clock::system()).await?;
         let now = app.clock.now();
         let defaults = app.settings.lists.clone();

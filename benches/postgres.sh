@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# PostgreSQL next to SQLite, in one run, timed as an operator runs Herald (release build):
+#   1. `herald subscriber import` of ROWS rows whose addresses come in random order
+#      (`user123@example45.org`), into a SQLite file and into an empty PostgreSQL database;
+#   2. enqueueing one delivery per reader for a list of ROWS (`cargo bench --bench enqueue`);
+#   3. `herald digest send` of an N-reader edition (DKIM Ed25519 on) into Postfix's smtp-sink:
+#      SQLite with one process, PostgreSQL with one node and with two nodes (two `digest send`
+#      processes sharing the edition through their claims), each node SESSIONS connections.
+#
+#   bash benches/postgres.sh            # needs a PostgreSQL server (POSTGRES=postgres://...)
+#   ROWS=200000 N=5000 bash benches/postgres.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS="${ROWS:-1000000}"
+N="${N:-20000}"
+SESSIONS="${SESSIONS:-8}"
+PORT="${PORT:-2527}"
+POSTGRES="${POSTGRES:-postgres://postgres@127.0.0.1:5432}"
+psql "$POSTGRES/postgres" -qAtc 'SELECT 1' >/dev/null || { echo "no PostgreSQL server at $POSTGRES" >&2; exit 1; }
+command -v smtp-sink >/dev/null || { echo "the benchmark needs Postfix's smtp-sink (apt-get install postfix)" >&2; exit 1; }
+cargo build --release --quiet
+herald="$PWD/target/release/herald"
+work="$(mktemp -d)"
+sink_pid=""
+databases=()
+fresh_pg() {
+  local name="herald_bench_$1"
+  psql "$POSTGRES/postgres" -qAtc "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name" >/dev/null
+  databases+=("$name")
+  echo "$POSTGRES/$name"
+}
+cleanup() {
+  [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
+  for name in "${databases[@]}"; do psql "$POSTGRES/postgres" -qAtc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+now() { date +%s.%N; }
+since() { python3 -c "print(f'{$(now) - $1:.2f}')"; }
+
+python3 - "$ROWS" > "$work/readers.csv" <<'PY'
+import random, sys
+rows = int(sys.argv[1])
+rng = random.Random(42)
+ids = list(range(rows))
+rng.shuffle(ids)
+print("email,name")
+for i in ids:
+    print(f"user{i}@example{rng.randrange(100)}.org,Reader {i}")
+PY
+echo "== import: $ROWS rows, addresses in random order"
+for db in "sqlite://$work/import.db" "$(fresh_pg import)"; do
+  "$herald" -q --database "$db" list add bench >/dev/null
+  start=$(now)
+  "$herald" -q --database "$db" subscriber import "$work/readers.csv" --list bench --confirmed >/dev/null
+  echo "${db%%:*}: herald subscriber import $(since "$start") s"
+done
+
+echo "== enqueue: an edition for $ROWS readers"
+echo -n "sqlite: "; HERALD_BENCH_ROWS="$ROWS" cargo bench --quiet --bench enqueue 2>/dev/null | tail -1
+echo -n "postgres: "; HERALD_BENCH_ROWS="$ROWS" HERALD_BENCH_DATABASE="$(fresh_pg enqueue)" cargo bench --quiet --bench enqueue 2>/dev/null | tail -1
+
+echo "== send: $N readers into smtp-sink, DKIM Ed25519, $SESSIONS connections per node"
+smtp-sink -u nobody -c "127.0.0.1:$PORT" 1000 >/dev/null 2>&1 &
+sink_pid=$!
+sleep 0.5
+"$herald" -q dkim keygen --selector bench --domain example.org --algorithm ed25519 --out "$work/dkim.pem" >/dev/null
+head -n $((N + 1)) "$work/readers.csv" > "$work/send.csv"
+python3 - > "$work/stories.jsonl" <<'PY'
+import datetime, json
+now = datetime.datetime.now(datetime.timezone.utc)
+summary = ("The council voted late on Friday to approve a budget that shifts money from road repairs "
+           "to schools, after a debate that ran past midnight and drew hundreds of residents. ") * 3
+for i in range(8):
+    print(json.dumps({"url": f"https://news.example.org/2026/story-{i}", "title": f"Story {i}: what the budget vote means for the city",
+                      "summary": summary, "author": "Kim Lee", "score": 100 - i,
+                      "published_at": (now - datetime.timedelta(hours=i + 1)).isoformat()}))
+PY
+seed() {
+  "$herald" -q --database "$1" list add bench --title "Bench Daily" --max-stories 8 >/dev/null
+  "$herald" -q --database "$1" subscriber import "$work/send.csv" --list bench --confirmed >/dev/null
+  "$herald" -q --database "$1" story import "$work/stories.jsonl" >/dev/null
+}
+send() {
+  HERALD__DATABASE__URL="$1" HERALD__DATABASE__NODE="$2" HERALD__TRANSPORT__KIND=smtp \
+  HERALD__SMTP__HOST=127.0.0.1 HERALD__SMTP__PORT="$PORT" HERALD__SMTP__TLS=none \
+  HERALD__DELIVERY__CONCURRENCY="$SESSIONS" HERALD__DKIM__SELECTOR=bench HERALD__DKIM__DOMAIN=example.org \
+  HERALD__DKIM__PRIVATE_KEY_FILE="$work/dkim.pem" "$herald" -q digest send --list bench >/dev/null
+}
+db="sqlite://$work/send.db"; seed "$db"
+start=$(now); send "$db" one
+echo "sqlite, one process: $(since "$start") s"
+db="$(fresh_pg send_one)"; seed "$db"
+start=$(now); send "$db" one
+echo "postgres, one node: $(since "$start") s"
+db="$(fresh_pg send_two)"; seed "$db"
+# The edition is built once, whichever node comes first; both then claim from it.
+start=$(now); send "$db" alpha & first=$!; send "$db" beta & second=$!
+wait "$first"; wait "$second"
+echo "postgres, two nodes: $(since "$start") s"
+psql "$db" -qAtc "SELECT split_part(claimed_by, ':', 1), COUNT(*) FROM deliveries WHERE status = 'sent' GROUP BY 1 ORDER BY 1" | sed 's/^/  sent by /'
