@@ -44,7 +44,12 @@ impl App {
     async fn open(settings: Settings, clock: SharedClock, create: bool) -> anyhow::Result<Self> {
         let pool = store::connect(&settings.database.url, create)
             .await
-            .with_context(|| format!("opening database {}", settings.database.url))?;
+            .with_context(|| {
+                format!(
+                    "opening database {}",
+                    crate::store::redact_url(&settings.database.url)
+                )
+            })?;
         Ok(Self {
             settings,
             pool,

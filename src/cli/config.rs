@@ -67,7 +67,7 @@ async fn stages(settings: Settings, passed: &mut Vec<Passed>) -> Result<(), Stag
             None => "built-in defaults (and HERALD__* variables)".into(),
         },
     );
-    let database = settings.database.url.clone();
+    let database = crate::store::redact_url(&settings.database.url);
     // A check never creates what it checks: a mistyped path is reported, not made.
     let app = App::build_existing(settings)
         .await

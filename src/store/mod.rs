@@ -176,12 +176,35 @@ fn postgres_options(url: &str) -> anyhow::Result<AnyConnectOptions> {
 
 async fn connect_postgres(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
     let options = postgres_options(url)?;
+    // One plain connection first: the pool would retry a refused connection until its timeout
+    // and then say only that it timed out; this says why, at once.
+    let first = tokio::time::timeout(
+        BUSY_TIMEOUT,
+        <sqlx::AnyConnection as sqlx::Connection>::connect_with(&options),
+    )
+    .await
+    .map_err(|_| unreachable_server(sqlx::Error::PoolTimedOut))?
+    .map_err(unreachable_server)?;
+    sqlx::Connection::close(first).await.ok();
     AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(BUSY_TIMEOUT)
         .connect_with(options)
         .await
-        .with_context(|| format!("connecting to PostgreSQL at {}", redact_url(url)))
+        .map_err(unreachable_server)
+}
+
+/// A server that cannot be reached is not a busy database: say which, without the pool's
+/// timeout in the chain (which would read as "busy, try again").
+fn unreachable_server(error: sqlx::Error) -> anyhow::Error {
+    match error {
+        sqlx::Error::PoolTimedOut => anyhow::anyhow!(
+            "cannot connect to PostgreSQL: no connection within {} s (is the server running and \
+             reachable?)",
+            BUSY_TIMEOUT.as_secs()
+        ),
+        other => anyhow::anyhow!("cannot connect to PostgreSQL: {other}"),
+    }
 }
 
 /// Opens the database, creating the file if needed and `create` allows, and applies pending
@@ -308,7 +331,7 @@ pub async fn connect_impatient(url: &str, busy_timeout: Duration) -> anyhow::Res
             .acquire_timeout(busy_timeout)
             .connect_with(options)
             .await
-            .with_context(|| format!("connecting to PostgreSQL at {}", redact_url(url)));
+            .map_err(unreachable_server);
     }
     let options = connect_options(url)?;
     let (pool, any) = sqlite_pool(

@@ -90,3 +90,20 @@ async fn an_install_moves_to_postgres_and_back_with_every_row_and_refuses_a_full
     let listed: serde_json::Value = serde_json::from_str(&stdout(&listed)).expect("json");
     assert_eq!(listed.as_array().expect("array").len(), 4);
 }
+
+#[test]
+fn an_unreachable_postgres_server_is_named_at_once_without_its_password() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = "postgres://herald:hunter2secret@127.0.0.1:1/herald";
+    let started = std::time::Instant::now();
+    let output = herald(dir.path(), &["--database", url, "list", "ls"]);
+    let said = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(said.contains("cannot connect to PostgreSQL"), "{said}");
+    assert!(said.contains("Connection refused"), "{said}");
+    assert!(
+        !said.contains("hunter2secret"),
+        "the password was echoed: {said}"
+    );
+}
