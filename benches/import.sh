@@ -17,16 +17,7 @@ herald="$PWD/target/release/herald"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-python3 - "$ROWS" > "$work/readers.csv" <<'PY'
-import random, sys
-rows = int(sys.argv[1])
-rng = random.Random(42)
-ids = list(range(rows))
-rng.shuffle(ids)
-print("email,name")
-for i in ids:
-    print(f"user{i}@example{rng.randrange(100)}.org,Reader {i}")
-PY
+python3 benches/readers.py "$ROWS" > "$work/readers.csv"
 echo "$(wc -l < "$work/readers.csv") lines, $(du -m "$work/readers.csv" | cut -f1) MiB, addresses in random order"
 
 seconds() { python3 -c 'import sys, time; print(f"{time.time():.3f}")'; }

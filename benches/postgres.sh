@@ -38,16 +38,7 @@ trap cleanup EXIT
 now() { date +%s.%N; }
 since() { python3 -c "print(f'{$(now) - $1:.2f}')"; }
 
-python3 - "$ROWS" > "$work/readers.csv" <<'PY'
-import random, sys
-rows = int(sys.argv[1])
-rng = random.Random(42)
-ids = list(range(rows))
-rng.shuffle(ids)
-print("email,name")
-for i in ids:
-    print(f"user{i}@example{rng.randrange(100)}.org,Reader {i}")
-PY
+python3 benches/readers.py "$ROWS" > "$work/readers.csv"
 echo "== import: $ROWS rows, addresses in random order"
 for db in "sqlite://$work/import.db" "$(fresh_pg import)"; do
   "$herald" -q --database "$db" list add bench >/dev/null
@@ -66,16 +57,7 @@ sink_pid=$!
 sleep 0.5
 "$herald" -q dkim keygen --selector bench --domain example.org --algorithm ed25519 --out "$work/dkim.pem" >/dev/null
 head -n $((N + 1)) "$work/readers.csv" > "$work/send.csv"
-python3 - > "$work/stories.jsonl" <<'PY'
-import datetime, json
-now = datetime.datetime.now(datetime.timezone.utc)
-summary = ("The council voted late on Friday to approve a budget that shifts money from road repairs "
-           "to schools, after a debate that ran past midnight and drew hundreds of residents. ") * 3
-for i in range(8):
-    print(json.dumps({"url": f"https://news.example.org/2026/story-{i}", "title": f"Story {i}: what the budget vote means for the city",
-                      "summary": summary, "author": "Kim Lee", "score": 100 - i,
-                      "published_at": (now - datetime.timedelta(hours=i + 1)).isoformat()}))
-PY
+python3 benches/stories.py > "$work/stories.jsonl"
 seed() {
   "$herald" -q --database "$1" list add bench --title "Bench Daily" --max-stories 8 >/dev/null
   "$herald" -q --database "$1" subscriber import "$work/send.csv" --list bench --confirmed >/dev/null

@@ -50,6 +50,14 @@ pub struct DatabaseSettings {
     pub lease: std::time::Duration,
 }
 
+impl DatabaseSettings {
+    /// When a claim this node makes at `now` (a delivery, a feed poll, a confirmation mail)
+    /// runs out unless renewed.
+    pub fn lease_until(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        now + chrono::Duration::from_std(self.lease).unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportKind {
     Smtp,

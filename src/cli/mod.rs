@@ -205,10 +205,6 @@ pub fn main() -> std::process::ExitCode {
     }
 }
 
-fn is_postgres(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
-}
-
 /// Runs the parsed command with the given settings.
 pub async fn run(
     cli: Cli,
@@ -232,7 +228,10 @@ pub async fn run(
         // The check opens the database itself, so a database that fails is one of its stages.
         Command::Config(cmd) => return config::run(settings, cmd, &mut output).await,
         // A PostgreSQL database is backed up by the server's own tools.
-        Command::Backup { .. } if is_postgres(&settings.database.url) => {
+        Command::Backup { .. }
+            if crate::store::Backend::of_url(&settings.database.url)
+                == crate::store::Backend::Postgres =>
+        {
             return Err(crate::error::BadInput(
                 "herald backup copies SQLite databases; back up PostgreSQL with its own tools \
                  (pg_dump, or the server's base backups)"

@@ -35,8 +35,8 @@ pub async fn send_due(app: &App, mailer: &Mailer) -> anyhow::Result<Pass> {
     let options = SendOptions::from_settings(&app.settings);
     let mut pass = Pass::default();
     let now = app.clock.now();
-    let lease = chrono::Duration::from_std(app.settings.database.lease).unwrap_or_default();
-    let jobs = optin::due_confirmations(&app.pool, now, now + lease, BATCH).await?;
+    let lease_until = app.settings.database.lease_until(now);
+    let jobs = optin::due_confirmations(&app.pool, now, lease_until, BATCH).await?;
     for (tried, job) in jobs.iter().enumerate() {
         match send_one(app, mailer, job).await {
             Ok(()) => {

@@ -161,7 +161,6 @@ pub async fn deliver_edition(
         writes,
         claim_batch,
         claimant: app.claimant(),
-        lease: app.settings.database.lease,
         cursor: AtomicI64::new(0),
         announced_retry: AtomicI64::new(i64::MIN),
     });
@@ -175,7 +174,7 @@ pub async fn deliver_edition(
     let mut ticks = tokio::time::interval(PROGRESS_EVERY);
     // Renewed well before it runs out, so a slow server never lets another node take a row this
     // one is still sending.
-    let mut renewals = tokio::time::interval(run.lease / 3);
+    let mut renewals = tokio::time::interval(app.settings.database.lease / 3);
     renewals.tick().await;
     loop {
         tokio::select! {
@@ -250,9 +249,8 @@ struct Run {
     tally: Arc<Tally>,
     writes: Arc<Mutex<()>>,
     claim_batch: i64,
-    /// The name this run's claims carry, and how long each holds without renewal.
+    /// The name this run's claims carry.
     claimant: String,
-    lease: Duration,
     /// Pending rows after this subscriber id are still to be claimed in this run.
     cursor: AtomicI64,
     /// The retry time last logged, so that idle workers announce a wait once.
@@ -320,7 +318,7 @@ impl Run {
     fn claimant_until(&self, now: DateTime<Utc>) -> Claimant<'_> {
         Claimant {
             name: &self.claimant,
-            lease_until: now + chrono::Duration::from_std(self.lease).unwrap_or_default(),
+            lease_until: self.app.settings.database.lease_until(now),
         }
     }
 

@@ -209,7 +209,6 @@ pub async fn poll(
     unless_polled_within: Option<std::time::Duration>,
 ) -> anyhow::Result<Result<PollCounts, String>> {
     let now = app.clock.now();
-    let lease = chrono::Duration::from_std(app.settings.database.lease).unwrap_or_default();
     let polled_before = unless_polled_within
         .and_then(|within| chrono::Duration::from_std(within).ok())
         .map(|within| now - within);
@@ -218,7 +217,7 @@ pub async fn poll(
         feed.id,
         &app.claimant(),
         now,
-        now + lease,
+        app.settings.database.lease_until(now),
         polled_before,
     )
     .await?;

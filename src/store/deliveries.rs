@@ -403,6 +403,8 @@ pub async fn renew_leases(
 /// One claimant's share of an edition: what it sent and what it holds now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct NodeProgress {
+    #[serde(skip)]
+    pub edition_id: i64,
     pub node: String,
     pub sent: i64,
     pub failed: i64,
@@ -411,20 +413,24 @@ pub struct NodeProgress {
     pub lease_until: Option<i64>,
 }
 
-/// Progress per claimant (node and process) of an edition, busiest first.
-pub async fn progress_by_node(pool: &Pool, edition_id: i64) -> anyhow::Result<Vec<NodeProgress>> {
+/// Progress per claimant (node and process) of every edition, or of one list's, in one pass
+/// over the deliveries: by edition, busiest claimant first.
+pub async fn progress_by_node(
+    pool: &Pool,
+    list_id: Option<i64>,
+) -> anyhow::Result<Vec<NodeProgress>> {
     sqlx::query_as(
-        "SELECT claimed_by AS node,
-                COUNT(*) FILTER (WHERE status = 'sent') AS sent,
-                COUNT(*) FILTER (WHERE status = 'failed') AS failed,
-                COUNT(*) FILTER (WHERE status = 'sending') AS sending,
-                MAX(CASE WHEN status = 'sending' THEN lease_until END) AS lease_until
-         FROM deliveries
-         WHERE edition_id = $1 AND claimed_by IS NOT NULL
-         GROUP BY claimed_by
-         ORDER BY COUNT(*) DESC, claimed_by",
+        "SELECT d.edition_id, d.claimed_by AS node,
+                COUNT(*) FILTER (WHERE d.status = 'sent') AS sent,
+                COUNT(*) FILTER (WHERE d.status = 'failed') AS failed,
+                COUNT(*) FILTER (WHERE d.status = 'sending') AS sending,
+                MAX(CASE WHEN d.status = 'sending' THEN d.lease_until END) AS lease_until
+         FROM deliveries d JOIN editions e ON e.id = d.edition_id
+         WHERE d.claimed_by IS NOT NULL AND ($1 IS NULL OR e.list_id = $1)
+         GROUP BY d.edition_id, d.claimed_by
+         ORDER BY d.edition_id, COUNT(*) DESC, d.claimed_by",
     )
-    .bind(edition_id)
+    .bind(list_id)
     .fetch_all(pool)
     .await
     .context("reading progress per node")

@@ -253,8 +253,13 @@ pub async fn status_report(
     .fetch_all(pool)
     .await
     .context("reading edition status")?;
-    for row in &mut rows {
-        row.nodes = crate::store::deliveries::progress_by_node(pool, row.edition_id).await?;
+    for share in crate::store::deliveries::progress_by_node(pool, list_id).await? {
+        if let Some(row) = rows
+            .iter_mut()
+            .find(|row| row.edition_id == share.edition_id)
+        {
+            row.nodes.push(share);
+        }
     }
     Ok(rows)
 }

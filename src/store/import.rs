@@ -174,23 +174,7 @@ impl SqliteImport {
         }
 
         let statements = BatchSql::new("i.rowid > $BATCH", "lower(hex(randomblob(16)))");
-        sqlx::query(sqlx::AssertSqlSafe(statements.subscribers))
-            .bind(now)
-            .bind(batch)
-            .execute(&mut *tx)
-            .await
-            .context("storing subscribers")?;
-        let (status, confirmed_at) = new_status(self.confirmed, now);
-        let stored = sqlx::query(sqlx::AssertSqlSafe(statements.subscriptions))
-            .bind(self.list_id)
-            .bind(status)
-            .bind(now)
-            .bind(confirmed_at)
-            .bind(batch)
-            .execute(&mut *tx)
-            .await
-            .context("storing subscriptions")?
-            .rows_affected();
+        let stored = store_batch!(tx, statements, self.list_id, self.confirmed, now, batch);
 
         tx.commit().await.context("committing import batch")?;
         Ok((stored, duplicates))
@@ -223,14 +207,37 @@ pub(crate) fn duplicate(row: &ImportRow, first_line: i64) -> Duplicate {
     }
 }
 
-/// The status and confirmation time of a subscription an import adds.
-pub(crate) fn new_status(confirmed: bool, now: i64) -> (&'static str, Option<i64>) {
-    if confirmed {
-        ("active", Some(now))
-    } else {
-        ("pending", None)
-    }
+/// Runs a batch's [`BatchSql`] in the transaction `$tx` and evaluates to the number of
+/// subscriptions added or confirmed, returning early with the error if a statement fails. A
+/// macro: the SQLite import's transaction is on the Any pool and the PostgreSQL one's on its own
+/// `PgConnection`, and the two statements and their parameters are written once for both.
+macro_rules! store_batch {
+    ($tx:expr, $statements:expr, $list_id:expr, $confirmed:expr, $now:expr, $batch:expr) => {{
+        let statements: $crate::store::import::BatchSql = $statements;
+        let (status, confirmed_at) = if $confirmed {
+            ("active", Some($now))
+        } else {
+            ("pending", None)
+        };
+        sqlx::query(sqlx::AssertSqlSafe(statements.subscribers))
+            .bind($now)
+            .bind($batch)
+            .execute(&mut *$tx)
+            .await
+            .context("storing subscribers")?;
+        sqlx::query(sqlx::AssertSqlSafe(statements.subscriptions))
+            .bind($list_id)
+            .bind(status)
+            .bind($now)
+            .bind(confirmed_at)
+            .bind($batch)
+            .execute(&mut *$tx)
+            .await
+            .context("storing subscriptions")?
+            .rows_affected()
+    }};
 }
+pub(crate) use store_batch;
 
 /// The two statements that move one staged batch of `import_rows i` into `subscribers` and
 /// `subscriptions`, whichever database: `staged` picks the batch's rows (with `$BATCH` for its

@@ -7,7 +7,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::{Connection as _, PgConnection};
 
-use crate::store::import::{duplicate, new_status, BatchSql, Duplicate, ImportRow};
+use crate::store::import::{duplicate, store_batch, BatchSql, Duplicate, ImportRow};
 use crate::store::{redact_url, to_db_time, Pool};
 
 pub struct PostgresImport {
@@ -111,23 +111,7 @@ impl PostgresImport {
             "i.batch = $BATCH",
             "replace(gen_random_uuid()::text, '-', '')",
         );
-        sqlx::query(sqlx::AssertSqlSafe(statements.subscribers))
-            .bind(now)
-            .bind(batch)
-            .execute(&mut *tx)
-            .await
-            .context("storing subscribers")?;
-        let (status, confirmed_at) = new_status(self.confirmed, now);
-        let stored = sqlx::query(sqlx::AssertSqlSafe(statements.subscriptions))
-            .bind(self.list_id)
-            .bind(status)
-            .bind(now)
-            .bind(confirmed_at)
-            .bind(batch)
-            .execute(&mut *tx)
-            .await
-            .context("storing subscriptions")?
-            .rows_affected();
+        let stored = store_batch!(tx, statements, self.list_id, self.confirmed, now, batch);
         sqlx::query("TRUNCATE import_batch")
             .execute(&mut *tx)
             .await

@@ -51,6 +51,24 @@ pub(crate) fn send(app: &TestApp, port: u16) -> Child {
 
 /// `digest send` as a child process, with these settings in its environment besides.
 fn send_with(app: &TestApp, port: u16, settings: &[(&str, &str)]) -> Child {
+    herald_over_smtp(app, port, 5, CONCURRENCY)
+        .envs(settings.iter().copied())
+        .args(["digest", "send", "--list", "daily"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("herald starts")
+}
+
+/// The built binary on the app's database, sending through the SMTP server on `port` with
+/// `timeout_secs` per answer and `concurrency` connections, with no inherited Herald settings.
+pub(crate) fn herald_over_smtp(
+    app: &TestApp,
+    port: u16,
+    timeout_secs: u32,
+    concurrency: usize,
+) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
     for (key, _) in std::env::vars() {
         if key.starts_with("HERALD") {
@@ -64,16 +82,10 @@ fn send_with(app: &TestApp, port: u16, settings: &[(&str, &str)]) -> Child {
         .env("HERALD__SMTP__HOST", "127.0.0.1")
         .env("HERALD__SMTP__PORT", port.to_string())
         .env("HERALD__SMTP__TLS", "none")
-        .env("HERALD__SMTP__TIMEOUT_SECS", "5")
-        .env("HERALD__DELIVERY__CONCURRENCY", CONCURRENCY.to_string())
-        .env("HERALD__DELIVERY__RETRY_BASE_SECS", "0")
-        .envs(settings.iter().copied())
-        .args(["digest", "send", "--list", "daily"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("herald starts")
+        .env("HERALD__SMTP__TIMEOUT_SECS", timeout_secs.to_string())
+        .env("HERALD__DELIVERY__CONCURRENCY", concurrency.to_string())
+        .env("HERALD__DELIVERY__RETRY_BASE_SECS", "0");
+    command
 }
 
 pub(crate) fn wait_with_limit(

@@ -9,7 +9,7 @@ use herald::digest::{self, Built};
 use herald::domain::ListSlug;
 use herald::store::lists;
 
-use crate::crash::{newsroom, wait_with_limit};
+use crate::crash::{herald_over_smtp, newsroom, wait_with_limit};
 use crate::helpers::TestApp;
 use crate::smtp::RealSmtp;
 
@@ -69,25 +69,10 @@ fn node(app: &TestApp, name: &str, smtp_port: u16) -> Node {
     let web = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
     let bind = web.local_addr().expect("addr").to_string();
     drop(web);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("HERALD") {
-            command.env_remove(key);
-        }
-    }
-    command
-        .current_dir(app.dir.path())
-        .env("HERALD__DATABASE__URL", &app.app.settings.database.url)
+    herald_over_smtp(app, smtp_port, 10, 4)
         .env("HERALD__DATABASE__NODE", name)
         .env("HERALD__DATABASE__LEASE_SECS", LEASE_SECS)
         .env("HERALD__WEB__BIND", &bind)
-        .env("HERALD__TRANSPORT__KIND", "smtp")
-        .env("HERALD__SMTP__HOST", "127.0.0.1")
-        .env("HERALD__SMTP__PORT", smtp_port.to_string())
-        .env("HERALD__SMTP__TLS", "none")
-        .env("HERALD__SMTP__TIMEOUT_SECS", "10")
-        .env("HERALD__DELIVERY__CONCURRENCY", "4")
-        .env("HERALD__DELIVERY__RETRY_BASE_SECS", "0")
         .args(["serve"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
