@@ -64,14 +64,6 @@ impl Backend {
         Self::of_url(pool.connect_options().database_url.as_str())
     }
 
-    pub fn of_connection(conn: &Connection) -> Self {
-        if conn.backend_name().eq_ignore_ascii_case("postgresql") {
-            Self::Postgres
-        } else {
-            Self::Sqlite
-        }
-    }
-
     fn migrator(self) -> &'static sqlx::migrate::Migrator {
         match self {
             Self::Sqlite => &SQLITE_MIGRATOR,
@@ -108,12 +100,6 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// The pool's statements wait this long for SQLite's write lock.
-#[derive(Debug, Clone, Copy)]
-struct SqliteTuning {
-    busy_timeout: Duration,
-}
-
 /// How `connect` opens a SQLite file.
 enum SqliteMode {
     ReadWrite { create: bool },
@@ -125,7 +111,7 @@ enum SqliteMode {
 fn sqlite_pool(
     options: &SqliteConnectOptions,
     mode: SqliteMode,
-    tuning: SqliteTuning,
+    busy_timeout: Duration,
     max_connections: u32,
 ) -> anyhow::Result<(AnyPoolOptions, AnyConnectOptions)> {
     let options = match mode {
@@ -135,7 +121,7 @@ fn sqlite_pool(
     let any = AnyConnectOptions::from_str(options.to_url_lossy().as_str())
         .context("building the SQLite connection options")?;
     let writable = matches!(mode, SqliteMode::ReadWrite { .. });
-    let busy_millis = tuning.busy_timeout.as_millis();
+    let busy_millis = busy_timeout.as_millis();
     let pool = AnyPoolOptions::new()
         .max_connections(max_connections)
         .after_connect(move |conn, _| {
@@ -231,10 +217,7 @@ pub async fn connect(url: &str, create: bool) -> anyhow::Result<Pool> {
             .into());
         }
     }
-    let tuning = SqliteTuning {
-        busy_timeout: BUSY_TIMEOUT,
-    };
-    let opened = open_and_migrate(&options, create, tuning).await;
+    let opened = open_and_migrate(&options, create).await;
     match opened {
         // A reading command on a database this user may not write (a copy on read-only
         // storage, another user's file): read it as it is, if its schema is current.
@@ -243,7 +226,7 @@ pub async fn connect(url: &str, create: bool) -> anyhow::Result<Pool> {
                 && (sqlite_code(&error) == Some(SQLITE_READONLY)
                     || !may_write(options.get_filename())) =>
         {
-            open_read_only(&options, tuning).await
+            open_read_only(&options).await
         }
         other => other,
     }
@@ -254,12 +237,8 @@ fn may_write(path: &std::path::Path) -> bool {
     std::fs::OpenOptions::new().write(true).open(path).is_ok()
 }
 
-async fn open_and_migrate(
-    options: &SqliteConnectOptions,
-    create: bool,
-    tuning: SqliteTuning,
-) -> anyhow::Result<Pool> {
-    let (pool, any) = sqlite_pool(options, SqliteMode::ReadWrite { create }, tuning, 8)?;
+async fn open_and_migrate(options: &SqliteConnectOptions, create: bool) -> anyhow::Result<Pool> {
+    let (pool, any) = sqlite_pool(options, SqliteMode::ReadWrite { create }, BUSY_TIMEOUT, 8)?;
     let pool = pool
         .connect_with(any)
         .await
@@ -286,11 +265,8 @@ async fn migrate(pool: &Pool) -> anyhow::Result<()> {
 
 /// Opens a database read-only and immutable (no lock or WAL index file to create, which a
 /// read-only directory forbids), after checking its schema is the one this binary knows.
-async fn open_read_only(
-    options: &SqliteConnectOptions,
-    tuning: SqliteTuning,
-) -> anyhow::Result<Pool> {
-    let (pool, any) = sqlite_pool(options, SqliteMode::ReadOnly, tuning, 4)?;
+async fn open_read_only(options: &SqliteConnectOptions) -> anyhow::Result<Pool> {
+    let (pool, any) = sqlite_pool(options, SqliteMode::ReadOnly, BUSY_TIMEOUT, 4)?;
     let pool = pool
         .connect_with(any)
         .await
@@ -337,7 +313,7 @@ pub async fn connect_impatient(url: &str, busy_timeout: Duration) -> anyhow::Res
     let (pool, any) = sqlite_pool(
         &options,
         SqliteMode::ReadWrite { create: false },
-        SqliteTuning { busy_timeout },
+        busy_timeout,
         8,
     )?;
     pool.connect_with(any).await.context("connecting to SQLite")
