@@ -120,34 +120,40 @@ fn sqlite_pool(
     };
     let any = AnyConnectOptions::from_str(options.to_url_lossy().as_str())
         .context("building the SQLite connection options")?;
-    let writable = matches!(mode, SqliteMode::ReadWrite { .. });
-    let busy_millis = busy_timeout.as_millis();
+    let pragmas = sqlite_pragmas(&mode, busy_timeout);
     let pool = AnyPoolOptions::new()
         .max_connections(max_connections)
         .after_connect(move |conn, _| {
-            Box::pin(async move {
-                // Numbers we formatted ourselves: PRAGMA takes no bound parameters.
-                let mut pragmas = vec![
-                    format!("PRAGMA busy_timeout = {busy_millis}"),
-                    "PRAGMA foreign_keys = ON".to_string(),
-                    // 1 MiB of page cache per connection (SQLite's default is 2): the OS caches
-                    // the file anyway, and a send to 200,000 people then stays within a few MiB
-                    // of one to 20,000.
-                    "PRAGMA cache_size = -1024".to_string(),
-                ];
-                if writable {
-                    pragmas.push("PRAGMA journal_mode = WAL".to_string());
-                    // WAL with NORMAL is durable across process crashes; only power loss may
-                    // drop the last commits, and delivery state is resent, not lost, then.
-                    pragmas.push("PRAGMA synchronous = NORMAL".to_string());
-                }
-                for pragma in pragmas {
-                    conn.execute(sqlx::AssertSqlSafe(pragma)).await?;
-                }
-                Ok(())
-            })
+            let pragmas = pragmas.clone();
+            Box::pin(async move { apply_pragmas(conn, &pragmas).await })
         });
     Ok((pool, any))
+}
+
+/// The settings a SQLite URL cannot carry, set on every new connection.
+fn sqlite_pragmas(mode: &SqliteMode, busy_timeout: Duration) -> Vec<String> {
+    // Numbers we formatted ourselves: PRAGMA takes no bound parameters.
+    let mut pragmas = vec![
+        format!("PRAGMA busy_timeout = {}", busy_timeout.as_millis()),
+        "PRAGMA foreign_keys = ON".to_string(),
+        // 1 MiB of page cache per connection (SQLite's default is 2): the OS caches the file
+        // anyway, and a send to 200,000 people then stays within a few MiB of one to 20,000.
+        "PRAGMA cache_size = -1024".to_string(),
+    ];
+    if matches!(mode, SqliteMode::ReadWrite { .. }) {
+        pragmas.push("PRAGMA journal_mode = WAL".to_string());
+        // WAL with NORMAL is durable across process crashes; only power loss may drop the last
+        // commits, and delivery state is resent, not lost, then.
+        pragmas.push("PRAGMA synchronous = NORMAL".to_string());
+    }
+    pragmas
+}
+
+async fn apply_pragmas(conn: &mut sqlx::AnyConnection, pragmas: &[String]) -> sqlx::Result<()> {
+    for pragma in pragmas {
+        conn.execute(sqlx::AssertSqlSafe(pragma.clone())).await?;
+    }
+    Ok(())
 }
 
 fn postgres_options(url: &str) -> anyhow::Result<AnyConnectOptions> {
@@ -238,7 +244,19 @@ fn may_write(path: &std::path::Path) -> bool {
 }
 
 async fn open_and_migrate(options: &SqliteConnectOptions, create: bool) -> anyhow::Result<Pool> {
-    let (pool, any) = sqlite_pool(options, SqliteMode::ReadWrite { create }, BUSY_TIMEOUT, 8)?;
+    let mode = SqliteMode::ReadWrite { create };
+    let pragmas = sqlite_pragmas(&mode, BUSY_TIMEOUT);
+    let (pool, any) = sqlite_pool(options, mode, BUSY_TIMEOUT, 8)?;
+    // One plain connection first: the pool retries a connection whose pragmas fail (WAL in a
+    // directory this user may not write) until its timeout, which would read as "busy"; this
+    // keeps SQLite's own code, so a read-only database is named as one at once.
+    let mut first = <sqlx::AnyConnection as sqlx::Connection>::connect_with(&any)
+        .await
+        .context("connecting to SQLite")?;
+    apply_pragmas(&mut first, &pragmas)
+        .await
+        .context("connecting to SQLite")?;
+    sqlx::Connection::close(first).await.ok();
     let pool = pool
         .connect_with(any)
         .await
