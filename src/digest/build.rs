@@ -2,7 +2,7 @@
 //! transaction, so an edition never exists without its recipients.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::digest::{plan, render};
 use crate::settings::Settings;
@@ -92,6 +92,13 @@ pub async fn build_edition(
     }
     let deliveries = deliveries::enqueue(&mut tx, edition_id, list.id).await?;
     tx.commit().await?;
+    if let Err(error) = deliveries::refresh_statistics(pool).await {
+        // Slower claims, not a failed edition: the role may not own the table.
+        warn!(
+            error = format!("{error:#}"),
+            "could not refresh the planner's statistics"
+        );
+    }
     info!(list = %list.slug, %date, edition_id, deliveries, "edition built");
     Ok(Built::Created {
         edition_id,
