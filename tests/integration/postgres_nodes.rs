@@ -192,3 +192,31 @@ async fn a_node_killed_mid_send_leaves_its_rows_to_the_other_and_nobody_is_misse
         "nobody gets the edition more than twice"
     );
 }
+
+/// Right after an enqueue PostgreSQL's statistics still describe the table before it: its
+/// claims would then sort every remaining row of the edition for each few rows they take. The
+/// build refreshes them, which the row count the planner knows shows.
+#[tokio::test]
+async fn building_an_edition_gives_the_planner_its_rows() {
+    let app = TestApp::spawn_on_postgres(|_| {}).await;
+    newsroom(&app, 300).await;
+    let slug = ListSlug::parse("daily").expect("slug");
+    let list = lists::find(&app.app.pool, &slug)
+        .await
+        .expect("list")
+        .expect("list exists");
+    let planned_rows = || async {
+        sqlx::query_scalar::<_, f32>("SELECT reltuples FROM pg_class WHERE relname = 'deliveries'")
+            .fetch_one(&app.app.pool)
+            .await
+            .expect("pg_class")
+    };
+    assert!(
+        planned_rows().await < 1.0,
+        "a new table has no statistics yet"
+    );
+    digest::build_edition(&app.app.pool, &app.app.settings, &list, app.app.clock.now())
+        .await
+        .expect("edition builds");
+    assert_eq!(planned_rows().await, 300.0);
+}
