@@ -81,7 +81,7 @@ impl PostgresImport {
             .context("finishing the COPY of an import batch")?;
 
         // The first line of each address wins, within the batch and across batches.
-        sqlx::query(
+        let staged = sqlx::query(
             "INSERT INTO import_rows (email, name, left_status, line, batch)
              SELECT DISTINCT ON (email) email, name, left_status, line, $1
              FROM import_batch ORDER BY email, line
@@ -90,14 +90,20 @@ impl PostgresImport {
         .bind(batch)
         .execute(&mut *tx)
         .await
-        .context("staging import rows")?;
-        let repeats: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT b.line, r.line FROM import_batch b JOIN import_rows r ON r.email = b.email
-             WHERE r.line <> b.line",
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .context("finding repeated addresses")?;
+        .context("staging import rows")?
+        .rows_affected();
+        // Every row staged: no address repeats, and no join to find which.
+        let repeats: Vec<(i64, i64)> = if staged == rows.len() as u64 {
+            Vec::new()
+        } else {
+            sqlx::query_as(
+                "SELECT b.line, r.line FROM import_batch b JOIN import_rows r ON r.email = b.email
+                 WHERE r.line <> b.line",
+            )
+            .fetch_all(&mut *tx)
+            .await
+            .context("finding repeated addresses")?
+        };
         let first_lines: std::collections::HashMap<i64, i64> = repeats.into_iter().collect();
         let duplicates = rows
             .iter()
