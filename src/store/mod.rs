@@ -156,6 +156,16 @@ async fn apply_pragmas(conn: &mut sqlx::AnyConnection, pragmas: &[String]) -> sq
     Ok(())
 }
 
+/// Opens one plain connection, sets its `pragmas` and closes it, before any pool: a pool
+/// retries a connection that fails (a refused server, pragmas that cannot write) until its
+/// timeout and then says only that it timed out; this keeps the driver's own error.
+async fn probe(options: &AnyConnectOptions, pragmas: &[String]) -> sqlx::Result<()> {
+    let mut first = <sqlx::AnyConnection as sqlx::Connection>::connect_with(options).await?;
+    apply_pragmas(&mut first, pragmas).await?;
+    sqlx::Connection::close(first).await.ok();
+    Ok(())
+}
+
 fn postgres_options(url: &str) -> anyhow::Result<AnyConnectOptions> {
     AnyConnectOptions::from_str(url).map_err(|error| {
         BadInput(format!(
@@ -168,16 +178,10 @@ fn postgres_options(url: &str) -> anyhow::Result<AnyConnectOptions> {
 
 async fn connect_postgres(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
     let options = postgres_options(url)?;
-    // One plain connection first: the pool would retry a refused connection until its timeout
-    // and then say only that it timed out; this says why, at once.
-    let first = tokio::time::timeout(
-        BUSY_TIMEOUT,
-        <sqlx::AnyConnection as sqlx::Connection>::connect_with(&options),
-    )
-    .await
-    .map_err(|_| unreachable_server(sqlx::Error::PoolTimedOut))?
-    .map_err(unreachable_server)?;
-    sqlx::Connection::close(first).await.ok();
+    tokio::time::timeout(BUSY_TIMEOUT, probe(&options, &[]))
+        .await
+        .map_err(|_| unreachable_server(sqlx::Error::PoolTimedOut))?
+        .map_err(unreachable_server)?;
     AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(BUSY_TIMEOUT)
@@ -247,16 +251,11 @@ async fn open_and_migrate(options: &SqliteConnectOptions, create: bool) -> anyho
     let mode = SqliteMode::ReadWrite { create };
     let pragmas = sqlite_pragmas(&mode, BUSY_TIMEOUT);
     let (pool, any) = sqlite_pool(options, mode, BUSY_TIMEOUT, 8)?;
-    // One plain connection first: the pool retries a connection whose pragmas fail (WAL in a
-    // directory this user may not write) until its timeout, which would read as "busy"; this
-    // keeps SQLite's own code, so a read-only database is named as one at once.
-    let mut first = <sqlx::AnyConnection as sqlx::Connection>::connect_with(&any)
+    // WAL mode cannot be set in a directory this user may not write: SQLite's own code for
+    // that names a read-only database at once, where the pool's timeout would read as "busy".
+    probe(&any, &pragmas)
         .await
         .context("connecting to SQLite")?;
-    apply_pragmas(&mut first, &pragmas)
-        .await
-        .context("connecting to SQLite")?;
-    sqlx::Connection::close(first).await.ok();
     let pool = pool
         .connect_with(any)
         .await

@@ -134,16 +134,9 @@ pub async fn due_confirmations(
     .await
     .context("reading due confirmation mails")?;
     for job in &jobs {
-        sqlx::query(
-            "UPDATE subscriptions SET confirmation_next_at = $1
-             WHERE list_id = $2 AND subscriber_id = $3",
-        )
-        .bind(to_db_time(lease_until))
-        .bind(job.list_id)
-        .bind(job.subscriber_id)
-        .execute(&mut *tx)
-        .await
-        .context("taking a confirmation mail")?;
+        due_again_at(&mut *tx, job, lease_until)
+            .await
+            .context("taking a confirmation mail")?;
     }
     tx.commit()
         .await
@@ -200,6 +193,17 @@ pub async fn confirmation_untried(
     job: &ConfirmationJob,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    due_again_at(pool, job, at)
+        .await
+        .context("putting back a confirmation mail")
+}
+
+/// Moves the job's mail to `at`, its attempts untouched: taken for a lease, or put back.
+async fn due_again_at<'c>(
+    executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    job: &ConfirmationJob,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE subscriptions SET confirmation_next_at = $1
          WHERE list_id = $2 AND subscriber_id = $3",
@@ -207,9 +211,8 @@ pub async fn confirmation_untried(
     .bind(to_db_time(at))
     .bind(job.list_id)
     .bind(job.subscriber_id)
-    .execute(pool)
-    .await
-    .context("putting back a confirmation mail")?;
+    .execute(executor)
+    .await?;
     Ok(())
 }
 
