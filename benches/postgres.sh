@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # PostgreSQL next to SQLite, in one run, timed as an operator runs Herald (release build):
 #   1. `herald subscriber import` of ROWS rows whose addresses come in random order
-#      (`user123@example45.org`), into a SQLite file and into an empty PostgreSQL database;
+#      (`user123@example45.org`), into a SQLite file and into an empty PostgreSQL database, each
+#      against its database's own bulk load of the file into a bare table with a unique address
+#      index (the sqlite3 shell's `.import`, psql's `\copy`);
 #   2. enqueueing one delivery per reader for a list of ROWS (`cargo bench --bench enqueue`);
 #   3. `herald digest send` of an N-reader edition (DKIM Ed25519 on) into Postfix's smtp-sink:
 #      SQLite with one process, PostgreSQL with one node and with two nodes (two `digest send`
@@ -18,6 +20,7 @@ PORT="${PORT:-2527}"
 POSTGRES="${POSTGRES:-postgres://postgres@127.0.0.1:5432}"
 psql "$POSTGRES/postgres" -qAtc 'SELECT 1' >/dev/null || { echo "no PostgreSQL server at $POSTGRES" >&2; exit 1; }
 command -v smtp-sink >/dev/null || { echo "the benchmark needs Postfix's smtp-sink (apt-get install postfix)" >&2; exit 1; }
+command -v sqlite3 >/dev/null || { echo "the benchmark needs the sqlite3 shell (apt-get install sqlite3)" >&2; exit 1; }
 cargo build --release --quiet
 herald="$PWD/target/release/herald"
 work="$(mktemp -d)"
@@ -40,11 +43,28 @@ since() { python3 -c "print(f'{$(now) - $1:.2f}')"; }
 
 python3 benches/readers.py "$ROWS" > "$work/readers.csv"
 echo "== import: $ROWS rows, addresses in random order"
+# Each database's own bulk load of the same file into a bare table with a unique address index,
+# in the same run: the floor each import is measured against.
+start=$(now)
+sqlite3 "$work/shell.db" >/dev/null <<SQL
+PRAGMA journal_mode = WAL;
+CREATE TABLE readers (email TEXT NOT NULL, name TEXT);
+CREATE UNIQUE INDEX readers_email ON readers (email);
+.import --csv --skip 1 $work/readers.csv readers
+SQL
+floor_sqlite=$(since "$start")
+floor_db="$(fresh_pg floor)"
+psql "$floor_db" -qc "CREATE TABLE readers (email TEXT NOT NULL UNIQUE, name TEXT)"
+start=$(now)
+psql "$floor_db" -qc "\\copy readers FROM '$work/readers.csv' (FORMAT csv, HEADER)"
+floor_postgres=$(since "$start")
 for db in "sqlite://$work/import.db" "$(fresh_pg import)"; do
   "$herald" -q --database "$db" list add bench >/dev/null
   start=$(now)
   "$herald" -q --database "$db" subscriber import "$work/readers.csv" --list bench --confirmed >/dev/null
-  echo "${db%%:*}: herald subscriber import $(since "$start") s"
+  took=$(since "$start")
+  if [ "${db%%:*}" = sqlite ]; then floor="$floor_sqlite" tool="sqlite3 .import"; else floor="$floor_postgres" tool="psql \\copy"; fi
+  echo "${db%%:*}: herald subscriber import $took s; $tool into a bare table $floor s; ratio $(python3 -c "print(f'{$floor / $took:.2f}')")"
 done
 
 echo "== enqueue: an edition for $ROWS readers"
