@@ -220,3 +220,33 @@ async fn building_an_edition_gives_the_planner_its_rows() {
         .expect("edition builds");
     assert_eq!(planned_rows().await, 300.0);
 }
+
+/// Addresses compare byte by byte on PostgreSQL as on SQLite: the database's locale collation
+/// would make every comparison in the address index a strcoll() call (and listings order
+/// differently from SQLite). The newsroom's import joins its staging tables to `subscribers` by
+/// address, which needs one collation on both sides: every reader it imported is stored.
+#[tokio::test]
+async fn addresses_are_compared_byte_by_byte() {
+    let app = TestApp::spawn_on_postgres(|_| {}).await;
+    newsroom(&app, 20).await;
+    let collations: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT table_name::text, collation_name::text FROM information_schema.columns
+         WHERE (table_name, column_name) IN (('subscribers', 'email'), ('bounce_reports', 'recipient'))
+         ORDER BY table_name",
+    )
+    .fetch_all(&app.app.pool)
+    .await
+    .expect("columns");
+    assert_eq!(
+        collations,
+        vec![
+            ("bounce_reports".to_string(), Some("C".to_string())),
+            ("subscribers".to_string(), Some("C".to_string())),
+        ]
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM subscribers")
+        .fetch_one(&app.app.pool)
+        .await
+        .expect("count");
+    assert_eq!(stored, 20);
+}
