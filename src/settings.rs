@@ -158,6 +158,9 @@ pub struct FeedSettings {
     pub timeout_secs: u64,
     /// A feed larger than this is refused.
     pub max_bytes: u64,
+    /// Pictures at loopback, private and link-local addresses are measured too (a closed
+    /// network, tests); otherwise only public addresses are fetched.
+    pub allow_private_pictures: bool,
 }
 
 /// Where bounce and complaint reports come back, and what they do.
@@ -460,6 +463,7 @@ struct RawFeeds {
     poll_interval_secs: u64,
     timeout_secs: u64,
     max_bytes: u64,
+    allow_private_pictures: bool,
 }
 
 impl Default for RawFeeds {
@@ -468,6 +472,7 @@ impl Default for RawFeeds {
             poll_interval_secs: 900,
             timeout_secs: 20,
             max_bytes: 5 * 1024 * 1024,
+            allow_private_pictures: false,
         }
     }
 }
@@ -930,6 +935,7 @@ impl Raw {
                 poll_interval_secs: self.feeds.poll_interval_secs,
                 timeout_secs: self.feeds.timeout_secs,
                 max_bytes: self.feeds.max_bytes,
+                allow_private_pictures: self.feeds.allow_private_pictures,
             },
             bounces: BounceSettings {
                 domain: bounce_domain,

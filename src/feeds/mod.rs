@@ -13,6 +13,7 @@ use tracing::{info, warn};
 mod normalise;
 mod picture_sizes;
 mod pictures;
+mod public_address;
 pub use picture_sizes::{
     learn as learn_picture_sizes, learn_quietly as learn_picture_sizes_quietly,
 };
@@ -42,28 +43,44 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// One HTTP client for all feeds.
+/// One HTTP client for all feeds, and one for their pictures.
 #[derive(Clone)]
 pub struct FeedClient {
     http: reqwest::Client,
+    /// Fetches only public addresses unless `feeds.allow_private_pictures`: picture URLs come
+    /// from whoever writes a feed, feed URLs from the admin.
+    pictures: reqwest::Client,
+    allow_private_pictures: bool,
     max_bytes: u64,
 }
 
 impl FeedClient {
     pub fn new(settings: &FeedSettings) -> anyhow::Result<Self> {
         install_tls_provider();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(settings.timeout_secs))
-            .connect_timeout(Duration::from_secs(settings.timeout_secs))
-            .user_agent(concat!(
-                "Herald/",
-                env!("CARGO_PKG_VERSION"),
-                " (feed poller)"
-            ))
-            .build()
-            .context("building the feed HTTP client")?;
+        let builder = || {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(settings.timeout_secs))
+                .connect_timeout(Duration::from_secs(settings.timeout_secs))
+                .user_agent(concat!(
+                    "Herald/",
+                    env!("CARGO_PKG_VERSION"),
+                    " (feed poller)"
+                ))
+        };
+        let http = builder().build().context("building the feed HTTP client")?;
+        let pictures = if settings.allow_private_pictures {
+            http.clone()
+        } else {
+            builder()
+                .dns_resolver(public_address::PublicOnly)
+                .redirect(public_address::redirect_policy())
+                .build()
+                .context("building the picture HTTP client")?
+        };
         Ok(Self {
             http,
+            pictures,
+            allow_private_pictures: settings.allow_private_pictures,
             max_bytes: settings.max_bytes,
         })
     }

@@ -26,8 +26,12 @@ const RECENT_DAYS: i64 = 7;
 impl FeedClient {
     /// The picture's size from its first bytes.
     pub async fn picture_size(&self, url: &str) -> Result<ImageSize, String> {
+        if !self.allow_private_pictures {
+            let parsed = reqwest::Url::parse(url).map_err(|error| error.to_string())?;
+            super::public_address::check_literal(&parsed)?;
+        }
         let request = self
-            .http
+            .pictures
             .get(url)
             .header(RANGE, format!("bytes=0-{}", HEADER_BYTES - 1))
             .timeout(TIMEOUT);

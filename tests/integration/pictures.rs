@@ -61,7 +61,7 @@ impl Drop for PictureServer {
 
 #[tokio::test]
 async fn pictures_are_measured_from_their_first_bytes_when_stories_arrive() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|s| s.feeds.allow_private_pictures = true).await;
     let served = app.dir.path().join("served");
     std::fs::create_dir(&served).expect("dir");
     std::fs::write(served.join("lead.png"), png_header(1600, 900)).expect("png");
@@ -109,6 +109,31 @@ async fn pictures_are_measured_from_their_first_bytes_when_stories_arrive() {
         picture_size(&app, "a").await,
         serde_json::json!({"width": 320, "height": 240})
     );
+}
+
+/// Picture addresses come from whoever writes a feed: by default Herald fetches none on its own
+/// host or network, whether the URL names the address or a name that resolves to it, and the
+/// story keeps its picture, shown without a size.
+#[tokio::test]
+async fn pictures_at_private_addresses_are_not_fetched() {
+    let app = TestApp::spawn().await;
+    let served = app.dir.path().join("served");
+    std::fs::create_dir(&served).expect("dir");
+    std::fs::write(served.join("lead.png"), png_header(1600, 900)).expect("png");
+    let server = PictureServer::start(&served);
+    let by_name = server.url("lead.png").replace("127.0.0.1", "localhost");
+    add_pictured(&app, "literal", &server.url("lead.png")).await;
+    add_pictured(&app, "named", &by_name).await;
+
+    assert!(picture_size(&app, "literal").await.is_null());
+    assert!(picture_size(&app, "named").await.is_null());
+    let log = std::fs::read_to_string(served.join("http.log")).expect("log");
+    assert!(!log.contains("GET"), "the picture server was asked: {log}");
+    let pictures: Vec<String> = sqlx::query_scalar("SELECT image_url FROM stories ORDER BY url")
+        .fetch_all(&app.app.pool)
+        .await
+        .expect("pictures");
+    assert_eq!(pictures, vec![server.url("lead.png"), by_name]);
 }
 
 /// `story add` of `https://news.example.org/PATH` with the picture at `picture`.
@@ -188,7 +213,8 @@ fn feeds_give_pictures_with_their_size_caption_and_credit() {
 async fn pictures_from_the_story_api_are_measured_after_the_answer() {
     let token = "0123456789abcdef0123456789abcdef";
     let daemon = crate::daemon::Daemon::start_with(None, |s| {
-        s.api.token = herald::settings::SecretSetting::from_value("api.token", token)
+        s.api.token = herald::settings::SecretSetting::from_value("api.token", token);
+        s.feeds.allow_private_pictures = true;
     })
     .await;
     let served = daemon.app.dir.path().join("served");
