@@ -29,13 +29,7 @@ for run in $(seq "$RUNS"); do
   "$herald" -q --database "sqlite://$work/herald.db" subscriber import "$work/readers.csv" --list bench --confirmed >/dev/null
   herald_s=$(python3 -c "print(f'{$(seconds) - $start:.2f}')")
   start=$(seconds)
-  sqlite3 "$work/shell.db" >/dev/null <<SQL
-PRAGMA journal_mode = WAL;
-CREATE TABLE readers (email TEXT NOT NULL, name TEXT);
-CREATE UNIQUE INDEX readers_email ON readers (email);
-.import --csv --skip 1 $work/readers.csv readers
-SQL
-
+  bash benches/shell_import.sh "$work/readers.csv" "$work/shell.db"
   shell_s=$(python3 -c "print(f'{$(seconds) - $start:.2f}')")
   ratio=$(python3 -c "print(f'{$shell_s / $herald_s:.2f}')")
   echo "run $run: herald subscriber import ${herald_s} s, sqlite3 .import ${shell_s} s, ratio ${ratio}"

@@ -46,12 +46,7 @@ echo "== import: $ROWS rows, addresses in random order"
 # Each database's own bulk load of the same file into a bare table with a unique address index,
 # in the same run: the floor each import is measured against.
 start=$(now)
-sqlite3 "$work/shell.db" >/dev/null <<SQL
-PRAGMA journal_mode = WAL;
-CREATE TABLE readers (email TEXT NOT NULL, name TEXT);
-CREATE UNIQUE INDEX readers_email ON readers (email);
-.import --csv --skip 1 $work/readers.csv readers
-SQL
+bash benches/shell_import.sh "$work/readers.csv" "$work/shell.db"
 floor_sqlite=$(since "$start")
 floor_db="$(fresh_pg floor)"
 psql "$floor_db" -qc "CREATE TABLE readers (email TEXT NOT NULL UNIQUE, name TEXT)"
