@@ -1,6 +1,7 @@
--- Addresses are compared byte by byte, as SQLite does: the database's locale collation (even
--- C.UTF-8 or en_US.UTF-8) makes every comparison in the address index a strcoll() call and turns
--- off abbreviated keys when sorting, which made a million-row import some 15% slower. Equality,
--- and so uniqueness, is the same under both; only the order of a listing changes, to SQLite's.
+-- Addresses are compared byte by byte, as SQLite does. Under a locale collation such as
+-- en_US.UTF-8 (a usual server default) every comparison in the address index is a strcoll()
+-- call and sorts lose abbreviated keys: a million-row import took 40 to 44 s there against 28
+-- to 33 s bytewise (on a C.UTF-8 server the two are the same). Equality, and so uniqueness, is
+-- the same under both; only the order of a listing changes, to SQLite's.
 ALTER TABLE subscribers ALTER COLUMN email TYPE TEXT COLLATE "C";
 ALTER TABLE bounce_reports ALTER COLUMN recipient TYPE TEXT COLLATE "C";
