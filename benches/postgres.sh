@@ -25,16 +25,19 @@ cargo build --release --quiet
 herald="$PWD/target/release/herald"
 work="$(mktemp -d)"
 sink_pid=""
-databases=()
+# fresh_pg runs in a command substitution, a subshell: the names it makes go to a file, since
+# an array it added to would be lost there.
+databases="$work/databases"
+: > "$databases"
 fresh_pg() {
   local name="herald_bench_$1"
   psql "$POSTGRES/postgres" -qAtc "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name" >/dev/null
-  databases+=("$name")
+  echo "$name" >> "$databases"
   echo "$POSTGRES/$name"
 }
 cleanup() {
   [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
-  for name in "${databases[@]}"; do psql "$POSTGRES/postgres" -qAtc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null; done
+  while read -r name; do psql "$POSTGRES/postgres" -qAtc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null; done < "$databases"
   rm -rf "$work"
 }
 trap cleanup EXIT
