@@ -26,9 +26,9 @@ const RECENT_DAYS: i64 = 7;
 impl FeedClient {
     /// The picture's size from its first bytes.
     pub async fn picture_size(&self, url: &str) -> Result<ImageSize, String> {
+        let url = reqwest::Url::parse(url).map_err(|error| error.to_string())?;
         if !self.allow_private_pictures {
-            let parsed = reqwest::Url::parse(url).map_err(|error| error.to_string())?;
-            super::public_address::check_literal(&parsed)?;
+            super::public_address::check_literal(&url)?;
         }
         let request = self
             .pictures
