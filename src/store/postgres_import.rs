@@ -1,28 +1,93 @@
 //! The PostgreSQL side of a subscriber import: each batch reaches the server in one `COPY`
 //! into a temporary table, and from there the same two INSERT ... SELECT statements as on
 //! SQLite move it into `subscribers` and `subscriptions`. `COPY` needs the driver's own
-//! connection, which the Any pool does not lend: the import opens one of its own.
+//! connection, which the Any pool does not lend: the import opens its own.
+//!
+//! A PostgreSQL connection is one server process, so one connection would leave the server's
+//! other cores idle. The import works in lanes instead, each on its own connection with its own
+//! staging tables: an address always goes to the same lane (by its hash), so each lane finds
+//! every repeat of its addresses on its own, and lanes never write the same rows.
+
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use futures_util::future::try_join_all;
 use sqlx::{Connection as _, PgConnection};
 
 use crate::store::import::{duplicate, store_batch, BatchSql, Duplicate, ImportRow};
 use crate::store::{redact_url, to_db_time, Pool};
 
+/// Connections an import works on at once.
+const LANES: usize = 2;
+
 pub struct PostgresImport {
+    lanes: Vec<Lane>,
+}
+
+impl PostgresImport {
+    pub(crate) async fn start(pool: &Pool, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
+        let url = pool.connect_options().database_url.clone();
+        let mut lanes = Vec::with_capacity(LANES);
+        for _ in 0..LANES {
+            lanes.push(Lane::start(url.as_str(), list_id, confirmed).await?);
+        }
+        Ok(Self { lanes })
+    }
+
+    /// Stores one batch, each lane its share in its own transaction, all lanes at once.
+    pub(crate) async fn apply(
+        &mut self,
+        rows: &[ImportRow],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(u64, Vec<Duplicate>)> {
+        let mut shares: Vec<Vec<&ImportRow>> = vec![Vec::new(); self.lanes.len()];
+        let hasher = BuildHasherDefault::<DefaultHasher>::default();
+        for row in rows {
+            let lane = hasher.hash_one(row.email.as_str()) as usize % shares.len();
+            shares[lane].push(row);
+        }
+        let now = to_db_time(now);
+        let results = try_join_all(
+            self.lanes
+                .iter_mut()
+                .zip(&shares)
+                .map(|(lane, share)| lane.apply(share, now)),
+        )
+        .await?;
+        let mut stored = 0;
+        let mut duplicates = Vec::new();
+        for (lane_stored, lane_duplicates) in results {
+            stored += lane_stored;
+            duplicates.extend(lane_duplicates);
+        }
+        Ok((stored, duplicates))
+    }
+
+    pub(crate) async fn finish(self) -> anyhow::Result<()> {
+        for lane in self.lanes {
+            lane.conn
+                .close()
+                .await
+                .context("closing the import's connection")?;
+        }
+        Ok(())
+    }
+}
+
+/// One connection of the import, with the staging tables of the addresses that hash to it.
+struct Lane {
     conn: PgConnection,
     list_id: i64,
     confirmed: bool,
     batch: i64,
 }
 
-impl PostgresImport {
-    pub(crate) async fn start(pool: &Pool, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
-        let url = pool.connect_options().database_url.clone();
-        let mut conn = PgConnection::connect(url.as_str()).await.with_context(|| {
-            format!("connecting to {} for the import", redact_url(url.as_str()))
-        })?;
+impl Lane {
+    async fn start(url: &str, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
+        let mut conn = PgConnection::connect(url)
+            .await
+            .with_context(|| format!("connecting to {} for the import", redact_url(url)))?;
         for statement in [
             // Addresses compare byte by byte, as in `subscribers`: a join between the two
             // needs one collation, and the locale's is the slow one.
@@ -55,12 +120,14 @@ impl PostgresImport {
         })
     }
 
-    pub(crate) async fn apply(
+    async fn apply(
         &mut self,
-        rows: &[ImportRow],
-        now: DateTime<Utc>,
+        rows: &[&ImportRow],
+        now: i64,
     ) -> anyhow::Result<(u64, Vec<Duplicate>)> {
-        let now = to_db_time(now);
+        if rows.is_empty() {
+            return Ok((0, Vec::new()));
+        }
         self.batch += 1;
         let batch = self.batch;
         let mut tx = self
@@ -127,18 +194,11 @@ impl PostgresImport {
         tx.commit().await.context("committing import batch")?;
         Ok((stored, duplicates))
     }
-
-    pub(crate) async fn finish(self) -> anyhow::Result<()> {
-        self.conn
-            .close()
-            .await
-            .context("closing the import's connection")
-    }
 }
 
 /// The batch as COPY's CSV: every text quoted (a quoted empty string is text, an unquoted empty
 /// field is NULL).
-fn csv_rows(rows: &[ImportRow]) -> String {
+fn csv_rows(rows: &[&ImportRow]) -> String {
     let mut out = String::with_capacity(rows.len() * 48);
     for row in rows {
         quoted(&mut out, Some(row.email.as_str()));
@@ -175,7 +235,7 @@ mod tests {
             left: None,
         }];
         assert_eq!(
-            csv_rows(&rows),
+            csv_rows(&rows.iter().collect::<Vec<_>>()),
             "\"a@example.org\",\"Ann \"\"Quote\"\", Jr\",,7\n"
         );
     }
