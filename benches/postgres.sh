@@ -31,7 +31,7 @@ databases="$work/databases"
 : > "$databases"
 fresh_pg() {
   local name="herald_bench_$1"
-  psql "$POSTGRES/postgres" -qAtc "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name" >/dev/null
+  PGOPTIONS="-c client_min_messages=warning" psql "$POSTGRES/postgres" -qAtc "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name" >/dev/null
   echo "$name" >> "$databases"
   echo "$POSTGRES/$name"
 }
