@@ -84,7 +84,10 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
             shutdown.clone(),
         ))),
         Some(Err(error)) => {
-            error!("bounce mailbox (IMAP) off: {error:#}");
+            error!(
+                "bounce mailbox (IMAP) off: {}",
+                crate::error::OneLine(&error)
+            );
             None
         }
         None => None,
@@ -119,10 +122,13 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
                         }
                     }
                 }
-                Err(error) => error!("scheduler: {error:#}"),
+                Err(error) => error!("scheduler: {}", crate::error::OneLine(&error)),
             }
             if let Err(error) = deliveries.resume_unfinished().await {
-                error!("resuming unfinished editions: {error:#}");
+                error!(
+                    "resuming unfinished editions: {}",
+                    crate::error::OneLine(&error)
+                );
             }
         }
         tokio::select! {
@@ -143,7 +149,11 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     let _ = cron.shutdown().await;
     while let Some(done) = deliveries.running.join_next().await {
         if let Ok((edition_id, Err(error))) = done {
-            warn!(edition_id, "delivery stopped: {error:#}");
+            warn!(
+                edition_id,
+                "delivery stopped: {}",
+                crate::error::OneLine(&error)
+            );
         }
     }
     // A poll in progress may wait on a slow feed; polls are idempotent, so it is simply dropped.
@@ -256,7 +266,11 @@ impl Deliveries {
                 report.counts.unfinished() > 0 && !report.stopped
             }
             Err(error) => {
-                warn!(edition_id, "delivery stopped: {error:#}");
+                warn!(
+                    edition_id,
+                    "delivery stopped: {}",
+                    crate::error::OneLine(&error)
+                );
                 true
             }
         };
@@ -284,14 +298,14 @@ impl Deliveries {
 async fn poll_feeds(app: App, mut shutdown: Shutdown) {
     let client = match FeedClient::new(&app.settings.feeds) {
         Ok(client) => client,
-        Err(error) => return error!("feed polling off: {error:#}"),
+        Err(error) => return error!("feed polling off: {}", crate::error::OneLine(&error)),
     };
     let interval = Duration::from_secs(app.settings.feeds.poll_interval_secs);
     loop {
         let list = match store_feeds::all(&app.pool).await {
             Ok(list) => list,
             Err(error) => {
-                error!("reading feeds: {error:#}");
+                error!("reading feeds: {}", crate::error::OneLine(&error));
                 Vec::new()
             }
         };
@@ -301,7 +315,7 @@ async fn poll_feeds(app: App, mut shutdown: Shutdown) {
         }
         for feed in list {
             if let Err(error) = feeds::poll(&app, &client, &feed, Some(interval / 2)).await {
-                error!(feed = %feed.url, "storing feed items: {error:#}");
+                error!(feed = %feed.url, "storing feed items: {}", crate::error::OneLine(&error));
             }
             if !pause_or_stop(pause, &mut shutdown).await {
                 return;
@@ -316,12 +330,15 @@ async fn measure_pictures(app: App, nudges: Arc<Notify>) {
     // One client for the daemon's life, as the feed poller has: its connections are reused.
     let client = match FeedClient::new(&app.settings.feeds) {
         Ok(client) => client,
-        Err(error) => return error!("measuring pictures off: {error:#}"),
+        Err(error) => return error!("measuring pictures off: {}", crate::error::OneLine(&error)),
     };
     loop {
         nudges.notified().await;
         if let Err(error) = feeds::learn_picture_sizes(&app, &client).await {
-            warn!("picture sizes not learned: {error:#}");
+            warn!(
+                "picture sizes not learned: {}",
+                crate::error::OneLine(&error)
+            );
         }
     }
 }

@@ -48,3 +48,53 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
                 .is_some_and(|csv| matches!(csv.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe))
     })
 }
+
+/// An error and its causes on one line, as `{:#}` gives them, except that a database's error is
+/// told once, by its message and code: sqlx's error repeats it as its own cause, and
+/// PostgreSQL's adds the line of the *server's* source file it came from ("at line 3211"), which
+/// beside a CSV import reads as a line of the file.
+pub struct OneLine<'a>(pub &'a anyhow::Error);
+
+impl std::fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (index, cause) in self.0.chain().enumerate() {
+            if index > 0 {
+                f.write_str(": ")?;
+            }
+            if let Some(sqlx::Error::Database(database)) = cause.downcast_ref::<sqlx::Error>() {
+                write!(f, "the database said: {}", database.message())?;
+                if let Some(code) = database.code() {
+                    write!(f, " (code {code})")?;
+                }
+                return Ok(());
+            }
+            write!(f, "{cause}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context as _;
+    use sqlx::Connection as _;
+
+    #[tokio::test]
+    async fn a_database_error_is_told_once_with_its_code() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .expect("in-memory SQLite");
+        let error = sqlx::query("INSERT INTO missing VALUES (1)")
+            .execute(&mut conn)
+            .await
+            .context("storing subscribers")
+            .expect_err("no such table");
+        assert_eq!(
+            OneLine(&error).to_string(),
+            "storing subscribers: the database said: no such table: missing (code 1)"
+        );
+        // What `{:#}` says, for comparison: the driver's message twice.
+        assert_eq!(format!("{error:#}").matches("no such table").count(), 2);
+    }
+}

@@ -56,7 +56,11 @@ impl Mailbox for Maildir {
                     Ok(raw) => raw,
                     Err(error) => {
                         // Gone meanwhile (another reader moved it), or unreadable: not ours.
-                        warn!("skipping {}: {error:#}", path.display());
+                        warn!(
+                            "skipping {}: {}",
+                            path.display(),
+                            crate::error::OneLine(&error)
+                        );
                         self.examined.insert(name);
                         continue;
                     }

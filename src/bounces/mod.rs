@@ -49,7 +49,12 @@ pub async fn keep_reading(app: App, mut mailbox: impl Mailbox, mut shutdown: Shu
     let kind = mailbox.kind();
     let verp = match verp(&app).await {
         Ok(verp) => verp,
-        Err(error) => return tracing::error!("bounce mailbox ({kind}) off: {error:#}"),
+        Err(error) => {
+            return tracing::error!(
+                "bounce mailbox ({kind}) off: {}",
+                crate::error::OneLine(&error)
+            )
+        }
     };
     let interval = Duration::from_secs(app.settings.bounces.poll_interval_secs);
     loop {
@@ -58,7 +63,10 @@ pub async fn keep_reading(app: App, mut mailbox: impl Mailbox, mut shutdown: Shu
                 info!(reports = poll.removed, "bounce mailbox ({kind}) read")
             }
             Ok(_) => {}
-            Err(error) => warn!("reading the bounce mailbox ({kind}): {error:#}"),
+            Err(error) => warn!(
+                "reading the bounce mailbox ({kind}): {}",
+                crate::error::OneLine(&error)
+            ),
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}

@@ -37,7 +37,7 @@ async fn check(settings: Settings, output: &mut Output<'_>) -> anyhow::Result<()
         output.print_json(&serde_json::json!({
             "passed": passed,
             "failed": outcome.as_ref().err().map(|(stage, error)| {
-                serde_json::json!({ "stage": stage, "error": format!("{error:#}") })
+                serde_json::json!({ "stage": stage, "error": format!("{}", crate::error::OneLine(error)) })
             }),
         }))?;
     } else {

@@ -198,7 +198,7 @@ pub fn main() -> std::process::ExitCode {
         Err(error) => {
             match crate::store::in_plain_words(&error) {
                 Some(meaning) => eprintln!("error: {error}: {meaning}"),
-                None => eprintln!("error: {error:#}"),
+                None => eprintln!("error: {}", crate::error::OneLine(&error)),
             }
             ExitCode::from(crate::error::exit_code(&error) as u8)
         }

@@ -114,7 +114,7 @@ async fn send_one(app: &App, mailer: &Mailer, job: &ConfirmationJob) -> Result<(
             },
             app.clock.now(),
         )
-        .map_err(|error| SendError::Unsendable(format!("{error:#}")))?;
+        .map_err(|error| SendError::Unsendable(format!("{}", crate::error::OneLine(&error))))?;
     let name = format!("confirm-{}-{}", job.list_id, job.subscriber_id);
     mailer.send_one(&outgoing, &name).await
 }
@@ -127,7 +127,10 @@ pub async fn run(app: App, mailer: Mailer, nudge: std::sync::Arc<Notify>, mut sh
             return;
         }
         if let Err(failure) = send_due(&app, &mailer).await {
-            error!("sending confirmation mails: {failure:#}");
+            error!(
+                "sending confirmation mails: {}",
+                crate::error::OneLine(&failure)
+            );
         }
         let wait = match optin::next_confirmation_at(&app.pool).await {
             Ok(Some(at)) => (at - app.clock.now())

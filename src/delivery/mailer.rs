@@ -124,7 +124,7 @@ impl Mailer {
     ) -> Result<Outgoing, SendError> {
         let message = prepared
             .message(recipient, now)
-            .map_err(|error| SendError::ours(format!("{error:#}")))?;
+            .map_err(|error| SendError::ours(format!("{}", crate::error::OneLine(&error))))?;
         self.seal(&message, now, recipient.bounce_tag)
             .map_err(SendError::ours)
     }

@@ -245,7 +245,7 @@ impl SmtpTarget {
                 "smtp.username is set but no password (smtp.password_file or HERALD__SMTP__PASSWORD)"
                     .into(),
             )),
-            Err(error) => Err(refuse(format!("{error:#}"))),
+            Err(error) => Err(refuse(format!("{}", crate::error::OneLine(&error)))),
         }
     }
 

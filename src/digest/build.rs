@@ -95,7 +95,7 @@ pub async fn build_edition(
     if let Err(error) = deliveries::refresh_statistics(pool).await {
         // Slower claims, not a failed edition: the role may not own the table.
         warn!(
-            error = format!("{error:#}"),
+            error = format!("{}", crate::error::OneLine(&error)),
             "could not refresh the planner's statistics"
         );
     }

@@ -113,6 +113,9 @@ pub async fn learn_quietly(app: &App) {
         Err(error) => Err(error),
     };
     if let Err(error) = outcome {
-        tracing::warn!("picture sizes not learned: {error:#}");
+        tracing::warn!(
+            "picture sizes not learned: {}",
+            crate::error::OneLine(&error)
+        );
     }
 }

@@ -106,6 +106,12 @@ enum SqliteMode {
     ReadOnly,
 }
 
+/// sqlx warns of every statement that takes over a second, with its whole text. Herald's bulk
+/// statements (an import's batch, an edition's million deliveries) take longer by design, and an
+/// operator reading WARN lines should see failures, not those: they are logged at debug.
+pub(crate) const SLOW_STATEMENT_LOG: log::LevelFilter = log::LevelFilter::Debug;
+pub(crate) const SLOW_STATEMENT: Duration = Duration::from_secs(1);
+
 /// The Any driver opens SQLite from a URL alone: the file's path and its open mode go in the
 /// URL, and the settings a URL cannot carry are set on every new connection.
 fn sqlite_pool(
@@ -119,7 +125,8 @@ fn sqlite_pool(
         SqliteMode::ReadOnly => options.clone().read_only(true).immutable(true),
     };
     let any = AnyConnectOptions::from_str(options.to_url_lossy().as_str())
-        .context("building the SQLite connection options")?;
+        .context("building the SQLite connection options")?
+        .log_slow_statements(SLOW_STATEMENT_LOG, SLOW_STATEMENT);
     let pragmas = sqlite_pragmas(&mode, busy_timeout);
     let pool = AnyPoolOptions::new()
         .max_connections(max_connections)
@@ -167,13 +174,15 @@ async fn probe(options: &AnyConnectOptions, pragmas: &[String]) -> sqlx::Result<
 }
 
 fn postgres_options(url: &str) -> anyhow::Result<AnyConnectOptions> {
-    AnyConnectOptions::from_str(url).map_err(|error| {
-        BadInput(format!(
-            "invalid database URL {:?}: {error}",
-            redact_url(url)
-        ))
-        .into()
-    })
+    AnyConnectOptions::from_str(url)
+        .map(|options| options.log_slow_statements(SLOW_STATEMENT_LOG, SLOW_STATEMENT))
+        .map_err(|error| {
+            BadInput(format!(
+                "invalid database URL {:?}: {error}",
+                redact_url(url)
+            ))
+            .into()
+        })
 }
 
 async fn connect_postgres(url: &str, max_connections: u32) -> anyhow::Result<Pool> {

@@ -9,14 +9,16 @@
 //! every repeat of its addresses on its own, and lanes never write the same rows.
 
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::str::FromStr as _;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use futures_util::future::try_join_all;
-use sqlx::{Connection as _, PgConnection};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions as _, Connection as _, PgConnection};
 
 use crate::store::import::{duplicate, store_batch, BatchSql, Duplicate, ImportRow};
-use crate::store::{redact_url, to_db_time, Pool};
+use crate::store::{redact_url, to_db_time, Pool, SLOW_STATEMENT, SLOW_STATEMENT_LOG};
 
 /// Connections an import works on at once.
 const LANES: usize = 2;
@@ -85,7 +87,10 @@ struct Lane {
 
 impl Lane {
     async fn start(url: &str, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
-        let mut conn = PgConnection::connect(url)
+        let options = PgConnectOptions::from_str(url)
+            .with_context(|| format!("reading the database URL {}", redact_url(url)))?
+            .log_slow_statements(SLOW_STATEMENT_LOG, SLOW_STATEMENT);
+        let mut conn = PgConnection::connect_with(&options)
             .await
             .with_context(|| format!("connecting to {} for the import", redact_url(url)))?;
         for statement in [

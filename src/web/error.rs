@@ -39,7 +39,7 @@ impl WebError {
                 )
             }
             Self::Internal(error) => {
-                tracing::error!("{error:#}");
+                tracing::error!("{}", crate::error::OneLine(&error));
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
             }
         }

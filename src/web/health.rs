@@ -22,7 +22,7 @@ pub async fn healthz(State(state): State<WebState>) -> Response {
     let pool = &state.app.pool;
     if let Err(error) = store::writable(pool, WRITE_PATIENCE).await {
         if !store::is_busy(&error) {
-            tracing::error!("health check: {error:#}");
+            tracing::error!("health check: {}", crate::error::OneLine(&error));
             return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response();
         }
         tracing::warn!("health check: the database is busy: another process holds its write lock");
