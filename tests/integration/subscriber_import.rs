@@ -201,6 +201,51 @@ async fn a_duplicate_far_apart_in_a_large_file_is_still_found() {
 }
 
 #[tokio::test]
+async fn repeats_are_found_across_batches_and_the_first_line_wins() {
+    // One more row than a batch holds, so the file is stored in two batches (and on
+    // PostgreSQL each batch over two connections).
+    let app = TestApp::spawn().await;
+    app.add_list("news").await;
+    let mut rows: String = (0..100_000)
+        .map(|i| format!("reader{i}@example.org\n"))
+        .collect();
+    rows.push_str(
+        "Reader7@EXAMPLE.org\nlate@example.org\nreader99999@example.org\nLATE@example.org\n",
+    );
+    let file = app.write_file("batches.csv", format!("email\n{rows}").as_bytes());
+
+    let run = app
+        .run(&["subscriber", "import", &file, "--list", "news"])
+        .await;
+
+    assert_eq!(run.exit_code(), 2);
+    assert!(
+        run.stdout
+            .contains("100004 rows: 100001 stored, 0 unchanged, 3 rejected"),
+        "{}",
+        run.stdout
+    );
+    let reported: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|line| line.contains("duplicate address"))
+        .collect();
+    assert_eq!(reported.len(), 3, "{}", run.stderr);
+    for (line, expected) in reported.iter().zip([
+        ":100002: duplicate address reader7@example.org (first seen on line 9)",
+        ":100004: duplicate address reader99999@example.org (first seen on line 100001)",
+        ":100005: duplicate address late@example.org (first seen on line 100003)",
+    ]) {
+        assert!(line.ends_with(expected), "{line}");
+    }
+    let exported = app
+        .run(&["subscriber", "export", "--list", "news"])
+        .await
+        .ok();
+    assert_eq!(exported.lines().count(), 1 + 100_001);
+}
+
+#[tokio::test]
 async fn a_plain_import_never_resubscribes_someone_who_left() {
     let app = TestApp::spawn().await;
     app.add_list("news").await;
