@@ -353,7 +353,7 @@ const SQLITE_CANTOPEN: i32 = 14;
 
 /// The database error codes in the chain: SQLite's numeric result code, or PostgreSQL's
 /// SQLSTATE.
-fn database_code(error: &anyhow::Error) -> Option<String> {
+pub(crate) fn database_code(error: &anyhow::Error) -> Option<String> {
     error
         .chain()
         .find_map(|cause| match cause.downcast_ref::<sqlx::Error>() {

@@ -18,10 +18,14 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _, PgConnection};
 
 use crate::store::import::{duplicate, store_batch, BatchSql, Duplicate, ImportRow};
-use crate::store::{redact_url, to_db_time, Pool, SLOW_STATEMENT, SLOW_STATEMENT_LOG};
+use crate::store::{
+    database_code, redact_url, to_db_time, Pool, SLOW_STATEMENT, SLOW_STATEMENT_LOG,
+};
 
-/// Connections an import works on at once.
+/// Connections an import works on at once, when the server allows as many.
 const LANES: usize = 2;
+/// SQLSTATE of a connection refused for the server's, the database's or the role's limit.
+const TOO_MANY_CONNECTIONS: &str = "53300";
 
 pub struct PostgresImport {
     lanes: Vec<Lane>,
@@ -31,8 +35,23 @@ impl PostgresImport {
     pub(crate) async fn start(pool: &Pool, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
         let url = pool.connect_options().database_url.clone();
         let mut lanes = Vec::with_capacity(LANES);
-        for _ in 0..LANES {
-            lanes.push(Lane::start(url.as_str(), list_id, confirmed).await?);
+        while lanes.len() < LANES {
+            match Lane::start(url.as_str(), list_id, confirmed).await {
+                Ok(lane) => lanes.push(lane),
+                // The server's or the role's connection limit: fewer lanes are slower, not wrong.
+                Err(error)
+                    if !lanes.is_empty()
+                        && database_code(&error).as_deref() == Some(TOO_MANY_CONNECTIONS) =>
+                {
+                    tracing::info!(
+                        "PostgreSQL refused the import another connection (too many \
+                         connections): importing over {}",
+                        lanes.len()
+                    );
+                    break;
+                }
+                Err(error) => return Err(error),
+            }
         }
         Ok(Self { lanes })
     }

@@ -27,6 +27,7 @@ mod package;
 mod pictures;
 mod postfix_bounces;
 mod postgres_db;
+mod postgres_import;
 mod postgres_nodes;
 mod schedule;
 mod server_faults;

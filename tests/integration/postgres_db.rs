@@ -33,7 +33,7 @@ impl TestDatabase {
     }
 }
 
-async fn admin() -> PgConnection {
+pub async fn admin() -> PgConnection {
     let url = format!("{}/postgres", server_url());
     PgConnection::connect(&url).await.unwrap_or_else(|error| {
         panic!(
@@ -45,25 +45,68 @@ async fn admin() -> PgConnection {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop runs inside the test's runtime: drop the database from a thread of its own.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let mut admin = admin().await;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
+        let name = &self.name;
+        admin_from_drop(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), name);
+    }
+}
+
+/// A login role of a test's own, no superuser (so connection limits hold for it), that has the
+/// rights of the server's admin role on every object; dropped when the test ends.
+pub struct TestRole {
+    pub name: String,
+}
+
+impl TestRole {
+    pub async fn create(connection_limit: u32) -> Self {
+        let name = format!("herald_role_{:016x}", rand::random::<u64>());
+        let mut admin = admin().await;
+        let admin_role: String = sqlx::query_scalar("SELECT current_user::text")
+            .fetch_one(&mut admin)
+            .await
+            .expect("admin role");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE ROLE {name} LOGIN CONNECTION LIMIT {connection_limit} IN ROLE {admin_role}"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|error| panic!("creating role {name}: {error}"));
+        admin.close().await.ok();
+        Self { name }
+    }
+
+    /// `database`'s URL, connecting as this role.
+    pub fn url(&self, database: &TestDatabase) -> String {
+        let mut url = url::Url::parse(&database.url).expect("database URL");
+        url.set_username(&self.name).expect("a user name");
+        url.set_password(None).expect("no password");
+        url.to_string()
+    }
+}
+
+impl Drop for TestRole {
+    fn drop(&mut self) {
+        let name = &self.name;
+        admin_from_drop(format!("DROP ROLE IF EXISTS {name}"), name);
+    }
+}
+
+/// Runs one admin statement from a `Drop`, which runs inside the test's runtime: from a thread
+/// of its own.
+fn admin_from_drop(statement: String, what: &str) {
+    let done = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let mut admin = admin().await;
+            sqlx::query(sqlx::AssertSqlSafe(statement))
                 .execute(&mut admin)
                 .await
-            })
         })
-        .join();
-        if let Ok(Err(error)) = dropped {
-            eprintln!("could not drop test database {}: {error}", self.name);
-        }
+    })
+    .join();
+    if let Ok(Err(error)) = done {
+        eprintln!("could not drop {what}: {error}");
     }
 }
