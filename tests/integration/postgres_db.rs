@@ -38,7 +38,7 @@ pub async fn admin() -> PgConnection {
     PgConnection::connect(&url).await.unwrap_or_else(|error| {
         panic!(
             "no PostgreSQL server at {url}: {error}\n\
-             start one, or set HERALD_TEST_POSTGRES to a server this user may create databases on"
+             start one, or set HERALD_TEST_POSTGRES to a server on which this user may create databases and roles"
         )
     })
 }
