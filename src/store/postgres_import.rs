@@ -34,9 +34,13 @@ pub struct PostgresImport {
 impl PostgresImport {
     pub(crate) async fn start(pool: &Pool, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
         let url = pool.connect_options().database_url.clone();
+        let url = url.as_str();
+        let options = PgConnectOptions::from_str(url)
+            .with_context(|| format!("reading the database URL {}", redact_url(url)))?
+            .log_slow_statements(SLOW_STATEMENT_LOG, SLOW_STATEMENT);
         let mut lanes = Vec::with_capacity(LANES);
         while lanes.len() < LANES {
-            match Lane::start(url.as_str(), list_id, confirmed).await {
+            match Lane::start(&options, url, list_id, confirmed).await {
                 Ok(lane) => lanes.push(lane),
                 // The server's or the role's connection limit: fewer lanes are slower, not wrong.
                 Err(error)
@@ -105,11 +109,14 @@ struct Lane {
 }
 
 impl Lane {
-    async fn start(url: &str, list_id: i64, confirmed: bool) -> anyhow::Result<Self> {
-        let options = PgConnectOptions::from_str(url)
-            .with_context(|| format!("reading the database URL {}", redact_url(url)))?
-            .log_slow_statements(SLOW_STATEMENT_LOG, SLOW_STATEMENT);
-        let mut conn = PgConnection::connect_with(&options)
+    /// `url` names the database in messages, without its password.
+    async fn start(
+        options: &PgConnectOptions,
+        url: &str,
+        list_id: i64,
+        confirmed: bool,
+    ) -> anyhow::Result<Self> {
+        let mut conn = PgConnection::connect_with(options)
             .await
             .with_context(|| format!("connecting to {} for the import", redact_url(url)))?;
         for statement in [

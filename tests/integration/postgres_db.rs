@@ -57,7 +57,7 @@ pub struct TestRole {
 }
 
 impl TestRole {
-    pub async fn create(connection_limit: u32) -> Self {
+    pub async fn create() -> Self {
         let name = format!("herald_role_{:016x}", rand::random::<u64>());
         let mut admin = admin().await;
         let admin_role: String = sqlx::query_scalar("SELECT current_user::text")
@@ -65,13 +65,26 @@ impl TestRole {
             .await
             .expect("admin role");
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE ROLE {name} LOGIN CONNECTION LIMIT {connection_limit} IN ROLE {admin_role}"
+            "CREATE ROLE {name} LOGIN IN ROLE {admin_role}"
         )))
         .execute(&mut admin)
         .await
         .unwrap_or_else(|error| panic!("creating role {name}: {error}"));
         admin.close().await.ok();
         Self { name }
+    }
+
+    /// Lets the role hold at most `connections` connections at once (new ones are refused).
+    pub async fn limit_connections(&self, connections: u32) {
+        let mut admin = admin().await;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER ROLE {} CONNECTION LIMIT {connections}",
+            self.name
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|error| panic!("limiting role {}: {error}", self.name));
+        admin.close().await.ok();
     }
 
     /// `database`'s URL, connecting as this role.

@@ -17,7 +17,7 @@ async fn an_import_at_the_connection_limit_works_over_the_connections_it_gets() 
         .map(|i| format!("reader{i}@example.org\n"))
         .collect();
     let file = owner.write_file("readers.csv", format!("email\n{rows}").as_bytes());
-    let role = TestRole::create(100).await;
+    let role = TestRole::create().await;
     let database = owner.postgres.as_ref().expect("a PostgreSQL database");
     let mut settings = owner.app.settings.clone();
     settings.database.url = role.url(database);
@@ -48,14 +48,7 @@ async fn an_import_at_the_connection_limit_works_over_the_connections_it_gets() 
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "ALTER ROLE {} CONNECTION LIMIT {}",
-        role.name,
-        held + 1
-    )))
-    .execute(&mut admin)
-    .await
-    .expect("limit");
+    role.limit_connections(held + 1).await;
 
     let run = limited
         .run(&["subscriber", "import", &file, "--list", "news"])
