@@ -173,8 +173,25 @@ impl SqliteImport {
             duplicates.push(duplicate(row, first_line));
         }
 
-        let statements = BatchSql::new("i.rowid > $BATCH", "lower(hex(randomblob(16)))");
-        let stored = store_batch!(tx, statements, self.list_id, self.confirmed, now, batch);
+        let sql = BatchSql::new("i.rowid > $2", "lower(hex(randomblob(16)))");
+        let params = BatchParams::new(now, batch, self.list_id, self.confirmed);
+        sqlx::query(sqlx::AssertSqlSafe(sql.subscribers()))
+            .bind(params.now)
+            .bind(params.batch)
+            .execute(&mut *tx)
+            .await
+            .context("storing subscribers")?;
+        let subscriptions = sql.subscriptions(
+            "import_rows i JOIN subscribers p ON p.email = i.email",
+            "p.id",
+            "",
+            true,
+        );
+        let stored = bind_batch!(sqlx::query(sqlx::AssertSqlSafe(subscriptions)), params)
+            .execute(&mut *tx)
+            .await
+            .context("storing subscriptions")?
+            .rows_affected();
 
         tx.commit().await.context("committing import batch")?;
         Ok((stored, duplicates))
@@ -207,78 +224,109 @@ pub(crate) fn duplicate(row: &ImportRow, first_line: i64) -> Duplicate {
     }
 }
 
-/// Runs a batch's [`BatchSql`] in the transaction `$tx` and evaluates to the number of
-/// subscriptions added or confirmed, returning early with the error if a statement fails. A
-/// macro: the SQLite import's transaction is on the Any pool and the PostgreSQL one's on its own
-/// `PgConnection`, and the two statements and their parameters are written once for both.
-macro_rules! store_batch {
-    ($tx:expr, $statements:expr, $list_id:expr, $confirmed:expr, $now:expr, $batch:expr) => {{
-        let statements: $crate::store::import::BatchSql = $statements;
-        let (status, confirmed_at) = if $confirmed {
-            ("active", Some($now))
+/// The parameters every batch statement binds, in this order: `$1` the time, `$2` the batch,
+/// `$3` the list, `$4` a new subscription's status, `$5` its confirmation time.
+pub(crate) struct BatchParams {
+    pub now: i64,
+    pub batch: i64,
+    pub list_id: i64,
+    pub status: &'static str,
+    pub confirmed_at: Option<i64>,
+}
+
+impl BatchParams {
+    pub(crate) fn new(now: i64, batch: i64, list_id: i64, confirmed: bool) -> Self {
+        let (status, confirmed_at) = if confirmed {
+            ("active", Some(now))
         } else {
             ("pending", None)
         };
-        sqlx::query(sqlx::AssertSqlSafe(statements.subscribers))
-            .bind($now)
-            .bind($batch)
-            .execute(&mut *$tx)
-            .await
-            .context("storing subscribers")?;
-        sqlx::query(sqlx::AssertSqlSafe(statements.subscriptions))
-            .bind($list_id)
-            .bind(status)
-            .bind($now)
-            .bind(confirmed_at)
-            .bind($batch)
-            .execute(&mut *$tx)
-            .await
-            .context("storing subscriptions")?
-            .rows_affected()
+        Self {
+            now,
+            batch,
+            list_id,
+            status,
+            confirmed_at,
+        }
+    }
+}
+
+/// Binds a batch statement's [`BatchParams`] to `$query`, in their order: one macro for the
+/// Any and the PostgreSQL driver's queries, plain and scalar.
+macro_rules! bind_batch {
+    ($query:expr, $params:expr) => {{
+        let params: &$crate::store::import::BatchParams = &$params;
+        $query
+            .bind(params.now)
+            .bind(params.batch)
+            .bind(params.list_id)
+            .bind(params.status)
+            .bind(params.confirmed_at)
     }};
 }
-pub(crate) use store_batch;
+pub(crate) use bind_batch;
 
-/// The two statements that move one staged batch of `import_rows i` into `subscribers` and
-/// `subscriptions`, whichever database: `staged` picks the batch's rows (with `$BATCH` for its
-/// parameter), `secret` makes a fresh unsubscribe secret per row.
+/// The SQL that moves one staged batch of `import_rows i` into `subscribers` and
+/// `subscriptions`, whichever database: `staged` picks the batch's rows (binding the batch as
+/// `$2`), `secret` is a fresh unsubscribe secret per row. Parameters as in [`BatchParams`].
 pub(crate) struct BatchSql {
-    /// Binds the time, then the batch.
-    pub subscribers: String,
-    /// Binds the list, the new status, the time, the confirmation time, then the batch.
-    pub subscriptions: String,
+    staged: String,
+    secret: String,
 }
 
 impl BatchSql {
     pub(crate) fn new(staged: &str, secret: &str) -> Self {
-        let subscribers = format!(
+        Self {
+            staged: staged.to_owned(),
+            secret: secret.to_owned(),
+        }
+    }
+
+    /// Adds the batch's new addresses; an existing subscriber keeps their name unless they had
+    /// none.
+    pub(crate) fn subscribers(&self) -> String {
+        format!(
             "INSERT INTO subscribers (email, name, created_at)
              SELECT email, name, $1 FROM import_rows i WHERE {} ORDER BY email
              ON CONFLICT (email) DO UPDATE SET name = excluded.name
              WHERE subscribers.name IS NULL AND excluded.name IS NOT NULL",
-            staged.replace("$BATCH", "$2")
-        );
-        // An explicit confirmed import confirms pending subscriptions; it never resubscribes
-        // people who left or bounced, and a plain import changes no existing subscription. A
-        // row the file marks as left (an export moved to another database) stays left.
-        let subscriptions = format!(
+            self.staged
+        )
+    }
+
+    /// Subscribes the batch's rows found by `source` (which names the staged row `i`), the
+    /// subscriber being `subscriber_id`, and also meeting `condition`. With `existing`, a row
+    /// may already have a subscription to the list: an explicit confirmed import confirms a
+    /// pending one; it never resubscribes people who left or bounced, and a plain import
+    /// changes no existing subscription. A row the file marks as left (an export moved to
+    /// another database) stays left.
+    pub(crate) fn subscriptions(
+        &self,
+        source: &str,
+        subscriber_id: &str,
+        condition: &str,
+        existing: bool,
+    ) -> String {
+        let upsert = if existing {
+            "ON CONFLICT (list_id, subscriber_id) DO UPDATE SET
+                 status = 'active', confirmed_at = excluded.confirmed_at,
+                 updated_at = excluded.updated_at
+             WHERE subscriptions.status = 'pending' AND excluded.status = 'active'"
+        } else {
+            ""
+        };
+        format!(
             "INSERT INTO subscriptions
                  (list_id, subscriber_id, status, consent_source, consent_at, confirmed_at, updated_at,
                   unsubscribe_secret, unsubscribed_at)
-             SELECT $1, p.id, COALESCE(i.left_status, $2), 'import', $3,
-                    CASE WHEN i.left_status IS NULL THEN $4 END, $3, {secret},
-                    CASE WHEN i.left_status = 'unsubscribed' THEN $3 END
-             FROM import_rows i JOIN subscribers p ON p.email = i.email
-             WHERE {}
-             ON CONFLICT (list_id, subscriber_id) DO UPDATE SET
-                 status = 'active', confirmed_at = excluded.confirmed_at,
-                 updated_at = excluded.updated_at
-             WHERE subscriptions.status = 'pending' AND excluded.status = 'active'",
-            staged.replace("$BATCH", "$5")
-        );
-        Self {
-            subscribers,
-            subscriptions,
-        }
+             SELECT $3, {subscriber_id}, COALESCE(i.left_status, $4), 'import', $1,
+                    CASE WHEN i.left_status IS NULL THEN $5 END, $1, {secret},
+                    CASE WHEN i.left_status = 'unsubscribed' THEN $1 END
+             FROM {source}
+             WHERE {staged} {condition}
+             {upsert}",
+            secret = self.secret,
+            staged = self.staged,
+        )
     }
 }

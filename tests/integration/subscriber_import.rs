@@ -491,3 +491,64 @@ async fn an_export_imported_into_another_database_keeps_who_left_as_left() {
         ]
     );
 }
+
+#[tokio::test]
+async fn one_batch_of_new_and_known_readers_subscribes_confirms_and_names_each_once() {
+    let app = TestApp::spawn().await;
+    app.add_list("news").await;
+    app.add_list("sports").await;
+    // Known before the import: on another list without a name, pending on this one, and
+    // active here under a name of their own.
+    app.add_confirmed("elsewhere@example.org", "sports").await;
+    app.run(&["subscriber", "add", "pending@example.org", "--list", "news"])
+        .await
+        .ok();
+    app.run(&[
+        "subscriber",
+        "add",
+        "named@example.org",
+        "--list",
+        "news",
+        "--name",
+        "Their Own",
+        "--confirmed",
+    ])
+    .await
+    .ok();
+    let file = app.write_file(
+        "mixed.csv",
+        b"email,name\nnew@example.org,New\nelsewhere@example.org,Else\n\
+          pending@example.org,Pending\nnamed@example.org,From File\n",
+    );
+
+    let summary = app
+        .run(&[
+            "--json",
+            "subscriber",
+            "import",
+            &file,
+            "--list",
+            "news",
+            "--confirmed",
+        ])
+        .await
+        .json();
+
+    // Added: new and elsewhere; confirmed: pending; named was already active.
+    assert_eq!(summary["stored"], 3, "{summary}");
+    assert_eq!(summary["unchanged"], 1, "{summary}");
+    let row = |email: &str, name: &str| (email.to_string(), name.to_string(), "active".to_string());
+    assert_eq!(
+        statuses(&app, "news").await,
+        [
+            row("elsewhere@example.org", "Else"),
+            row("named@example.org", "Their Own"),
+            row("new@example.org", "New"),
+            row("pending@example.org", "Pending"),
+        ]
+    );
+    assert_eq!(
+        statuses(&app, "sports").await,
+        [row("elsewhere@example.org", "Else")]
+    );
+}
