@@ -120,6 +120,10 @@ impl Lane {
             .await
             .with_context(|| format!("connecting to {} for the import", redact_url(url)))?;
         for statement in [
+            // The server's defaults (4 MB, 8 MB) spill a batch's hash joins and sorts, and the
+            // staging tables of a million rows, to temporary files. Set before the first
+            // temporary table, as PostgreSQL requires of temp_buffers; both lanes' worth is
+            // memory only while a table needs it.
             "SET work_mem = '64MB'",
             "SET temp_buffers = '256MB'",
             // Addresses compare byte by byte, as in `subscribers`: a join between the two
