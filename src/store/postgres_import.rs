@@ -229,7 +229,7 @@ impl Lane {
         )
         .fetch_one(&mut *tx)
         .await
-        .context("storing subscribers")?;
+        .context("storing subscribers and new readers' subscriptions")?;
         let mut stored = u64::try_from(created).unwrap_or_default();
         // Some addresses were known: their subscriptions may need adding, confirming or keeping.
         // A statement of its own, so that it sees readers another session added meanwhile.
