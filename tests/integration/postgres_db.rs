@@ -98,13 +98,17 @@ impl TestRole {
 
 impl Drop for TestRole {
     fn drop(&mut self) {
+        // The role's sessions drop their temporary tables (the import's staging tables) as
+        // they end, which the server finishes after the client has gone: until then those
+        // tables keep the role from being dropped, so it is tried again for a while.
         let name = &self.name;
         admin_from_drop(format!("DROP ROLE IF EXISTS {name}"), name);
     }
 }
 
 /// Runs one admin statement from a `Drop`, which runs inside the test's runtime: from a thread
-/// of its own.
+/// of its own. A failing statement is tried again for up to 10 s (a role whose ended sessions'
+/// temporary tables are still being dropped, a database still being connected to).
 fn admin_from_drop(statement: String, what: &str) {
     let done = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -113,9 +117,16 @@ fn admin_from_drop(statement: String, what: &str) {
             .expect("runtime");
         runtime.block_on(async {
             let mut admin = admin().await;
-            sqlx::query(sqlx::AssertSqlSafe(statement))
-                .execute(&mut admin)
-                .await
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                let result = sqlx::query(sqlx::AssertSqlSafe(statement.as_str()))
+                    .execute(&mut admin)
+                    .await;
+                if result.is_ok() || std::time::Instant::now() > deadline {
+                    return result;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
         })
     })
     .join();
