@@ -181,17 +181,14 @@ impl SqliteImport {
             .execute(&mut *tx)
             .await
             .context("storing subscribers")?;
-        let subscriptions = sql.subscriptions(
-            "import_rows i JOIN subscribers p ON p.email = i.email",
-            "p.id",
-            "",
-            true,
-        );
-        let stored = bind_batch!(sqlx::query(sqlx::AssertSqlSafe(subscriptions)), params)
-            .execute(&mut *tx)
-            .await
-            .context("storing subscriptions")?
-            .rows_affected();
+        let stored = bind_batch!(
+            sqlx::query(sqlx::AssertSqlSafe(sql.subscriptions())),
+            params
+        )
+        .execute(&mut *tx)
+        .await
+        .context("storing subscriptions")?
+        .rows_affected();
 
         tx.commit().await.context("committing import batch")?;
         Ok((stored, duplicates))
@@ -294,13 +291,33 @@ impl BatchSql {
         )
     }
 
-    /// Subscribes the batch's rows found by `source` (which names the staged row `i`), the
-    /// subscriber being `subscriber_id`, and also meeting `condition`. With `existing`, a row
-    /// may already have a subscription to the list: an explicit confirmed import confirms a
-    /// pending one; it never resubscribes people who left or bounced, and a plain import
-    /// changes no existing subscription. A row the file marks as left (an export moved to
-    /// another database) stays left.
-    pub(crate) fn subscriptions(
+    /// Subscribes every staged row, found by address, to the list. A row may already have a
+    /// subscription there: an explicit confirmed import confirms a pending one; it never
+    /// resubscribes people who left or bounced, and a plain import changes no existing
+    /// subscription. A row the file marks as left (an export moved to another database) stays
+    /// left.
+    pub(crate) fn subscriptions(&self) -> String {
+        self.insert_subscriptions(
+            "import_rows i JOIN subscribers p ON p.email = i.email",
+            "p.id",
+            "",
+            true,
+        )
+    }
+
+    /// Subscribes the staged rows found by `source` (which names the staged row `i`) that meet
+    /// `condition`, the subscriber being `subscriber_id`: for readers known to have no
+    /// subscription to the list yet, so a plain INSERT, without the upsert.
+    pub(crate) fn new_subscriptions(
+        &self,
+        source: &str,
+        subscriber_id: &str,
+        condition: &str,
+    ) -> String {
+        self.insert_subscriptions(source, subscriber_id, condition, false)
+    }
+
+    fn insert_subscriptions(
         &self,
         source: &str,
         subscriber_id: &str,

@@ -234,17 +234,14 @@ impl Lane {
         // Some addresses were known: their subscriptions may need adding, confirming or keeping.
         // A statement of its own, so that it sees readers another session added meanwhile.
         if stored < staged {
-            let existing = sql.subscriptions(
-                "import_rows i JOIN subscribers p ON p.email = i.email",
-                "p.id",
-                "",
-                true,
-            );
-            stored += bind_batch!(sqlx::query(sqlx::AssertSqlSafe(existing)), params)
-                .execute(&mut *tx)
-                .await
-                .context("storing subscriptions")?
-                .rows_affected();
+            stored += bind_batch!(
+                sqlx::query(sqlx::AssertSqlSafe(sql.subscriptions())),
+                params
+            )
+            .execute(&mut *tx)
+            .await
+            .context("storing subscriptions")?
+            .rows_affected();
         }
         sqlx::query("TRUNCATE import_batch")
             .execute(&mut *tx)
@@ -266,11 +263,10 @@ fn new_readers(sql: &BatchSql) -> String {
          fresh AS ({fresh} RETURNING 1)
          SELECT COUNT(*) FROM fresh",
         subscribers = sql.subscribers(),
-        fresh = sql.subscriptions(
+        fresh = sql.new_subscriptions(
             "written w JOIN import_rows i ON i.email = w.email",
             "w.id",
-            "AND w.created",
-            false
+            "AND w.created"
         ),
     )
 }
