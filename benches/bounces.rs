@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use herald::bounces::maildir::Maildir;
-use herald::bounces::verp::Tag;
+use herald::bounces::verp::{ReaderTag, Tag};
 use herald::bounces::Mailbox;
 use herald::clock;
 use herald::settings::Settings;
@@ -57,8 +57,14 @@ fn main() -> anyhow::Result<()> {
         .execute(&app.pool)
         .await?;
         sqlx::query(
-            "INSERT INTO subscriptions (list_id, subscriber_id, status, consent_source, consent_at, updated_at)
-             SELECT 1, id, 'active', 'cli', 0, 0 FROM subscribers",
+            "INSERT INTO subscriptions (list_id, subscriber_id, status, consent_source, consent_at, updated_at, unsubscribe_secret)
+             SELECT 1, id, 'active', 'cli', 0, 0, 'secret-' || id FROM subscribers",
+        )
+        .execute(&app.pool)
+        .await?;
+        // The edition the reports are about: a tag names a reader through it.
+        sqlx::query(
+            "INSERT INTO editions (id, list_id, local_date, status, built_at) VALUES (1, 1, '2026-12-01', 'sent', 0)",
         )
         .execute(&app.pool)
         .await?;
@@ -70,7 +76,11 @@ fn main() -> anyhow::Result<()> {
         }
         let mut piped = Vec::with_capacity(PIPED);
         for i in 1..=reports {
-            let address = verp.address(Tag::Delivery { edition_id: 1, subscriber_id: i as i64 });
+            let secret = format!("secret-{i}");
+            let address = verp.address(ReaderTag {
+                tag: Tag::Delivery { edition_id: 1, subscriber_id: i as i64 },
+                reader_secret: &secret,
+            });
             let recipient = format!("reader{i}@example-{}.org", i % 97);
             let (status, action) = match i % 10 {
                 0 => ("4.4.7", "delayed"),

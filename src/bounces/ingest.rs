@@ -8,7 +8,7 @@ use tracing::info;
 
 use crate::app::App;
 use crate::bounces::report::{self, Report, ReportKind};
-use crate::bounces::verp::{Tag, Verp};
+use crate::bounces::verp::{Claim, Tag, Verp};
 use crate::store::begin_immediate;
 use crate::store::bounces::{self, NewReport};
 
@@ -26,10 +26,10 @@ pub struct Reader {
 
 /// How a report names its reader.
 enum Naming<'a> {
-    /// A VERP tag (mail): only a valid tag names anyone.
-    Tag(Option<Tag>),
+    /// VERP tags (mail), most likely first: only a tag that holds for its reader names anyone.
+    Tags(Vec<Claim>),
     /// A provider's authenticated event: its tag if it carries one, else the address it names.
-    Provider(Option<Tag>, Option<&'a str>),
+    Provider(Vec<Claim>, Option<&'a str>),
 }
 
 /// What became of one returned message.
@@ -68,14 +68,17 @@ pub async fn ingest(
 ) -> anyhow::Result<Ingested> {
     let kept = &raw[..raw.len().min(MAX_KEPT_BYTES)];
     let report = report::read(kept);
-    let tag = verp.and_then(|verp| find_tag(verp, &report, kept, envelope_recipient));
+    let claims = verp.map_or_else(Vec::new, |verp| {
+        find_claims(verp, &report, kept, envelope_recipient)
+    });
     apply(
         app,
+        verp,
         &report,
         kept,
         &fingerprint(&[raw]),
         source,
-        Naming::Tag(tag),
+        Naming::Tags(claims),
     )
     .await
 }
@@ -93,19 +96,21 @@ pub async fn ingest_event(
     source: &str,
 ) -> anyhow::Result<Ingested> {
     let kept = &raw[..raw.len().min(MAX_KEPT_BYTES)];
-    let tag = verp.and_then(|verp| {
+    let claims = verp.map_or_else(Vec::new, |verp| {
         report
             .addressed_to
             .iter()
-            .find_map(|address| verp.parse(address))
+            .filter_map(|address| verp.parse(address))
+            .collect()
     });
-    let naming = Naming::Provider(tag, report.recipient.as_deref());
+    let naming = Naming::Provider(claims, report.recipient.as_deref());
     let fingerprint = fingerprint(&[raw, part.to_string().as_bytes()]);
-    apply(app, report, kept, &fingerprint, source, naming).await
+    apply(app, verp, report, kept, &fingerprint, source, naming).await
 }
 
 async fn apply(
     app: &App,
+    verp: Option<&Verp>,
     report: &Report,
     kept: &[u8],
     fingerprint: &str,
@@ -121,23 +126,18 @@ async fn apply(
             .await
             .context("looking for the report")?;
     let reader = match naming {
-        Naming::Tag(Some(tag)) | Naming::Provider(Some(tag), _) => {
-            if bounces::subscriber_exists(&mut tx, tag.subscriber_id()).await? {
-                Some(Reader {
-                    subscriber_id: tag.subscriber_id(),
-                    edition_id: tag.edition_id(),
+        Naming::Provider(claims, Some(email)) if claims.is_empty() => {
+            bounces::subscriber_by_email(&mut tx, email)
+                .await?
+                .map(|subscriber_id| Reader {
+                    subscriber_id,
+                    edition_id: None,
                 })
-            } else {
-                None
-            }
         }
-        Naming::Provider(None, Some(email)) => bounces::subscriber_by_email(&mut tx, email)
-            .await?
-            .map(|subscriber_id| Reader {
-                subscriber_id,
-                edition_id: None,
-            }),
-        Naming::Tag(None) | Naming::Provider(None, None) => None,
+        Naming::Tags(claims) | Naming::Provider(claims, _) => match verp {
+            Some(verp) => first_reader(&mut tx, verp, &claims).await?,
+            None => None,
+        },
     };
     if let Some(action) = seen {
         tx.commit().await?;
@@ -184,26 +184,76 @@ async fn apply(
     })
 }
 
-fn find_tag(
+/// The reader of the first claim that holds: a tag bound to a reader's secret holds while
+/// that reader's subscription exists; a tag made before that, while its delivery (or, for a
+/// confirmation, its reader) does.
+async fn first_reader(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    verp: &Verp,
+    claims: &[Claim],
+) -> anyhow::Result<Option<Reader>> {
+    for claim in claims {
+        let subscriber_id = claim.tag.subscriber_id();
+        let holds = match (claim.tag, claim.is_legacy()) {
+            (Tag::Delivery { edition_id, .. }, true) => {
+                bounces::delivery_exists(tx, edition_id, subscriber_id).await?
+            }
+            (Tag::Confirmation { .. }, true) => {
+                bounces::subscriber_exists(tx, subscriber_id).await?
+            }
+            (Tag::Delivery { edition_id, .. }, false) => {
+                let secret = bounces::delivery_secret(tx, edition_id, subscriber_id).await?;
+                verp.holds(claim, secret.as_deref())
+            }
+            (Tag::Confirmation { list_id, .. }, false) => {
+                let secret = match list_id {
+                    Some(list_id) => {
+                        bounces::subscription_secret(tx, list_id, subscriber_id).await?
+                    }
+                    None => None,
+                };
+                verp.holds(claim, secret.as_deref())
+            }
+        };
+        if holds {
+            return Ok(Some(Reader {
+                subscriber_id,
+                edition_id: claim.tag.edition_id(),
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Our tags in the report, where it is most likely addressed first: the envelope recipient,
+/// the addresses it was sent to, then anywhere in its text.
+fn find_claims(
     verp: &Verp,
     report: &Report,
     raw: &[u8],
     envelope_recipient: Option<&str>,
-) -> Option<Tag> {
-    envelope_recipient
+) -> Vec<Claim> {
+    let mut claims: Vec<Claim> = Vec::new();
+    let addresses = envelope_recipient
         .into_iter()
-        .chain(report.addressed_to.iter().map(String::as_str))
-        .find_map(|address| {
-            verp.find_in(address)
-                .into_iter()
-                .next()
-                .or_else(|| verp.parse(address))
-        })
-        .or_else(|| {
-            verp.find_in(&String::from_utf8_lossy(raw))
-                .into_iter()
-                .next()
-        })
+        .chain(report.addressed_to.iter().map(String::as_str));
+    for address in addresses {
+        let found = verp.find_in(address);
+        let found = if found.is_empty() {
+            verp.parse(address).into_iter().collect()
+        } else {
+            found
+        };
+        claims.extend(found);
+    }
+    claims.extend(verp.find_in(&String::from_utf8_lossy(raw)));
+    let mut unique = Vec::with_capacity(claims.len());
+    for claim in claims {
+        if !unique.contains(&claim) {
+            unique.push(claim);
+        }
+    }
+    unique
 }
 
 fn fingerprint(parts: &[&[u8]]) -> String {

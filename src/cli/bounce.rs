@@ -49,6 +49,7 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
                 return output.print_json(&serde_json::json!({
                     "kind": ingested.kind, "action": ingested.action,
                     "duplicate": ingested.duplicate,
+                    "subscriber_id": ingested.reader.map(|reader| reader.subscriber_id),
                 }));
             }
             let again = if ingested.duplicate {

@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use tracing::{error, warn};
 
 use crate::app::App;
-use crate::bounces::verp::Tag;
+use crate::bounces::verp::{ReaderTag, Tag};
 use crate::delivery::failure::{redact_addresses, SendError};
 use crate::delivery::mailer::{ConfirmationContent, Mailer};
 use crate::delivery::sender::{SendOptions, Shutdown};
@@ -108,8 +108,12 @@ async fn send_one(app: &App, mailer: &Mailer, job: &ConfirmationJob) -> Result<(
                 text: &text,
                 html: &html,
                 key: &key,
-                bounce_tag: Some(Tag::Confirmation {
-                    subscriber_id: job.subscriber_id,
+                bounce_tag: Some(ReaderTag {
+                    tag: Tag::Confirmation {
+                        list_id: Some(job.list_id),
+                        subscriber_id: job.subscriber_id,
+                    },
+                    reader_secret: &job.unsubscribe_secret,
                 }),
             },
             app.clock.now(),

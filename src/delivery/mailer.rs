@@ -12,7 +12,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 
 use crate::app::App;
-use crate::bounces::{self, verp::Tag, verp::Verp};
+use crate::bounces::{self, verp::ReaderTag, verp::Verp};
 use crate::delivery::dkim::DkimSigner;
 use crate::delivery::failure::SendError;
 use crate::delivery::headers::AutoSubmitted;
@@ -167,7 +167,7 @@ impl Mailer {
         &self,
         message: &Message,
         now: DateTime<Utc>,
-        bounce_tag: Option<Tag>,
+        bounce_tag: Option<ReaderTag<'_>>,
     ) -> Result<Outgoing, String> {
         let bytes = message.formatted();
         let bytes = match &self.inner.signer {
@@ -209,5 +209,5 @@ pub struct ConfirmationContent<'a> {
     /// Stable per sign-up, for the Message-ID.
     pub key: &'a str,
     /// A bounce of the confirmation mail marks the address bounced (VERP).
-    pub bounce_tag: Option<Tag>,
+    pub bounce_tag: Option<ReaderTag<'a>>,
 }

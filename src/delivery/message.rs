@@ -12,7 +12,7 @@ use lettre::message::header::{ContentTransferEncoding, ContentType, MIME_VERSION
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
-use crate::bounces::verp::Tag;
+use crate::bounces::verp::ReaderTag;
 use crate::delivery::headers::{AutoSubmitted, ListId, ListUnsubscribe, ListUnsubscribePost};
 use crate::digest::template::{push_value, Greeting, Kind, Segment, Slot, SlotValues, Template};
 use crate::digest::RenderedEdition;
@@ -29,7 +29,7 @@ pub struct Recipient<'a> {
     /// carries the same Message-ID and mail clients can fold the duplicate.
     pub message_key: &'a str,
     /// Which delivery a bounce of this message reports (VERP); `None` for a test copy.
-    pub bounce_tag: Option<Tag>,
+    pub bounce_tag: Option<ReaderTag<'a>>,
 }
 
 /// Who sends a list's editions.

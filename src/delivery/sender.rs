@@ -31,7 +31,7 @@ use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use crate::app::App;
-use crate::bounces::verp::Tag;
+use crate::bounces::verp::{ReaderTag, Tag};
 use crate::delivery::breaker::{Breaker, Halt};
 use crate::delivery::edition_lock::EditionLock;
 use crate::delivery::failure::SendError;
@@ -468,9 +468,12 @@ impl Run {
             name: job.name.as_deref(),
             unsubscribe_url: &unsubscribe_url,
             message_key: &key,
-            bounce_tag: Some(Tag::Delivery {
-                edition_id: self.edition_id,
-                subscriber_id: job.subscriber_id,
+            bounce_tag: Some(ReaderTag {
+                tag: Tag::Delivery {
+                    edition_id: self.edition_id,
+                    subscriber_id: job.subscriber_id,
+                },
+                reader_secret: &job.unsubscribe_secret,
             }),
         };
         self.mailer.edition_message(&self.prepared, &recipient, now)

@@ -83,6 +83,60 @@ pub async fn subscriber_exists(
     Ok(found.is_some())
 }
 
+/// Whether `subscriber_id` was a recipient of `edition_id` (a tag made before tags carried a
+/// reader's secret names a delivery; the delivery goes when its reader is erased).
+pub async fn delivery_exists(
+    tx: &mut Transaction<'_, sqlx::Any>,
+    edition_id: i64,
+    subscriber_id: i64,
+) -> anyhow::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT subscriber_id FROM deliveries WHERE edition_id = $1 AND subscriber_id = $2",
+    )
+    .bind(edition_id)
+    .bind(subscriber_id)
+    .fetch_optional(&mut **tx)
+    .await
+    .context("looking up the delivery")?;
+    Ok(found.is_some())
+}
+
+/// The lasting secret of the subscription an edition's delivery was for, while it exists.
+pub async fn delivery_secret(
+    tx: &mut Transaction<'_, sqlx::Any>,
+    edition_id: i64,
+    subscriber_id: i64,
+) -> anyhow::Result<Option<String>> {
+    let secret: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT s.unsubscribe_secret FROM editions e
+         JOIN subscriptions s ON s.list_id = e.list_id AND s.subscriber_id = $2
+         WHERE e.id = $1",
+    )
+    .bind(edition_id)
+    .bind(subscriber_id)
+    .fetch_optional(&mut **tx)
+    .await
+    .context("looking up the reader's secret")?;
+    Ok(secret.flatten())
+}
+
+/// The lasting secret of one subscription, while it exists.
+pub async fn subscription_secret(
+    tx: &mut Transaction<'_, sqlx::Any>,
+    list_id: i64,
+    subscriber_id: i64,
+) -> anyhow::Result<Option<String>> {
+    let secret: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT unsubscribe_secret FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2",
+    )
+    .bind(list_id)
+    .bind(subscriber_id)
+    .fetch_optional(&mut **tx)
+    .await
+    .context("looking up the reader's secret")?;
+    Ok(secret.flatten())
+}
+
 /// The subscriber with this address, if any (provider events name readers by address).
 pub async fn subscriber_by_email(
     tx: &mut Transaction<'_, sqlx::Any>,

@@ -88,6 +88,8 @@ pub struct ConfirmationJob {
     pub email: String,
     pub name: Option<String>,
     pub confirm_secret: String,
+    /// The subscription's lasting secret, which binds the mail's bounce address to this reader.
+    pub unsubscribe_secret: String,
     pub list_title: String,
     /// The list's language tag, for the mail's words.
     pub list_language: String,
@@ -120,7 +122,8 @@ pub async fn due_confirmations(
         .context("starting to take confirmation mails")?;
     let jobs: Vec<ConfirmationJob> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT s.list_id, s.subscriber_id, p.email, p.name,
-                COALESCE(s.confirm_secret, '') AS confirm_secret, l.title AS list_title, l.language AS list_language,
+                COALESCE(s.confirm_secret, '') AS confirm_secret,
+                COALESCE(s.unsubscribe_secret, '') AS unsubscribe_secret, l.title AS list_title, l.language AS list_language,
                 s.confirmation_attempts AS attempts
          FROM subscriptions s
          JOIN subscribers p ON p.id = s.subscriber_id

@@ -9,7 +9,7 @@ use herald::bounces::maildir::Maildir;
 use herald::bounces::verp::{Tag, Verp};
 use herald::bounces::Mailbox;
 
-use crate::helpers::{herald_with_stdin, smtp_settings, TestApp};
+use crate::helpers::{delivery_bounce_address, herald_with_stdin, smtp_settings, TestApp};
 use crate::smtp::RealSmtp;
 
 const READERS: [&str; 8] = [
@@ -61,7 +61,8 @@ impl Sent {
         assert_eq!(senders.len(), READERS.len());
         for sender in &senders {
             assert!(
-                matches!(verp.parse(sender), Some(Tag::Delivery { .. })),
+                verp.parse(sender)
+                    .is_some_and(|claim| matches!(claim.tag, Tag::Delivery { .. })),
                 "a tagged envelope sender: {sender}"
             );
         }
@@ -83,12 +84,10 @@ impl Sent {
 
     /// The fixture as it would come back for `reader`'s delivery.
     async fn report(&self, name: &str, reader: &str) -> Vec<u8> {
-        let tag = Tag::Delivery {
-            edition_id: self.edition_id,
-            subscriber_id: self.subscriber_id(reader).await,
-        };
+        let address =
+            delivery_bounce_address(&self.app.app, &self.verp, self.edition_id, reader).await;
         fixture(name)
-            .replace("{{VERP}}", &self.verp.address(tag))
+            .replace("{{VERP}}", &address)
             .replace("{{RECIPIENT}}", reader)
             .replace("{{OTHER}}", "bystander@example.net")
             .replace('\n', "\r\n")
@@ -327,4 +326,62 @@ async fn the_maildir_reader_removes_only_reports_about_our_deliveries() {
     }
     assert_eq!(sent.app.status_of("postfix@example.net").await, "bounced");
     assert_eq!(sent.app.status_of("bystander@example.net").await, "active");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_report_about_an_erased_reader_names_nobody_not_the_next_reader() {
+    let sent = Sent::edition().await;
+    // The newest reader: on SQLite, the id a plain rowid table would hand out again.
+    let erased = "bystander@example.net";
+    let erased_id = sent.subscriber_id(erased).await;
+    let old_secret: String =
+        sqlx::query_scalar("SELECT unsubscribe_secret FROM subscriptions WHERE subscriber_id = $1")
+            .bind(erased_id)
+            .fetch_one(&sent.app.app.pool)
+            .await
+            .expect("secret");
+    let complaint = sent.report("arf-abuse.eml", erased).await;
+    let bounce = sent.report("postfix-user-unknown.eml", erased).await;
+
+    let forgot = sent.app.run(&["subscriber", "forget", erased]).await;
+    assert_eq!(forgot.exit_code(), 0, "{}", forgot.stderr);
+    sent.app
+        .add_confirmed("newcomer@example.net", "daily")
+        .await;
+    let newcomer_id = sent.subscriber_id("newcomer@example.net").await;
+    assert!(
+        newcomer_id > erased_id,
+        "ids are never reused: {newcomer_id} after {erased_id}"
+    );
+
+    for raw in [&complaint, &bounce] {
+        let output = sent.ingest(raw);
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        let answer: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        assert!(answer["subscriber_id"].is_null(), "{answer}");
+    }
+    // Even a tag that named the newcomer's id would need the newcomer's own secret.
+    let forged = sent.verp.address(herald::bounces::verp::ReaderTag {
+        tag: Tag::Delivery {
+            edition_id: sent.edition_id,
+            subscriber_id: newcomer_id,
+        },
+        reader_secret: &old_secret,
+    });
+    let raw = fixture("arf-abuse.eml")
+        .replace("{{VERP}}", &forged)
+        .replace("{{RECIPIENT}}", "newcomer@example.net")
+        .replace('\n', "\r\n");
+    let output = sent.ingest(raw.as_bytes());
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert!(answer["subscriber_id"].is_null(), "{answer}");
+
+    assert_eq!(sent.app.status_of("newcomer@example.net").await, "active");
+    let filed: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM bounce_reports WHERE subscriber_id = $1")
+            .bind(newcomer_id)
+            .fetch_one(&sent.app.app.pool)
+            .await
+            .expect("count");
+    assert_eq!(filed, 0, "nothing filed under the newcomer's name");
 }

@@ -387,3 +387,31 @@ pub fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
         })
         .collect()
 }
+
+/// The envelope sender (VERP) of `email`'s delivery of `edition_id`, as the sender made it: bound
+/// to the secret of their subscription to the edition's list.
+pub async fn delivery_bounce_address(
+    app: &App,
+    verp: &herald::bounces::verp::Verp,
+    edition_id: i64,
+    email: &str,
+) -> String {
+    let (subscriber_id, secret): (i64, String) = sqlx::query_as(
+        "SELECT p.id, s.unsubscribe_secret FROM subscribers p
+         JOIN subscriptions s ON s.subscriber_id = p.id
+         JOIN editions e ON e.list_id = s.list_id
+         WHERE p.email = $1 AND e.id = $2",
+    )
+    .bind(email)
+    .bind(edition_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap_or_else(|error| panic!("{email}'s subscription to edition {edition_id}: {error}"));
+    verp.address(herald::bounces::verp::ReaderTag {
+        tag: herald::bounces::verp::Tag::Delivery {
+            edition_id,
+            subscriber_id,
+        },
+        reader_secret: &secret,
+    })
+}

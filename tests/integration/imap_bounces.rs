@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use herald::bounces::imap::ImapMailbox;
-use herald::bounces::verp::Tag;
+
 use herald::bounces::Mailbox;
 use herald::settings::{ImapSettings, SecretSetting};
 
@@ -124,15 +124,10 @@ async fn the_imap_reader_removes_only_reports_about_our_deliveries_and_leaves_th
         .await
         .expect("key")
         .expect("VERP on");
-    let subscriber: i64 =
-        sqlx::query_scalar("SELECT id FROM subscribers WHERE email = 'gone@example.net'")
-            .fetch_one(&app.app.pool)
-            .await
-            .expect("subscriber");
-    let address = verp.address(Tag::Delivery {
-        edition_id: 1,
-        subscriber_id: subscriber,
-    });
+    let sent = app.run(&["digest", "send", "--list", "daily"]).await;
+    assert_eq!(sent.exit_code(), 0, "{}", sent.stderr);
+    let address =
+        crate::helpers::delivery_bounce_address(&app.app, &verp, 1, "gone@example.net").await;
     let fixture = |name: &str| {
         std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR"))
