@@ -37,7 +37,9 @@ pub fn normalise(body: &[u8]) -> Cow<'_, [u8]> {
 }
 
 fn legacy_format(text: &str) -> Option<String> {
-    let head = &text[..text.len().min(4096)];
+    // On a character boundary: a feed in Arabic, Russian or Chinese has multi-byte characters
+    // anywhere around byte 4,096.
+    let head = &text[..text.floor_char_boundary(text.len().min(4096))];
     let mut rewritten = None::<String>;
     let mut replace = |from: &str, to: &str| {
         let current = rewritten.as_deref().unwrap_or(text);
@@ -115,6 +117,18 @@ fn declare_utf8(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multi_byte_character_across_byte_4096_is_read_whole() {
+        for pad in 0..12 {
+            let body = format!(
+                r#"<?xml version="1.0"?><rss version="2.0"><channel>{}{}</channel></rss>"#,
+                "x".repeat(4096 - 50 - 7 - 8 + pad),
+                "<title>أخبار 新闻 новости</title>".repeat(4)
+            );
+            assert!(matches!(normalise(body.as_bytes()), Cow::Borrowed(_)));
+        }
+    }
 
     #[test]
     fn a_current_feed_is_passed_through_untouched() {
