@@ -289,3 +289,50 @@ pub async fn counts_by_kind(pool: &Pool) -> anyhow::Result<Vec<(String, i64)>> {
         .await
         .context("counting reports")
 }
+
+/// Takes a provider's one-time webhook token for the body whose digest is `body_digest`: `true`
+/// the first time, and again for the same body (the provider retrying); `false` when the token
+/// came before with another body (a signature copied onto another event). Tokens seen before
+/// `forget_before` are outside the signature window and pruned.
+#[instrument(skip_all)]
+pub async fn take_webhook_token(
+    pool: &Pool,
+    provider: &str,
+    token: &str,
+    body_digest: &str,
+    now: DateTime<Utc>,
+    forget_before: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let mut tx = crate::store::begin_immediate(pool).await?;
+    sqlx::query("DELETE FROM webhook_tokens WHERE seen_at < $1")
+        .bind(to_db_time(forget_before))
+        .execute(&mut *tx)
+        .await
+        .context("pruning old webhook tokens")?;
+    let taken = sqlx::query(
+        "INSERT INTO webhook_tokens (provider, token, body_digest, seen_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (provider, token) DO NOTHING",
+    )
+    .bind(provider)
+    .bind(token)
+    .bind(body_digest)
+    .bind(to_db_time(now))
+    .execute(&mut *tx)
+    .await
+    .context("taking the webhook token")?
+    .rows_affected()
+        == 1;
+    let same_body = taken || {
+        let first: Option<String> = sqlx::query_scalar(
+            "SELECT body_digest FROM webhook_tokens WHERE provider = $1 AND token = $2",
+        )
+        .bind(provider)
+        .bind(token)
+        .fetch_optional(&mut *tx)
+        .await
+        .context("looking up the webhook token")?;
+        first.as_deref() == Some(body_digest)
+    };
+    tx.commit().await.context("committing the webhook token")?;
+    Ok(same_body)
+}

@@ -153,6 +153,18 @@ pub async fn receive(
         }
         return response;
     }
+    if let (Provider::Mailgun, Ok(value)) = (provider, &parsed) {
+        match mailgun_token_fresh(&state, value).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return problem(
+                    StatusCode::UNAUTHORIZED,
+                    "this signature's token was already used for another event",
+                )
+            }
+            Err(error) => return WebError::from(error).json(),
+        }
+    }
     let event = parsed
         .map_err(|error| format!("not JSON: {error}"))
         .and_then(|value| provider.read(&value));
@@ -183,6 +195,35 @@ pub async fn receive(
         }
     }
     (StatusCode::OK, Json(json!({ "processed": processed }))).into_response()
+}
+
+/// Mailgun signs only the timestamp and a token, not the event: each token is taken once, tied
+/// to the event it came with, so the same signature cannot carry another event.
+async fn mailgun_token_fresh(state: &WebState, body: &Value) -> anyhow::Result<bool> {
+    let token = body
+        .pointer("/signature/token")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let event = body
+        .get("event-data")
+        .map(Value::to_string)
+        .unwrap_or_default();
+    let digest: String = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, event.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let now = state.app.clock.now();
+    let window = chrono::Duration::seconds(2 * MAILGUN_MAX_SKEW_SECS);
+    crate::store::bounces::take_webhook_token(
+        &state.app.pool,
+        "mailgun",
+        token,
+        &digest,
+        now,
+        now - window,
+    )
+    .await
 }
 
 /// SNS confirms a subscription when its SubscribeURL is fetched. Only an https address of

@@ -260,3 +260,28 @@ async fn without_a_secret_the_webhooks_are_off() {
         .contains("webhook_secret"));
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mailgun_signature_carries_only_the_event_it_came_with() {
+    let daemon = daemon().await;
+    let body = payload(&daemon, "mailgun-failed.json", "mg-failed@example.net").await;
+    let (status, answer) = post(&daemon, "mailgun", None, body.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    // Mailgun retrying the same event is fine.
+    assert_eq!(post(&daemon, "mailgun", None, body.clone()).await.0, 200);
+
+    // The same signature object with another reader's complaint: refused, nobody touched.
+    let mut replayed: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    replayed["event-data"]["recipient"] = "bystander@example.net".into();
+    replayed["event-data"]["event"] = "complained".into();
+    let (status, answer) = post(&daemon, "mailgun", None, replayed.to_string()).await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(
+        daemon.app.status_of("bystander@example.net").await,
+        "active"
+    );
+    assert_eq!(
+        daemon.app.status_of("mg-failed@example.net").await,
+        "bounced"
+    );
+}
