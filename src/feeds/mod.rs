@@ -68,10 +68,16 @@ impl FeedClient {
                 ))
         };
         let http = builder().build().context("building the feed HTTP client")?;
+        // Pictures never go through a proxy taken from the environment: a proxy resolves the
+        // name itself, out of reach of the address check, inside whatever network it is in.
         let pictures = if settings.allow_private_pictures {
-            http.clone()
+            builder()
+                .no_proxy()
+                .build()
+                .context("building the picture HTTP client")?
         } else {
             builder()
+                .no_proxy()
                 .dns_resolver(public_address::PublicOnly)
                 .redirect(public_address::redirect_policy())
                 .build()

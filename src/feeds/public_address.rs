@@ -21,10 +21,27 @@ const MAX_REDIRECTS: usize = 10;
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_v4(v6) {
             Some(v4) => is_public_v4(v4),
             None => is_public_v6(v6),
         },
+    }
+}
+
+/// The IPv4 address an IPv6 form carries, where the network routes it to that IPv4 address:
+/// IPv4-mapped (`::ffff:0:0/96`), IPv4-compatible (`::/96`), NAT64's well-known prefix
+/// (`64:ff9b::/96`) and 6to4 (`2002::/16`). A private IPv4 address is as private in any of them.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let segments = ip.segments();
+    let last_32 = || Ipv4Addr::from(ip.to_bits() as u32);
+    match segments {
+        [0, 0, 0, 0, 0, 0, _, _] if !ip.is_loopback() && !ip.is_unspecified() => Some(last_32()),
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(last_32()),
+        [0x2002, high, low, ..] => Some(Ipv4Addr::from((u32::from(high) << 16) | u32::from(low))),
+        _ => None,
     }
 }
 
@@ -45,7 +62,10 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    !(ip.is_loopback()
+    // NAT64 for local use (RFC 8215): it translates into whatever network the operator chose.
+    let local_nat64 = matches!(ip.segments(), [0x64, 0xff9b, 1, ..]);
+    !(local_nat64
+        || ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
         || ip.is_unique_local()
@@ -120,6 +140,13 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "64:ff9b::169.254.169.254",
+            "64:ff9b:1::8.8.8.8",
+            "::10.0.0.1",
+            "::127.0.0.1",
+            "2002:0a00:0001::1",
+            "2002:a9fe:a9fe::1",
         ] {
             assert!(!is_public(private.parse().expect("ip")), "{private}");
         }
@@ -128,6 +155,8 @@ mod tests {
             "8.8.8.8",
             "2606:4700::1111",
             "::ffff:1.1.1.1",
+            "64:ff9b::8.8.8.8",
+            "2002:0808:0808::1",
         ] {
             assert!(is_public(public.parse().expect("ip")), "{public}");
         }
