@@ -15,7 +15,7 @@ pub async fn run(app: &App, output: &mut Output<'_>) -> anyhow::Result<()> {
         return Err(BadInput(format!(
             "{} is not a demo database ({}); herald demo writes only into one of its own: \
              run it without --database (it uses {DATABASE})",
-            app.settings.database.url,
+            crate::store::redact_url(&app.settings.database.url),
             others.join(", ")
         ))
         .into());
@@ -39,7 +39,7 @@ pub async fn run(app: &App, output: &mut Output<'_>) -> anyhow::Result<()> {
          settings file for your own lists (in herald.db, apart from the demo's).",
         outbox.display(),
         list.slug,
-        db = app.settings.database.url,
+        db = crate::store::redact_url(&app.settings.database.url),
     )?;
     Ok(())
 }

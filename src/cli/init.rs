@@ -31,7 +31,8 @@ pub async fn run(
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => false,
         Err(error) => return Err(error).with_context(|| format!("creating {}", path.display())),
     };
-    let database = settings.database.url.clone();
+    // Printed and in --json: never with the password a PostgreSQL URL may carry.
+    let database = crate::store::redact_url(&settings.database.url);
     App::build(settings).await?;
     if output.json {
         return output.print_json(&serde_json::json!({

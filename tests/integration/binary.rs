@@ -512,3 +512,24 @@ fn read_only_database_case(wal_left: bool) {
         "no SQLite jargon: {refused}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_never_prints_the_database_password() {
+    let database = crate::postgres_db::TestDatabase::create().await;
+    let mut url = url::Url::parse(&database.url).expect("URL");
+    url.set_password(Some("pw-never-printed"))
+        .expect("a password");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for args in [&["init"][..], &["--json", "init"][..]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_herald"))
+            .args(args)
+            .env("HERALD__DATABASE__URL", url.as_str())
+            .current_dir(dir.path())
+            .output()
+            .expect("herald runs");
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let printed = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(printed.contains("***"), "{printed}");
+        assert!(!printed.contains("pw-never-printed"), "{printed}");
+    }
+}
