@@ -239,6 +239,8 @@ async fn confirm_subscription(url: &str) -> Response {
     crate::feeds::install_tls_provider();
     let fetched = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
+        // The address was checked, not wherever it would send us.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
     {
         Ok(client) => client.get(url).send().await,
@@ -263,11 +265,32 @@ async fn confirm_subscription(url: &str) -> Response {
     }
 }
 
+/// `https://sns.<region>.amazonaws.com[.cn]/…` exactly: a host such as `sns.s3.amazonaws.com`
+/// (an S3 bucket named `sns`) is anyone's.
 fn is_sns(url: &url::Url) -> bool {
-    url.scheme() == "https"
-        && url
-            .host_str()
-            .is_some_and(|host| host.starts_with("sns.") && host.ends_with(".amazonaws.com"))
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let region = host
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))
+        .and_then(|rest| rest.strip_prefix("sns."));
+    url.scheme() == "https" && url.port().is_none() && region.is_some_and(is_aws_region)
+}
+
+/// `eu-west-1`, `us-gov-west-1`, `cn-north-1`: lower-case words joined by `-`, ending in a number.
+fn is_aws_region(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    match parts.split_last() {
+        Some((number, words)) if words.len() >= 2 => {
+            !number.is_empty()
+                && number.bytes().all(|byte| byte.is_ascii_digit())
+                && words.iter().all(|word| {
+                    !word.is_empty() && word.bytes().all(|byte| byte.is_ascii_lowercase())
+                })
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -291,5 +314,13 @@ mod tests {
             "https://sns.eu-west-1.amazonaws.com.attacker.example/"
         ));
         assert!(!sns("https://127.0.0.1/"));
+        assert!(sns("https://sns.us-gov-west-1.amazonaws.com/?x"));
+        assert!(sns("https://sns.cn-north-1.amazonaws.com.cn/?x"));
+        assert!(
+            !sns("https://sns.s3.amazonaws.com/x"),
+            "an S3 bucket named sns"
+        );
+        assert!(!sns("https://sns.x.y.amazonaws.com/"));
+        assert!(!sns("https://sns.eu-west-1.amazonaws.com:8443/"));
     }
 }
