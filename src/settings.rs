@@ -262,11 +262,15 @@ impl SecretSetting {
         if let Some(path) = &self.file {
             let raw = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}_file {}", self.key, path.display()))?;
-            let value = raw.trim_end_matches(['\r', '\n']);
+            // Trimmed like an inline value: a file of spaces is no secret.
+            let value = raw.trim();
             if value.is_empty() {
-                return Err(
-                    BadInput(format!("{}_file {} is empty", self.key, path.display())).into(),
-                );
+                return Err(BadInput(format!(
+                    "{}_file {} is empty (or only white space)",
+                    self.key,
+                    path.display()
+                ))
+                .into());
             }
             return Ok(Some(SecretString::from(value.to_string())));
         }
@@ -1046,6 +1050,29 @@ mod tests {
         assert_eq!(settings.database.url, "sqlite://herald.db");
         assert_eq!(settings.delivery.concurrency, 8);
         assert_eq!(settings.smtp.port, 587);
+    }
+
+    #[test]
+    fn a_secret_file_of_white_space_is_refused_and_a_real_one_trimmed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blank = dir.path().join("blank");
+        std::fs::write(&blank, "   \n").expect("write");
+        let secret = SecretSetting {
+            key: "bounces.webhook_secret",
+            inline: None,
+            file: Some(blank),
+        };
+        let error = secret.resolve().expect_err("refused");
+        assert!(error.to_string().contains("is empty"), "{error}");
+
+        let real = dir.path().join("real");
+        std::fs::write(&real, " s3cret \r\n").expect("write");
+        let secret = SecretSetting {
+            file: Some(real),
+            ..secret
+        };
+        let value = secret.resolve().expect("read").expect("set");
+        assert_eq!(value.expose_secret(), "s3cret");
     }
 
     #[test]
