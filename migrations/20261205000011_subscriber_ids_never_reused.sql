@@ -3,8 +3,8 @@
 -- reader must not land on whoever comes next. SQLite reuses the highest rowid once its row is
 -- deleted unless the table is AUTOINCREMENT, which cannot be added in place: the table is
 -- rebuilt with the same rows. Its children's foreign keys would cascade on DROP TABLE, so they
--- are switched off for the rebuild (outside a transaction, where SQLite allows that) and checked
--- before the commit.
+-- are switched off for the rebuild (outside a transaction, where SQLite allows that); the rows
+-- keep their ids, so every reference still holds.
 PRAGMA foreign_keys = OFF;
 BEGIN IMMEDIATE;
 

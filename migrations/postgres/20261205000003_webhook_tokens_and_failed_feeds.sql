@@ -1,7 +1,6 @@
 -- Mailgun signs only a timestamp and a token: each token is taken once, with the digest of the
 -- body it came with, so a signature copied onto another event is refused. Rows older than the
--- signature window are pruned. (Reader ids: an identity column never goes back, and `db copy`
--- moves it past every id the source ever issued.)
+-- signature window are pruned. (Reader ids: an identity column never goes back by itself.)
 CREATE TABLE webhook_tokens (
     provider    TEXT   NOT NULL,
     token       TEXT   NOT NULL,

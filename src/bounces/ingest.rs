@@ -256,7 +256,8 @@ fn find_claims(
     unique
 }
 
-fn fingerprint(parts: &[&[u8]]) -> String {
+/// SHA-256 of `parts` in order, as hex.
+pub fn fingerprint(parts: &[&[u8]]) -> String {
     let mut digest = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     for part in parts {
         digest.update(part);

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::error::WebError;
 use super::WebState;
-use crate::bounces::ingest::ingest_event;
+use crate::bounces::ingest::{fingerprint, ingest_event};
 use crate::bounces::providers::{self, Event};
 use crate::bounces::report::{Report, ReportKind};
 
@@ -208,12 +208,9 @@ async fn mailgun_token_fresh(state: &WebState, body: &Value) -> anyhow::Result<b
         .get("event-data")
         .map(Value::to_string)
         .unwrap_or_default();
-    let digest: String = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, event.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let digest = fingerprint(&[event.as_bytes()]);
     let now = state.app.clock.now();
+    // A timestamp may be up to the skew on either side of now: a token stays taken that long.
     let window = chrono::Duration::seconds(2 * MAILGUN_MAX_SKEW_SECS);
     crate::store::bounces::take_webhook_token(
         &state.app.pool,
