@@ -45,13 +45,14 @@ pub struct Ingested {
 }
 
 impl Ingested {
-    /// A bounce or complaint report about one of Herald's own deliveries: a mailbox poller may
-    /// remove it. Anything else is left where it was found.
+    /// A bounce or complaint report that Herald acted on for one of its readers: a mailbox
+    /// poller may remove it. Anything else (a delay warning, an auto-reply) is left where it
+    /// was found, for a person to read.
     pub fn is_ours(&self) -> bool {
         self.reader.is_some()
             && matches!(
                 self.kind,
-                ReportKind::Hard | ReportKind::Soft | ReportKind::Delayed | ReportKind::Complaint
+                ReportKind::Hard | ReportKind::Soft | ReportKind::Complaint
             )
     }
 }
@@ -226,13 +227,17 @@ async fn first_reader(
 }
 
 /// Our tags in the report, where it is most likely addressed first: the envelope recipient,
-/// the addresses it was sent to, then anywhere in its text.
+/// the addresses it was sent to, then anywhere in its text. A plain-text bounce names only
+/// the tag in the copy of our message it quotes.
 fn find_claims(
     verp: &Verp,
     report: &Report,
     raw: &[u8],
     envelope_recipient: Option<&str>,
 ) -> Vec<Claim> {
+    if let Some(quoted_copy) = &report.quoted_copy {
+        return unique(verp.find_in(quoted_copy));
+    }
     let mut claims: Vec<Claim> = Vec::new();
     let addresses = envelope_recipient
         .into_iter()
@@ -247,6 +252,11 @@ fn find_claims(
         claims.extend(found);
     }
     claims.extend(verp.find_in(&String::from_utf8_lossy(raw)));
+    unique(claims)
+}
+
+/// `claims` in order, each once.
+fn unique(claims: Vec<Claim>) -> Vec<Claim> {
     let mut unique = Vec::with_capacity(claims.len());
     for claim in claims {
         if !unique.contains(&claim) {

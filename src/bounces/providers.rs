@@ -154,6 +154,7 @@ pub fn mailgun(body: &Value) -> Result<Event, String> {
         feedback_type: (kind == ReportKind::Complaint).then(|| "abuse".to_string()),
         message_id: text(data, "/message/headers/message-id"),
         addressed_to: text(data, "/envelope/sender").into_iter().collect(),
+        quoted_copy: None,
     }]))
 }
 

@@ -51,6 +51,9 @@ pub struct Report {
     /// The envelope and header addresses the report was sent to, where a VERP tag is sought
     /// first (the rest of the text is searched after them).
     pub addressed_to: Vec<String>,
+    /// A plain-text bounce's copy of the returned message: it names a reader only by a tag
+    /// found here, since anyone can write an MTA's words to the bounce address.
+    pub quoted_copy: Option<String>,
 }
 
 impl Report {
@@ -64,6 +67,7 @@ impl Report {
             feedback_type: None,
             message_id: None,
             addressed_to: Vec::new(),
+            quoted_copy: None,
         }
     }
 }
@@ -125,54 +129,109 @@ pub fn read(raw: &[u8]) -> Report {
             .find(|(header, _)| header.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.trim().to_string())
     };
-    let from = header("From").unwrap_or_default().to_ascii_lowercase();
     let subject = message.subject().unwrap_or_default().to_ascii_lowercase();
-    let body = message
-        .body_text(0)
-        .map(|text| text.into_owned())
-        .unwrap_or_default();
-    let from_a_mailer = ["mailer-daemon", "postmaster", "mail delivery"]
-        .iter()
-        .any(|who| from.contains(who));
-    let bounce_subject = [
-        "undeliver",
-        "delivery status notification",
-        "delivery failure",
-        "mail delivery failed",
-        "failure notice",
-        "returned mail",
-        "returned to sender",
-        "delivery has failed",
-    ]
-    .iter()
-    .any(|words| subject.contains(words));
-    if from_a_mailer || bounce_subject {
-        read_plain_bounce(&body, &mut report);
-        return report;
-    }
-    let auto_submitted =
-        header("Auto-Submitted").is_some_and(|value| !value.to_ascii_lowercase().starts_with("no"));
+    // An auto-reply repeats the edition's subject, and so its lead headline: no word a
+    // headline can carry ("Returned mail piles up ...") may make it a bounce. What marks an
+    // auto-reply decides first; a plain-text bounce must come from the MTA's own address.
     let precedence = header("Precedence")
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let auto_reply = auto_submitted
-        || header("X-Autoreply").is_some()
+    let marked_as_auto_reply = header("X-Autoreply").is_some()
         || header("X-Autorespond").is_some()
-        || header("X-Auto-Response-Suppress").is_some()
-        || matches!(precedence.as_str(), "auto_reply" | "bulk" | "junk")
-        || [
-            "out of office",
-            "automatic reply",
-            "auto:",
-            "autoreply",
-            "vacation",
-        ]
-        .iter()
-        .any(|words| subject.contains(words));
-    if auto_reply {
+        || header("X-Vacation").is_some()
+        || header("X-Mailer")
+            .is_some_and(|mailer| mailer.to_ascii_lowercase().contains("vacation"))
+        || matches!(precedence.as_str(), "auto_reply" | "bulk" | "junk");
+    // MTAs mark their bounces `Auto-Submitted: auto-replied` too (RFC 3834 asks it of both), so
+    // that header alone tells an auto-reply only from a sender that is not the MTA.
+    let auto_submitted =
+        header("Auto-Submitted").is_some_and(|value| !value.to_ascii_lowercase().starts_with("no"));
+    let from_the_mta = header("From").is_some_and(|from| is_mta_address(&from));
+    if marked_as_auto_reply || (auto_submitted && !from_the_mta) {
+        report.kind = ReportKind::AutoReply;
+        return report;
+    }
+    if from_the_mta {
+        let explanation = message
+            .body_text(0)
+            .map(|text| text.into_owned())
+            .unwrap_or_default();
+        let (own_words, quote) = split_at_quote(&explanation);
+        let mut quoted_copy = quote.to_string();
+        for part in message.parts.iter() {
+            if let PartType::Message(attached) = &part.body {
+                quoted_copy.push('\n');
+                quoted_copy.push_str(&String::from_utf8_lossy(attached.raw_message()));
+            }
+        }
+        read_plain_bounce(own_words, &mut report);
+        report.quoted_copy = Some(quoted_copy);
+        return report;
+    }
+    let vacation_subject = [
+        "out of office",
+        "automatic reply",
+        "auto:",
+        "autoreply",
+        "auto-reply",
+        "vacation",
+    ]
+    .iter()
+    .any(|words| subject.contains(words));
+    if vacation_subject {
         report.kind = ReportKind::AutoReply;
     }
     report
+}
+
+/// `MAILER-DAEMON@host`, `postmaster@host`, with or without a display name.
+fn is_mta_address(from: &str) -> bool {
+    let address = match (from.rfind('<'), from.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &from[open + 1..close],
+        _ => from,
+    };
+    let local_part = address
+        .rsplit_once('@')
+        .map_or(address, |(local, _)| local)
+        .trim()
+        .to_ascii_lowercase();
+    matches!(local_part.as_str(), "mailer-daemon" | "postmaster")
+}
+
+/// A plain-text bounce's own words, and the copy of the returned message it quotes (from the
+/// first line that starts the copy: a marker line, a quoted header, a `>` line).
+fn split_at_quote(body: &str) -> (&str, &str) {
+    const MARKERS: [&str; 7] = [
+        "copy of the message",
+        "below this line",
+        "original message",
+        "message headers follow",
+        "undelivered message",
+        "returned message",
+        "original headers",
+    ];
+    const QUOTED_HEADERS: [&str; 8] = [
+        "return-path:",
+        "received:",
+        "from:",
+        "subject:",
+        "message-id:",
+        "date:",
+        "to:",
+        "dkim-signature:",
+    ];
+    let mut offset = 0;
+    for line in body.split_inclusive('\n') {
+        let trimmed = line.trim_start().to_ascii_lowercase();
+        let starts_the_copy = trimmed.starts_with('>')
+            || QUOTED_HEADERS.iter().any(|name| trimmed.starts_with(name))
+            || MARKERS.iter().any(|marker| trimmed.contains(marker));
+        if starts_the_copy {
+            return body.split_at(offset);
+        }
+        offset += line.len();
+    }
+    (body, "")
 }
 
 /// RFC 3464 fields: one per-message block, then a block per recipient. The first recipient
@@ -223,7 +282,7 @@ fn read_feedback_report(fields: &str, report: &mut Report) {
 }
 
 /// An MTA's bounce without a delivery-status part (qmail, older Exim, some gateways): the
-/// status code or the wording it quotes decides.
+/// status code or the wording in its own words (never in the copy it quotes) decides.
 fn read_plain_bounce(body: &str, report: &mut Report) {
     let lower = body.to_ascii_lowercase();
     report.status = status_code(body);

@@ -171,6 +171,36 @@ async fn each_report_fixture_does_what_it_says_to_exactly_its_reader() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_replies_and_a_headline_s_words_never_bounce_a_reader() {
+    let sent = Sent::edition().await;
+    let reader = "vacation@example.net";
+    let cases = [
+        ("auto-submitted-headline.eml", "auto_reply"),
+        ("unmarked-reply-headline.eml", "unrecognised"),
+        ("mailer-daemon-quotes-headline.eml", "unrecognised"),
+        ("mailer-daemon-no-quote.eml", "hard"),
+    ];
+    for (name, kind) in cases {
+        let raw = sent.report(name, reader).await;
+        let output = sent.ingest(&raw);
+        assert_eq!(output.status.code(), Some(0), "{name}: {output:?}");
+        let answer: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        assert_eq!(answer["kind"], kind, "{name}: {answer}");
+        assert_eq!(
+            sent.app.status_of(reader).await,
+            "active",
+            "{name}: {answer}"
+        );
+    }
+    let output = sent.ingest(&sent.report("mailer-daemon-no-quote.eml", reader).await);
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert!(
+        answer["subscriber_id"].is_null(),
+        "an MTA's words that quote none of our message name nobody: {answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soft_bounces_count_until_the_limit_and_a_redelivered_report_counts_once() {
     let sent = Sent::edition().await;
     let report = sent
@@ -286,6 +316,7 @@ async fn the_maildir_reader_removes_only_reports_about_our_deliveries() {
     let forged = sent.report("forged.eml", "bystander@example.net").await;
     let letter = b"From: editor@example.org\r\nTo: bounces@bounce.example.org\r\nSubject: hello\r\n\r\nA letter for a person.\r\n".to_vec();
     let vacation = sent.report("vacation.eml", "vacation@example.net").await;
+    let delayed = sent.report("delayed.eml", "delayed@example.net").await;
     let maildir = maildir_with(
         sent.app.dir.path(),
         &[
@@ -293,6 +324,7 @@ async fn the_maildir_reader_removes_only_reports_about_our_deliveries() {
             ("2.forged", &forged),
             ("3.letter", &letter),
             ("4.vacation", &vacation),
+            ("5.delayed", &delayed),
         ],
     );
 
@@ -306,7 +338,7 @@ async fn the_maildir_reader_removes_only_reports_about_our_deliveries() {
         .await
         .expect("poll");
 
-    assert_eq!((first.removed, first.left), (1, 3));
+    assert_eq!((first.removed, first.left), (1, 4));
     assert_eq!(
         (second.removed, second.left),
         (0, 0),
@@ -317,6 +349,7 @@ async fn the_maildir_reader_removes_only_reports_about_our_deliveries() {
         ("2.forged", &forged),
         ("3.letter", &letter),
         ("4.vacation", &vacation),
+        ("5.delayed", &delayed),
     ] {
         assert_eq!(
             &std::fs::read(maildir.join("new").join(name)).expect("left in place"),
