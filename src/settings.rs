@@ -180,6 +180,9 @@ pub struct BounceSettings {
     pub soft_window_days: u32,
     /// Authenticates `/webhooks/{ses,postmark,mailgun}`; the webhooks are off without it.
     pub webhook_secret: SecretSetting,
+    /// A webhook body naming more readers than this is held, not applied, until an admin
+    /// releases it: a leaked secret then costs at most this many readers.
+    pub webhook_max_readers: u32,
 }
 
 /// `bounces.imap_url` (`imaps://USER@HOST[:PORT][/MAILBOX]`) and what goes with it.
@@ -492,6 +495,7 @@ struct RawBounces {
     soft_window_days: u32,
     webhook_secret: Option<SecretString>,
     webhook_secret_file: Option<PathBuf>,
+    webhook_max_readers: u32,
     imap_url: String,
     imap_password: Option<SecretString>,
     imap_password_file: Option<PathBuf>,
@@ -509,6 +513,7 @@ impl Default for RawBounces {
             soft_window_days: 14,
             webhook_secret: None,
             webhook_secret_file: None,
+            webhook_max_readers: 100,
             imap_url: String::new(),
             imap_password: None,
             imap_password_file: None,
@@ -683,6 +688,10 @@ impl Raw {
         positive(
             "bounces.soft_window_days",
             self.bounces.soft_window_days.into(),
+        )?;
+        positive(
+            "bounces.webhook_max_readers",
+            self.bounces.webhook_max_readers.into(),
         )?;
         let bounce_domain = match self.bounces.domain.trim() {
             "" => None,
@@ -965,6 +974,7 @@ impl Raw {
                     inline: self.bounces.webhook_secret,
                     file: self.bounces.webhook_secret_file,
                 },
+                webhook_max_readers: self.bounces.webhook_max_readers,
             },
             schedule: ScheduleSettings {
                 catch_up_hours: self.schedule.catch_up_hours,

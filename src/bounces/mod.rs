@@ -3,6 +3,7 @@
 //! did about it. Reports arrive on stdin (`herald bounce ingest`, for an MTA's pipe) or from a
 //! Maildir the daemon polls.
 
+pub mod held;
 pub mod imap;
 pub mod ingest;
 pub mod maildir;

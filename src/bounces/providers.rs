@@ -6,6 +6,56 @@ use serde_json::Value;
 
 use crate::bounces::report::{Report, ReportKind};
 
+/// A mail provider that posts events to `/webhooks/{name}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Ses,
+    Postmark,
+    Mailgun,
+}
+
+impl Provider {
+    /// From the webhook's path, or a kept report's `source`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "ses" => Some(Self::Ses),
+            "postmark" => Some(Self::Postmark),
+            "mailgun" => Some(Self::Mailgun),
+            _ => None,
+        }
+    }
+
+    /// The `source` its reports are kept under.
+    pub fn source(self) -> &'static str {
+        match self {
+            Self::Ses => "ses",
+            Self::Postmark => "postmark",
+            Self::Mailgun => "mailgun",
+        }
+    }
+
+    pub fn read(self, body: &Value) -> Result<Event, String> {
+        match self {
+            Self::Ses => ses(body),
+            Self::Postmark => postmark(body),
+            Self::Mailgun => mailgun(body),
+        }
+    }
+
+    /// The body as it is kept: without credentials (Mailgun's `signature` object, whose token
+    /// and HMAC would let anyone who reads the database or a backup replay it).
+    pub fn kept_body(self, raw: &[u8], parsed: &Value) -> Vec<u8> {
+        match (self, parsed) {
+            (Self::Mailgun, Value::Object(fields)) => {
+                let mut fields = fields.clone();
+                fields.remove("signature");
+                serde_json::to_vec(&fields).unwrap_or_default()
+            }
+            _ => raw.to_vec(),
+        }
+    }
+}
+
 /// What one webhook body holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {

@@ -26,6 +26,13 @@ pub enum Cmd {
         #[arg(long, value_name = "ADDRESS")]
         recipient: Option<String>,
     },
+    /// Apply a webhook body that was held because it named more readers than
+    /// `bounces.webhook_max_readers` (its ID is in `bounce ls`), once you have checked it.
+    Release {
+        /// The held report's id.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
     /// Show the reports received, newest first.
     Ls {
         /// Only reports about this list's readers.
@@ -65,6 +72,18 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             )?;
             Ok(())
         }
+        Cmd::Release { id } => {
+            let verp = bounces::verp(app).await?;
+            let applied = bounces::held::release(app, verp.as_ref(), id).await?;
+            if output.json {
+                return output.print_json(&serde_json::json!({ "id": id, "applied": applied }));
+            }
+            writeln!(
+                output.out,
+                "report {id} released: applied to {applied} reader(s)"
+            )?;
+            Ok(())
+        }
         Cmd::Ls { list, since } => {
             let list_id = match list {
                 Some(slug) => Some(
@@ -89,13 +108,14 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             }
             writeln!(
                 output.out,
-                "{:<16}  {:<12} {:<7} {:<32} WHAT HERALD DID",
-                "RECEIVED (UTC)", "KIND", "STATUS", "ADDRESS"
+                "{:<6} {:<16}  {:<12} {:<7} {:<32} WHAT HERALD DID",
+                "ID", "RECEIVED (UTC)", "KIND", "STATUS", "ADDRESS"
             )?;
             for report in &found {
                 writeln!(
                     output.out,
-                    "{:<16}  {:<12} {:<7} {:<32} {}",
+                    "{:<6} {:<16}  {:<12} {:<7} {:<32} {}",
+                    report.id,
                     report.received_at.format("%Y-%m-%d %H:%M"),
                     report.kind,
                     report.status.as_deref().unwrap_or("-"),

@@ -205,6 +205,35 @@ pub async fn unsubscribe_everywhere(
     .rows_affected())
 }
 
+/// A kept report's body and what was done about it, for releasing a held one.
+#[derive(Debug, sqlx::FromRow)]
+pub struct KeptReport {
+    pub source: String,
+    pub action: String,
+    pub raw: Vec<u8>,
+}
+
+#[instrument(skip_all)]
+pub async fn kept_report(pool: &Pool, report_id: i64) -> anyhow::Result<Option<KeptReport>> {
+    sqlx::query_as("SELECT source, action, raw FROM bounce_reports WHERE id = $1")
+        .bind(report_id)
+        .fetch_optional(pool)
+        .await
+        .context("reading the report")
+}
+
+/// Records what was done about a report after it was kept (a held report released).
+#[instrument(skip_all)]
+pub async fn set_action(pool: &Pool, report_id: i64, action: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE bounce_reports SET action = $1 WHERE id = $2")
+        .bind(action)
+        .bind(report_id)
+        .execute(pool)
+        .await
+        .context("recording what was done about the report")?;
+    Ok(())
+}
+
 /// A stored report as `bounce ls` and `subscriber show` print it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportView {

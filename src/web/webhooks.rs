@@ -17,8 +17,9 @@ use serde_json::{json, Value};
 
 use super::error::WebError;
 use super::WebState;
+use crate::bounces::held;
 use crate::bounces::ingest::{fingerprint, ingest_event};
-use crate::bounces::providers::{self, Event};
+use crate::bounces::providers::{Event, Provider};
 use crate::bounces::report::{Report, ReportKind};
 
 /// Larger bodies get 413 before they are read.
@@ -26,40 +27,6 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// A Mailgun signature older (or newer) than this is refused: a replayed event.
 const MAILGUN_MAX_SKEW_SECS: i64 = 15 * 60;
-
-#[derive(Debug, Clone, Copy)]
-enum Provider {
-    Ses,
-    Postmark,
-    Mailgun,
-}
-
-impl Provider {
-    fn parse(name: &str) -> Option<Self> {
-        match name {
-            "ses" => Some(Self::Ses),
-            "postmark" => Some(Self::Postmark),
-            "mailgun" => Some(Self::Mailgun),
-            _ => None,
-        }
-    }
-
-    fn source(self) -> &'static str {
-        match self {
-            Self::Ses => "ses",
-            Self::Postmark => "postmark",
-            Self::Mailgun => "mailgun",
-        }
-    }
-
-    fn read(self, body: &Value) -> Result<Event, String> {
-        match self {
-            Self::Ses => providers::ses(body),
-            Self::Postmark => providers::postmark(body),
-            Self::Mailgun => providers::mailgun(body),
-        }
-    }
-}
 
 fn problem(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
@@ -165,9 +132,15 @@ pub async fn receive(
             Err(error) => return WebError::from(error).json(),
         }
     }
+    let kept = match &parsed {
+        Ok(value) => provider.kept_body(&body, value),
+        Err(_) => body.to_vec(),
+    };
     let event = parsed
         .map_err(|error| format!("not JSON: {error}"))
         .and_then(|value| provider.read(&value));
+    let verp = state.verp.as_deref();
+    let source = provider.source();
     let reports = match event {
         Ok(Event::Reports(reports)) => reports,
         Ok(Event::ConfirmSubscription(url)) => return confirm_subscription(&url).await,
@@ -177,19 +150,24 @@ pub async fn receive(
                 diagnostic: Some(crate::domain::text::shorten(&reason, 500).into_owned()),
                 ..Report::new(ReportKind::Unrecognised)
             };
-            let verp = state.verp.as_deref();
-            let source = provider.source();
-            if let Err(error) = ingest_event(&state.app, verp, &unreadable, &body, 0, source).await
+            if let Err(error) = ingest_event(&state.app, verp, &unreadable, &kept, 0, source).await
             {
                 return WebError::from(error).json();
             }
             return problem(StatusCode::BAD_REQUEST, &reason);
         }
     };
+    let limit = state.app.settings.bounces.webhook_max_readers;
+    if reports.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+        if let Err(error) = held::hold(&state.app, provider, &kept, reports.len()).await {
+            return WebError::from(error).json();
+        }
+        let body = json!({ "processed": 0, "held": reports.len() });
+        return (StatusCode::ACCEPTED, Json(body)).into_response();
+    }
     let mut processed = 0;
     for (part, report) in reports.iter().enumerate() {
-        let verp = state.verp.as_deref();
-        match ingest_event(&state.app, verp, report, &body, part, provider.source()).await {
+        match ingest_event(&state.app, verp, report, &kept, part, source).await {
             Ok(_) => processed += 1,
             Err(error) => return WebError::from(error).json(),
         }

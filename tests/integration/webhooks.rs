@@ -18,9 +18,14 @@ fn fixture(name: &str) -> String {
 }
 
 async fn daemon() -> Daemon {
+    daemon_with(|_| {}).await
+}
+
+async fn daemon_with(adjust: impl FnOnce(&mut herald::settings::Settings)) -> Daemon {
     let daemon = Daemon::start_with(None, |s| {
         s.bounces.domain = Some("bounce.example.org".into());
         s.bounces.webhook_secret = SecretSetting::from_value("bounces.webhook_secret", SECRET);
+        adjust(s);
     })
     .await;
     daemon.app.add_list("daily").await;
@@ -284,4 +289,88 @@ async fn a_mailgun_signature_carries_only_the_event_it_came_with() {
         daemon.app.status_of("mg-failed@example.net").await,
         "bounced"
     );
+
+    // What is kept carries no credential a reader of the database could replay.
+    let token = serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["signature"]
+        ["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let kept: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT raw FROM bounce_reports WHERE source = 'mailgun'")
+            .fetch_all(&daemon.app.app.pool)
+            .await
+            .expect("kept");
+    assert!(!kept.is_empty());
+    for raw in kept {
+        let raw = String::from_utf8(raw).expect("utf-8");
+        assert!(!raw.contains(&token), "{raw}");
+        assert!(!raw.contains("signature"), "{raw}");
+        assert!(
+            raw.contains("mg-failed@example.net"),
+            "the event itself is kept: {raw}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_naming_more_readers_than_the_limit_is_held_until_an_admin_releases_it() {
+    let daemon = daemon_with(|s| s.bounces.webhook_max_readers = 3).await;
+    let many = [
+        "ses-bounce@example.net",
+        "pm-bounce@example.net",
+        "pm-soft@example.net",
+        "mg-failed@example.net",
+    ];
+    let body = |readers: &[&str]| {
+        let mut outer: serde_json::Value =
+            serde_json::from_str(&fixture("ses-bounce.json")).expect("JSON");
+        let mut message: serde_json::Value =
+            serde_json::from_str(outer["Message"].as_str().expect("Message")).expect("JSON");
+        message["mail"]["source"] = "news@example.org".into();
+        message["bounce"]["bouncedRecipients"] = readers
+            .iter()
+            .map(|reader| serde_json::json!({ "emailAddress": reader, "status": "5.1.1" }))
+            .collect();
+        outer["Message"] = message.to_string().into();
+        outer.to_string()
+    };
+
+    let (status, answer) = post(&daemon, "ses", Some(SECRET), body(&many)).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["held"], 4, "{answer}");
+    for reader in many {
+        assert_eq!(daemon.app.status_of(reader).await, "active", "{reader}");
+    }
+    let reports = daemon.app.run(&["--json", "bounce", "ls"]).await.json();
+    let held = &reports[0];
+    assert!(
+        held["action"].as_str().expect("action").starts_with("held"),
+        "{held}"
+    );
+
+    // Under the limit, applied at once.
+    let (status, answer) = post(&daemon, "ses", Some(SECRET), body(&many[..1])).await;
+    assert_eq!((status, &answer["processed"]), (200, &1.into()), "{answer}");
+
+    let id = held["id"].as_i64().expect("id").to_string();
+    let released = daemon.app.run(&["bounce", "release", &id]).await;
+    assert_eq!(released.exit_code(), 0, "{}", released.stderr);
+    assert!(
+        released.stdout.contains("applied to 4"),
+        "{}",
+        released.stdout
+    );
+    for reader in many {
+        assert_eq!(daemon.app.status_of(reader).await, "bounced", "{reader}");
+    }
+    assert_eq!(
+        daemon.app.status_of("bystander@example.net").await,
+        "active"
+    );
+    let again = daemon.app.run(&["bounce", "release", &id]).await;
+    assert_eq!(again.exit_code(), 2, "only a held report is released");
+    let error = format!("{:#}", again.result.expect_err("refused"));
+    assert!(error.contains("not held"), "{error}");
+    daemon.stop().await;
 }
