@@ -11,6 +11,7 @@ pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod feeds;
+pub mod fingerprint;
 pub mod import;
 pub mod locale;
 pub mod logging;

@@ -7,11 +7,12 @@ use serde_json::Value;
 use tracing::warn;
 
 use crate::app::App;
-use crate::bounces::ingest::{fingerprint, ingest_event};
+use crate::bounces::ingest::ingest_event;
 use crate::bounces::providers::{Event, Provider};
 use crate::bounces::report::ReportKind;
 use crate::bounces::verp::Verp;
 use crate::error::BadInput;
+use crate::fingerprint::fingerprint;
 use crate::store::begin_immediate;
 use crate::store::bounces::{self, NewReport};
 

@@ -9,6 +9,7 @@ use tracing::info;
 use crate::app::App;
 use crate::bounces::report::{self, Report, ReportKind};
 use crate::bounces::verp::{Claim, Tag, Verp};
+use crate::fingerprint::fingerprint;
 use crate::store::begin_immediate;
 use crate::store::bounces::{self, NewReport};
 
@@ -264,20 +265,6 @@ fn unique(claims: Vec<Claim>) -> Vec<Claim> {
         }
     }
     unique
-}
-
-/// SHA-256 of `parts` in order, as hex.
-pub fn fingerprint(parts: &[&[u8]]) -> String {
-    let mut digest = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    for part in parts {
-        digest.update(part);
-    }
-    digest
-        .finish()
-        .as_ref()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }
 
 /// What the report means for the reader it is about, done in `tx`; returns it in words.

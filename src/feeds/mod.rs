@@ -22,7 +22,7 @@ use crate::app::App;
 use crate::domain::{optional_line, optional_summary, Section, StoryTitle, StoryUrl};
 use crate::settings::FeedSettings;
 use crate::store::begin_immediate;
-use crate::store::feeds::{self, FeedRecord};
+use crate::store::feeds::{self, FailedBody, FeedRecord};
 use crate::store::stories::{self, FeedUpsert, NewStory};
 
 /// How one poll of one feed went.
@@ -249,53 +249,105 @@ pub async fn poll(
             "not polled: another node is polling it, or polled it moments ago".into(),
         ));
     }
-    let outcome = poll_inner(app, client, feed, now).await?;
-    match &outcome {
+    let polled = poll_inner(app, client, feed, now).await?;
+    let failed_body = match &polled.body {
+        Body::NotParsed => FailedBody::Keep,
+        Body::Parsed => FailedBody::Clear,
+        Body::Failed(digest) => FailedBody::Failed(digest),
+    };
+    match &polled.outcome {
         Ok((counts, validators)) => {
-            feeds::record_poll(&app.pool, feed.id, validators.clone(), None, now).await?;
+            feeds::record_poll(
+                &app.pool,
+                feed.id,
+                validators.clone(),
+                None,
+                failed_body,
+                now,
+            )
+            .await?;
             if counts.inserted + counts.updated > 0 {
                 learn_picture_sizes(app, client).await?;
             }
         }
         Err(error) => {
             warn!(feed = %feed.url, "feed poll failed: {error}");
-            feeds::record_poll(&app.pool, feed.id, None, Some(error), now).await?;
+            feeds::record_poll(&app.pool, feed.id, None, Some(error), failed_body, now).await?;
         }
     }
-    Ok(outcome.map(|(counts, _)| counts))
+    Ok(polled.outcome.map(|(counts, _)| counts))
 }
 
 type Validators = Option<(Option<String>, Option<String>)>;
+
+/// What became of the body a poll fetched.
+enum Body {
+    /// None fetched (not modified, a fetch error) or the same one that failed before.
+    NotParsed,
+    Parsed,
+    /// The parser failed on the body with this digest.
+    Failed(String),
+}
+
+struct Polled {
+    outcome: Result<(PollCounts, Validators), String>,
+    body: Body,
+}
+
+impl Polled {
+    fn not_parsed(outcome: Result<(PollCounts, Validators), String>) -> Self {
+        Self {
+            outcome,
+            body: Body::NotParsed,
+        }
+    }
+}
+
+/// How an error about a body that has not changed since it failed begins.
+const UNCHANGED: &str = "unchanged since it failed, not parsed again: ";
 
 async fn poll_inner(
     app: &App,
     client: &FeedClient,
     feed: &FeedRecord,
     now: DateTime<Utc>,
-) -> anyhow::Result<Result<(PollCounts, Validators), String>> {
+) -> anyhow::Result<Polled> {
     let (body, etag, modified) = match client.fetch(feed).await {
         Ok(Some(fetched)) => fetched,
         Ok(None) => {
-            return Ok(Ok((
+            return Ok(Polled::not_parsed(Ok((
                 PollCounts {
                     not_modified: true,
                     ..Default::default()
                 },
                 None,
-            )))
+            ))))
         }
-        Err(error) => return Ok(Err(error)),
+        Err(error) => return Ok(Polled::not_parsed(Err(error))),
     };
+    let digest = crate::fingerprint::fingerprint(&[&body]);
+    if feed.failed_digest.as_deref() == Some(digest.as_str()) {
+        let before = feed
+            .last_error
+            .as_deref()
+            .unwrap_or("the parser failed on it");
+        let before = before.strip_prefix(UNCHANGED).unwrap_or(before);
+        return Ok(Polled::not_parsed(Err(format!("{UNCHANGED}{before}"))));
+    }
     let section = Section::parse(&feed.section).unwrap_or_default();
     let feed_url = feed.url.clone();
     // Parsing is CPU work on untrusted input, in a thread of its own: a parser that panics on
     // some feed fails that feed (recorded as its error), never the poller.
     let parsed = tokio::task::spawn_blocking(move || parse(&body, Some(&feed_url), &section)).await;
+    let failed = |error: String| Polled {
+        outcome: Err(error),
+        body: Body::Failed(digest.clone()),
+    };
     let (items, skipped) = match parsed {
         Ok(Ok(parsed)) => parsed,
-        Ok(Err(error)) => return Ok(Err(error)),
+        Ok(Err(error)) => return Ok(failed(error)),
         Err(failure) => {
-            return Ok(Err(format!(
+            return Ok(failed(format!(
                 "the feed parser failed on this feed ({failure}); it is skipped until it changes"
             )))
         }
@@ -314,5 +366,8 @@ async fn poll_inner(
     }
     tx.commit().await?;
     info!(feed = %feed.url, inserted = counts.inserted, updated = counts.updated, "feed polled");
-    Ok(Ok((counts, Some((etag, modified)))))
+    Ok(Polled {
+        outcome: Ok((counts, Some((etag, modified)))),
+        body: Body::Parsed,
+    })
 }

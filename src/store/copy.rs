@@ -138,6 +138,16 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("created_at", Int),
             ("polling_by", Text),
             ("polling_until", Int),
+            ("failed_digest", Text),
+        ],
+    ),
+    (
+        "webhook_tokens",
+        &[
+            ("provider", Text),
+            ("token", Text),
+            ("body_digest", Text),
+            ("seen_at", Int),
         ],
     ),
     (
@@ -164,7 +174,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
     ("installation", &[("id", Text), ("bounce_key", Text)]),
 ];
 
-/// Tables with an `id` the databases number: PostgreSQL's counters must start past the copy.
+/// Tables with an `id` the databases number: the target's counters must start past every id
+/// the source ever issued.
 const NUMBERED: &[&str] = &[
     "lists",
     "subscribers",
@@ -215,16 +226,9 @@ pub async fn copy(source: &Pool, target: &Pool) -> anyhow::Result<Vec<TableCopy>
         let rows = copy_table(&mut reading, &mut writing, table, columns).await?;
         copied.push(TableCopy { table, rows });
     }
-    if Backend::of(target) == Backend::Postgres {
-        for table in NUMBERED {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
-                               COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-            )))
-            .execute(&mut *writing)
-            .await
-            .with_context(|| format!("moving the counter of {table} past the copied rows"))?;
-        }
+    for table in NUMBERED {
+        let issued = highest_id_issued(&mut reading, Backend::of(source), table).await?;
+        never_issue_again(&mut writing, Backend::of(target), table, issued).await?;
     }
     writing.commit().await.context("committing the copy")?;
     reading.rollback().await.ok();
@@ -237,6 +241,82 @@ pub async fn copy(source: &Pool, target: &Pool) -> anyhow::Result<Vec<TableCopy>
         );
     }
     Ok(copied)
+}
+
+/// The highest id `table` ever handed out, erased rows included: a reader's id must never name
+/// anyone else, on this database or the next.
+async fn highest_id_issued(reading: &mut Tx, backend: Backend, table: &str) -> anyhow::Result<i64> {
+    let counter = match backend {
+        // Only an AUTOINCREMENT table has a row here; a plain rowid table reuses ids anyway.
+        Backend::Sqlite => "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = $1), 0)",
+        Backend::Postgres => {
+            "SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence($1, 'id')::regclass), 0)"
+        }
+    };
+    let counter: i64 = sqlx::query_scalar(counter)
+        .bind(table)
+        .fetch_one(&mut **reading)
+        .await
+        .with_context(|| format!("reading the id counter of {table}"))?;
+    let highest: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COALESCE(MAX(id), 0) FROM {table}"
+    )))
+    .fetch_one(&mut **reading)
+    .await
+    .with_context(|| format!("reading the highest id of {table}"))?;
+    Ok(counter.max(highest))
+}
+
+/// Moves the target's counter for `table` past `issued`, so no id is handed out twice.
+async fn never_issue_again(
+    writing: &mut Tx,
+    backend: Backend,
+    table: &str,
+    issued: i64,
+) -> anyhow::Result<()> {
+    let context = || format!("moving the id counter of {table} past every id issued");
+    match backend {
+        Backend::Postgres => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                               GREATEST($1, COALESCE((SELECT MAX(id) FROM {table}), 0)) + 1, false)"
+            )))
+            .bind(issued)
+            .execute(&mut **writing)
+            .await
+            .with_context(context)?;
+        }
+        Backend::Sqlite => {
+            let autoincrement: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sqlite_master
+                 WHERE type = 'table' AND name = $1 AND sql LIKE '%AUTOINCREMENT%'",
+            )
+            .bind(table)
+            .fetch_one(&mut **writing)
+            .await
+            .with_context(context)?;
+            if autoincrement == 0 {
+                return Ok(());
+            }
+            let moved =
+                sqlx::query("UPDATE sqlite_sequence SET seq = MAX(seq, $1) WHERE name = $2")
+                    .bind(issued)
+                    .bind(table)
+                    .execute(&mut **writing)
+                    .await
+                    .with_context(context)?
+                    .rows_affected();
+            if moved == 0 {
+                sqlx::query("INSERT INTO sqlite_sequence (name, seq) VALUES ($1, $2)")
+                    .bind(table)
+                    .bind(issued)
+                    .execute(&mut **writing)
+                    .await
+                    .with_context(context)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn refuse_non_empty(target: &Pool) -> anyhow::Result<()> {

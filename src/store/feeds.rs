@@ -18,29 +18,44 @@ pub struct FeedRecord {
     pub last_modified: Option<String>,
     pub last_polled_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// SHA-256 of the last body the parser failed on: the same body is not parsed again.
+    pub failed_digest: Option<String>,
 }
 
-type FeedRow = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-);
+#[derive(sqlx::FromRow)]
+struct FeedRow {
+    id: i64,
+    url: String,
+    section: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    last_polled_at: Option<i64>,
+    last_error: Option<String>,
+    failed_digest: Option<String>,
+}
 
 fn record(row: FeedRow) -> FeedRecord {
-    let (id, url, section, etag, last_modified, polled, last_error) = row;
     FeedRecord {
-        id,
-        url,
-        section,
-        etag,
-        last_modified,
-        last_polled_at: polled.map(from_db_time),
-        last_error,
+        id: row.id,
+        url: row.url,
+        section: row.section,
+        etag: row.etag,
+        last_modified: row.last_modified,
+        last_polled_at: row.last_polled_at.map(from_db_time),
+        last_error: row.last_error,
+        failed_digest: row.failed_digest,
     }
+}
+
+/// What one poll tells about the body the parser failed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailedBody<'a> {
+    /// Nothing new was learned (not fetched, or not modified): keep what is recorded.
+    Keep,
+    /// The parser failed on the body with this digest.
+    Failed(&'a str),
+    /// A body was parsed: forget any failed one.
+    Clear,
 }
 
 #[instrument(skip_all)]
@@ -67,7 +82,8 @@ pub async fn add(
 #[instrument(skip_all)]
 pub async fn all(pool: &Pool) -> anyhow::Result<Vec<FeedRecord>> {
     let rows: Vec<FeedRow> = sqlx::query_as(
-        "SELECT id, url, section, etag, last_modified, last_polled_at, last_error FROM feeds ORDER BY url",
+        "SELECT id, url, section, etag, last_modified, last_polled_at, last_error, failed_digest
+         FROM feeds ORDER BY url",
     )
     .fetch_all(pool)
     .await
@@ -125,8 +141,14 @@ pub async fn record_poll(
     id: i64,
     validators: Option<(Option<String>, Option<String>)>,
     error: Option<&str>,
+    failed_body: FailedBody<'_>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    let (set_failed, failed_digest) = match failed_body {
+        FailedBody::Keep => (false, None),
+        FailedBody::Failed(digest) => (true, Some(digest)),
+        FailedBody::Clear => (true, None),
+    };
     let (set_validators, etag, last_modified) = match validators {
         Some((etag, modified)) => (true, etag, modified),
         None => (false, None, None),
@@ -135,8 +157,9 @@ pub async fn record_poll(
         "UPDATE feeds SET last_polled_at = $1, last_error = $2,
              polling_by = NULL, polling_until = NULL,
              etag = CASE WHEN $3 THEN $4 ELSE etag END,
-             last_modified = CASE WHEN $5 THEN $6 ELSE last_modified END
-         WHERE id = $7",
+             last_modified = CASE WHEN $5 THEN $6 ELSE last_modified END,
+             failed_digest = CASE WHEN $7 THEN $8 ELSE failed_digest END
+         WHERE id = $9",
     )
     .bind(to_db_time(now))
     .bind(error)
@@ -144,6 +167,8 @@ pub async fn record_poll(
     .bind(etag)
     .bind(set_validators)
     .bind(last_modified)
+    .bind(set_failed)
+    .bind(failed_digest)
     .bind(id)
     .execute(pool)
     .await

@@ -18,9 +18,10 @@ use serde_json::{json, Value};
 use super::error::WebError;
 use super::WebState;
 use crate::bounces::held;
-use crate::bounces::ingest::{fingerprint, ingest_event};
+use crate::bounces::ingest::ingest_event;
 use crate::bounces::providers::{Event, Provider};
 use crate::bounces::report::{Report, ReportKind};
+use crate::fingerprint::fingerprint;
 
 /// Larger bodies get 413 before they are read.
 pub const BODY_LIMIT: usize = 1024 * 1024;

@@ -25,6 +25,13 @@ async fn an_install_moves_to_postgres_and_back_with_every_row_and_refuses_a_full
         .await
         .ok();
     app.run(&["digest", "send", "--list", "daily"]).await.ok();
+    // The newest reader is erased: their id must name nobody else, on either side of the copy.
+    let erased_id: i64 = sqlx::query_scalar("SELECT MAX(id) FROM subscribers")
+        .fetch_one(&app.app.pool)
+        .await
+        .expect("id");
+    let forgot = app.run(&["subscriber", "forget", "cat@example.org"]).await;
+    assert_eq!(forgot.exit_code(), 0, "{}", forgot.stderr);
     let sqlite = app.app.settings.database.url.clone();
     let postgres = TestDatabase::create().await;
     let dir = app.dir.path();
@@ -35,7 +42,7 @@ async fn an_install_moves_to_postgres_and_back_with_every_row_and_refuses_a_full
     );
     assert!(there.status.success(), "{}", stderr(&there));
     let copied = stdout(&there);
-    assert_eq!(count(&copied, "subscribers"), 3);
+    assert_eq!(count(&copied, "subscribers"), 2);
     assert_eq!(count(&copied, "deliveries"), 2);
     assert!(copied.contains("row count checked"), "{copied}");
 
@@ -59,6 +66,20 @@ async fn an_install_moves_to_postgres_and_back_with_every_row_and_refuses_a_full
         ],
     );
     assert!(added.status.success(), "{}", stderr(&added));
+    let dan_id: i64 = {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(&postgres.url)
+            .await
+            .expect("connect");
+        sqlx::query_scalar("SELECT id FROM subscribers WHERE email = 'dan@example.org'")
+            .fetch_one(&mut connection)
+            .await
+            .expect("dan")
+    };
+    assert!(
+        dan_id > erased_id,
+        "PostgreSQL reused id {dan_id} (erased: {erased_id})"
+    );
 
     let again = herald(
         dir,
@@ -67,6 +88,19 @@ async fn an_install_moves_to_postgres_and_back_with_every_row_and_refuses_a_full
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("not empty"), "{}", stderr(&again));
 
+    // Erased on PostgreSQL too: the copy home must still never hand out dan's id.
+    let forgot = herald(
+        dir,
+        &[
+            "--database",
+            &postgres.url,
+            "subscriber",
+            "forget",
+            "dan@example.org",
+        ],
+    );
+    assert!(forgot.status.success(), "{}", stderr(&forgot));
+
     let back = dir.join("back.db");
     let back_url = format!("sqlite://{}", back.display());
     let home = herald(
@@ -74,7 +108,20 @@ async fn an_install_moves_to_postgres_and_back_with_every_row_and_refuses_a_full
         &["--database", &postgres.url, "db", "copy", "--to", &back_url],
     );
     assert!(home.status.success(), "{}", stderr(&home));
-    assert_eq!(count(&stdout(&home), "subscribers"), 4);
+    assert_eq!(count(&stdout(&home), "subscribers"), 2);
+    let added = herald(
+        dir,
+        &[
+            "--database",
+            &back_url,
+            "subscriber",
+            "add",
+            "eve@example.org",
+            "--list",
+            "daily",
+        ],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
     let listed = herald(
         dir,
         &[
@@ -88,7 +135,21 @@ async fn an_install_moves_to_postgres_and_back_with_every_row_and_refuses_a_full
         ],
     );
     let listed: serde_json::Value = serde_json::from_str(&stdout(&listed)).expect("json");
-    assert_eq!(listed.as_array().expect("array").len(), 4);
+    assert_eq!(listed.as_array().expect("array").len(), 3);
+    let eve_id: i64 = {
+        use sqlx::Connection;
+        let mut connection = sqlx::SqliteConnection::connect(&back_url)
+            .await
+            .expect("back");
+        sqlx::query_scalar("SELECT id FROM subscribers WHERE email = 'eve@example.org'")
+            .fetch_one(&mut connection)
+            .await
+            .expect("eve")
+    };
+    assert!(
+        eve_id > dan_id,
+        "SQLite reused id {eve_id} (erased: {dan_id})"
+    );
 }
 
 #[test]

@@ -100,6 +100,16 @@ async fn serve_fixtures() -> (String, Fixtures) {
         .route("/changing.xml", get(changing))
         .route("/conditional.xml", get(conditional))
         .route(
+            "/fixed-later.xml",
+            get(|State(fixtures): State<Fixtures>| async move {
+                if fixtures.changed.load(Ordering::SeqCst) {
+                    xml(RSS.to_string())
+                } else {
+                    xml("<rss><channel><item><title>unclosed".into())
+                }
+            }),
+        )
+        .route(
             "/malformed.xml",
             get(|| async { xml("<rss><channel><item><title>unclosed".into()) }),
         )
@@ -320,6 +330,49 @@ async fn broken_feeds_are_recorded_and_reported_while_the_others_are_stored() {
         "the good feed's items are stored"
     );
     assert!(poll.stdout.contains("rss.xml: 2 new"), "{}", poll.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_that_failed_is_skipped_until_its_body_changes() {
+    let (base, fixtures) = serve_fixtures().await;
+    let app = feed_app().await;
+    let added = app
+        .run(&["feed", "add", &format!("{base}/fixed-later.xml")])
+        .await;
+    assert_eq!(added.exit_code(), 0);
+    let last_error = |feeds: serde_json::Value| feeds[0]["last_error"].clone();
+
+    assert_eq!(app.run(&["feed", "poll"]).await.exit_code(), 1);
+    let first = last_error(app.run(&["--json", "feed", "ls"]).await.json());
+    assert!(
+        first.as_str().expect("error").contains("not a valid"),
+        "{first}"
+    );
+
+    for _ in 0..2 {
+        assert_eq!(app.run(&["feed", "poll"]).await.exit_code(), 1);
+        let again = last_error(app.run(&["--json", "feed", "ls"]).await.json());
+        let again = again.as_str().expect("error");
+        assert!(
+            again.starts_with("unchanged since it failed, not parsed again: "),
+            "{again}"
+        );
+        assert!(
+            again.ends_with(first.as_str().expect("error")),
+            "the first cause kept: {again}"
+        );
+    }
+
+    fixtures.changed.store(true, Ordering::SeqCst);
+    let fixed = app.run(&["feed", "poll"]).await;
+    assert_eq!(fixed.exit_code(), 0, "{}", fixed.error());
+    assert!(last_error(app.run(&["--json", "feed", "ls"]).await.json()).is_null());
+    assert_eq!(stories(&app).await.len(), 2);
+    let forgotten: Option<String> = sqlx::query_scalar("SELECT failed_digest FROM feeds")
+        .fetch_one(&app.app.pool)
+        .await
+        .expect("feed");
+    assert_eq!(forgotten, None, "a parsed body clears the failed one");
 }
 
 #[tokio::test]
