@@ -14,6 +14,7 @@ mod normalise;
 mod picture_sizes;
 mod pictures;
 mod public_address;
+mod repair;
 pub use picture_sizes::{
     learn as learn_picture_sizes, learn_quietly as learn_picture_sizes_quietly,
 };
@@ -161,6 +162,52 @@ pub fn html_to_text(html: &str) -> String {
     .unwrap_or_default()
 }
 
+/// The feed's entries, and how many could not be read. A feed feed-rs refuses whole is
+/// repaired (Atom media types and modes) and, failing that, read one entry at a time.
+fn read_entries(
+    body: &[u8],
+    feed_url: Option<&str>,
+) -> Result<(Vec<feed_rs::model::Entry>, u64), String> {
+    // feed-rs invents an id for items without one; we want to know, and fall back to the link.
+    // A parser is not used again after a failure: it keeps state from the entry it failed in.
+    let parse = |document: &[u8]| {
+        feed_rs::parser::Builder::new()
+            .id_generator(|_, _, _| String::new())
+            .base_uri(feed_url)
+            .build()
+            .parse(document)
+    };
+    let error = match parse(body) {
+        Ok(feed) => return Ok((feed.entries, 0)),
+        Err(error) => format!("not a valid RSS, Atom or JSON feed: {error}"),
+    };
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err(error);
+    };
+    let repaired = repair::repair(text);
+    let text = repaired.as_deref().unwrap_or(text);
+    if repaired.is_some() {
+        if let Ok(feed) = parse(text.as_bytes()) {
+            return Ok((feed.entries, 0));
+        }
+    }
+    let Some(documents) = repair::entries_one_by_one(text) else {
+        return Err(error);
+    };
+    let mut entries = Vec::new();
+    let mut unreadable = 0;
+    for document in documents {
+        match parse(document.as_bytes()) {
+            Ok(feed) => entries.extend(feed.entries),
+            Err(_) => unreadable += 1,
+        }
+    }
+    if entries.is_empty() {
+        return Err(error);
+    }
+    Ok((entries, unreadable))
+}
+
 /// Parses a feed body into stories. Relative links are resolved against `xml:base` where the
 /// feed gives one, else against `feed_url`. Items without a title or an http(s) link are
 /// skipped.
@@ -173,17 +220,9 @@ pub fn parse(
         return Err("the feed is empty".to_string());
     }
     let body = normalise::normalise(body);
-    // feed-rs invents an id for items without one; we want to know, and fall back to the link.
-    let parser = feed_rs::parser::Builder::new()
-        .id_generator(|_, _, _| String::new())
-        .base_uri(feed_url)
-        .build();
-    let feed = parser
-        .parse(body.as_ref())
-        .map_err(|error| format!("not a valid RSS, Atom or JSON feed: {error}"))?;
+    let (entries, mut skipped) = read_entries(&body, feed_url)?;
     let mut stories = Vec::new();
-    let mut skipped = 0;
-    for entry in feed.entries {
+    for entry in entries {
         let link = entry
             .links
             .iter()

@@ -10,7 +10,7 @@ const ATOM_10: &str = "http://www.w3.org/2005/Atom";
 const RSS_090: &str = "http://my.netscape.com/rdf/simple/0.9/";
 const RSS_10: &str = "http://purl.org/rss/1.0/";
 /// Namespaces some RSS 2.0 producers declared as the default although RSS 2.0 has none.
-const RSS_20_NAMESPACES: [&str; 3] = [
+pub const RSS_20_NAMESPACES: [&str; 3] = [
     "http://backend.userland.com/rss2",
     "http://backend.userland.com/rss",
     "http://blogs.law.harvard.edu/tech/rss",
@@ -62,6 +62,11 @@ fn legacy_format(text: &str) -> Option<String> {
         if head.contains("<rss") {
             replace(&format!("xmlns=\"{namespace}\""), "");
             replace(&format!("xmlns='{namespace}'"), "");
+        }
+    }
+    if super::repair::rss_needs_repair(head) {
+        if let Some(repaired) = super::repair::repair(rewritten.as_deref().unwrap_or(text)) {
+            rewritten = Some(repaired);
         }
     }
     rewritten

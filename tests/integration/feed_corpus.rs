@@ -33,6 +33,37 @@ fn big_feed(items: usize) -> Vec<u8> {
     feed.into_bytes()
 }
 
+/// Words of three scripts: two bytes a character in Arabic and Russian, three in Chinese.
+const NON_LATIN: [(&str, &str); 3] = [
+    ("ar", "أخبار اليوم من عمّان والعالم "),
+    ("ru", "новости дня из Москвы и мира "),
+    ("zh", "今日新闻来自北京和世界各地的报道"),
+];
+
+/// How many items the feed of `shift` holds: together 3 to 20 KB.
+fn non_latin_items(shift: usize) -> usize {
+    2 + 2 * shift
+}
+
+/// A feed in `words`' script whose channel description runs past byte 4,096, moved by `shift`
+/// ASCII bytes so that byte 4,096 falls at every offset inside a character across the shifts.
+fn non_latin_feed(language: &str, words: &str, shift: usize) -> Vec<u8> {
+    let description: String = words.repeat(4_400 / words.len() + 1);
+    let summary: String = words.repeat(900 / words.len() + 1);
+    let mut feed = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{}{language}</title><link>https://{language}-{shift}.example.org/</link><description>{description}</description>"#,
+        "x".repeat(shift)
+    );
+    for i in 0..non_latin_items(shift) {
+        feed.push_str(&format!(
+            "<item><title>{i}: {}</title><link>https://{language}-{shift}.example.org/{i}</link><description>{summary}</description></item>",
+            &words[..words.char_indices().nth(12).map_or(words.len(), |(at, _)| at)]
+        ));
+    }
+    feed.push_str("</channel></rss>");
+    feed.into_bytes()
+}
+
 fn corpus() -> HashMap<String, Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/feeds");
     let mut corpus = HashMap::new();
@@ -59,6 +90,21 @@ fn corpus() -> HashMap<String, Vec<u8>> {
         let host = format!("{}.example.org", name.trim_end_matches(".xml"));
         let text = declared.replace("old.example.org", &host);
         corpus.insert(name.to_string(), utf16(&text, big_endian, bom));
+    }
+    for (language, words) in NON_LATIN {
+        let mut inside_a_character = 0;
+        for shift in 0..7 {
+            let feed = non_latin_feed(language, words, shift);
+            assert!((3_000..=20_000).contains(&feed.len()), "{}", feed.len());
+            let text = std::str::from_utf8(&feed).expect("utf-8");
+            inside_a_character += usize::from(!text.is_char_boundary(4_096));
+            corpus.insert(format!("{language}-{shift}.xml"), feed);
+        }
+        let offsets = if language == "zh" { 2 } else { 1 };
+        assert!(
+            inside_a_character >= offsets,
+            "{language}: {inside_a_character}"
+        );
     }
     corpus.insert("huge.xml".to_string(), big_feed(2_000));
     corpus.insert("too-huge.xml".to_string(), big_feed(7_000));
@@ -146,6 +192,13 @@ async fn every_tricky_feed_is_polled_in_one_run_and_none_panics() {
         ("rss-0.92.xml", 1),
         ("rss-2.0-default-namespace.xml", 2),
         ("rss-2.0-harvard-namespace.xml", 1),
+        ("rss-2.0-prefixed-userland.xml", 2),
+        ("rss-no-version.xml", 2),
+        ("rss-0.93.xml", 2),
+        ("rss-0.94.xml", 2),
+        ("rss-2.01.xml", 2),
+        ("atom-0.3-content-modes.xml", 5),
+        ("atom-1.0-xhtml-media-type.atom", 3),
         ("relative-links.xml", 2),
         ("xml-base.atom", 2),
         ("huge.xml", 2_000),
@@ -157,6 +210,16 @@ async fn every_tricky_feed_is_polled_in_one_run_and_none_panics() {
         );
     }
 
+    for (language, _) in NON_LATIN {
+        for shift in 0..7 {
+            let name = format!("{language}-{shift}.xml");
+            let new = non_latin_items(shift);
+            assert!(
+                out.contains(&format!("/{name}: {new} new")),
+                "{name}: {new} new in\n{out}"
+            );
+        }
+    }
     let stories = app.run(&["--json", "story", "ls"]).await.json();
     let by_url = |url: &str| {
         stories

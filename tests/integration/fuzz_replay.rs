@@ -39,3 +39,8 @@ fn the_story_json_fuzz_corpus_passes_its_checks() {
 fn the_bounce_report_fuzz_corpus_passes_its_checks() {
     replay("bounce_report", checks::bounce_report);
 }
+
+#[test]
+fn the_feed_fuzz_corpus_passes_its_checks() {
+    replay("feed", checks::feed);
+}

@@ -97,3 +97,22 @@ pub fn bounce_report(data: &[u8]) {
         );
     }
 }
+
+/// A feed body of arbitrary bytes, as the poller reads it: never a panic (the poller would
+/// lose the feed), and every story it yields has an http(s) link and a title.
+pub fn feed(data: &[u8]) {
+    let section = herald::domain::Section::parse("news").expect("section");
+    let Ok((stories, _skipped)) =
+        herald::feeds::parse(data, Some("https://feeds.example.org/feed.xml"), &section)
+    else {
+        return;
+    };
+    for story in &stories {
+        let url = story.url.as_str();
+        assert!(
+            url.starts_with("http://") || url.starts_with("https://"),
+            "{url}"
+        );
+        assert!(!story.title.as_str().trim().is_empty());
+    }
+}
