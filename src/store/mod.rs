@@ -426,11 +426,18 @@ pub async fn writable(pool: &Pool, patience: Duration) -> anyhow::Result<()> {
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)??;
     if Backend::of(pool) == Backend::Postgres {
-        // PostgreSQL has no database-wide write lock: a read-write transaction that starts is
-        // a write that could start.
-        let mut tx = sqlx::Connection::begin_with(&mut *connection, "BEGIN READ WRITE").await?;
-        sqlx::query("SELECT 1").execute(&mut *tx).await?;
+        // PostgreSQL has no database-wide write lock: a transaction as Herald's begin (not
+        // forced read-write) that is not read-only (a standby, default_transaction_read_only)
+        // is a write that could start.
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+        let read_only: String =
+            sqlx::query_scalar("SELECT current_setting('transaction_read_only')")
+                .fetch_one(&mut *tx)
+                .await?;
         tx.rollback().await?;
+        if read_only == "on" {
+            return Err(ReadOnly.into());
+        }
         return Ok(());
     }
     let usual: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
@@ -447,14 +454,36 @@ pub async fn writable(pool: &Pool, patience: Duration) -> anyhow::Result<()> {
     let begun = sqlx::query("BEGIN IMMEDIATE")
         .execute(&mut *connection)
         .await;
-    if begun.is_ok() {
-        sqlx::query("ROLLBACK").execute(&mut *connection).await?;
-    }
+    // A file opened read-only (permissions changed under a running daemon) still takes the
+    // write lock: only a write finds out. This one changes nothing and is rolled back.
+    let wrote = match &begun {
+        Ok(_) => {
+            let wrote = sqlx::query("UPDATE installation SET bounce_key = bounce_key")
+                .execute(&mut *connection)
+                .await;
+            sqlx::query("ROLLBACK").execute(&mut *connection).await?;
+            wrote.map(|_| ())
+        }
+        Err(_) => Ok(()),
+    };
     sqlx::query(sqlx::AssertSqlSafe(restore))
         .execute(&mut *connection)
         .await?;
     begun?;
+    wrote?;
     Ok(())
+}
+
+/// The database takes no writes at all: a file this user may not write, a PostgreSQL standby.
+#[derive(Debug, thiserror::Error)]
+#[error("the database is read-only")]
+pub struct ReadOnly;
+
+/// Whether `error` says the database takes no writes (as opposed to busy or gone).
+pub fn is_read_only(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.is::<ReadOnly>())
+        || sqlite_code(error) == Some(SQLITE_READONLY)
+        || database_code(error).as_deref() == Some("25006")
 }
 
 /// A transaction that holds the write lock from its first statement. Read-then-write work must

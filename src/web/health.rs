@@ -16,11 +16,20 @@ use crate::store;
 const WRITE_PATIENCE: Duration = Duration::from_millis(500);
 
 /// 200 while the database answers and takes writes; 503 when it does not (a sign-up or story
-/// would fail), saying which. The body also names feeds whose last poll failed, which need an
+/// would fail), saying which: busy, read-only or unavailable. The body also names feeds whose last poll failed, which need an
 /// operator's look but no restart.
 pub async fn healthz(State(state): State<WebState>) -> Response {
     let pool = &state.app.pool;
     if let Err(error) = store::writable(pool, WRITE_PATIENCE).await {
+        if store::is_read_only(&error) {
+            tracing::error!("health check: the database is read-only to this process");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database read-only: sign-ups, stories and sends cannot be stored (check the \
+                 permissions of the database file and its directory)\n",
+            )
+                .into_response();
+        }
         if !store::is_busy(&error) {
             tracing::error!("health check: {}", crate::error::OneLine(&error));
             return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response();

@@ -105,3 +105,82 @@ async fn a_busy_database_answers_503_with_retry_after_and_healthz_notices() {
     assert_eq!((health, api, signup), (200, 200, 200));
     daemon.stop().await;
 }
+
+/// `herald serve` on a database it may read but not write (permissions changed, a file copied
+/// from read-only storage, a PostgreSQL primary turned standby): `/healthz` says so with 503,
+/// where it once answered `ok` while every sign-up failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_says_read_only_when_the_database_takes_no_writes() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let url = app.app.settings.database.url.clone();
+    let postgres = crate::postgres_db::selected();
+    let served = if postgres {
+        url.clone()
+    } else {
+        // As SQLite opens a file this user may not write (root may write any file).
+        format!("{url}?mode=ro")
+    };
+    let port = crate::helpers::free_port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        .current_dir(app.dir.path())
+        .env("HERALD__DATABASE__URL", &served)
+        .env("HERALD__WEB__BIND", format!("127.0.0.1:{port}"))
+        .arg("serve")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    herald::feeds::install_tls_provider();
+    let client = reqwest::Client::new();
+    let healthz = || async {
+        let response = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .ok()?;
+        Some((response.status().as_u16(), response.text().await.ok()?))
+    };
+    let mut answer = None;
+    for _ in 0..100 {
+        answer = healthz().await;
+        if answer.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if postgres && answer.as_ref().is_some_and(|(status, _)| *status == 200) {
+        // A failover leaves the daemon connected to a standby: new sessions are read-only.
+        let mut admin = sqlx::PgConnection::connect(&url).await.expect("connect");
+        sqlx::query(sqlx::AssertSqlSafe(
+            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = on', current_database()); END $$",
+        ))
+        .execute(&mut admin)
+        .await
+        .expect("read-only");
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .execute(&mut admin)
+        .await
+        .expect("sessions ended");
+        for _ in 0..50 {
+            answer = healthz().await;
+            if answer.as_ref().is_some_and(|(status, _)| *status != 200) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    child.kill().ok();
+    let output = child.wait_with_output().expect("stopped");
+    let (status, body) = answer.unwrap_or_else(|| {
+        panic!(
+            "serve never answered: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    assert_eq!(status, 503, "{body}");
+    assert!(body.starts_with("database read-only"), "{body}");
+}
