@@ -21,7 +21,7 @@ use crate::feeds::{self, FeedClient};
 use crate::scheduler::{self, Decision};
 use crate::store::feeds as store_feeds;
 use crate::store::{deliveries, editions};
-use crate::web::listener::GuardedListener;
+use crate::web::listener::{ConnectionLimits, GuardedListener};
 use crate::web::{self, WebState};
 
 /// How often the scheduler looks for due editions: every minute, on the minute.
@@ -39,11 +39,15 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     let pictures = Arc::new(Notify::new());
     let router = web::router(WebState::new(app.clone(), nudge.clone(), pictures.clone()).await?);
     let web_shutdown = wait_for(shutdown.clone());
+    let limits = ConnectionLimits {
+        unlimited_clients: app.settings.web.trusted_proxies.clone(),
+        ..ConnectionLimits::default()
+    };
     let web = tokio::spawn(async move {
         web::server::serve(
-            GuardedListener::new(listener),
+            GuardedListener::new(listener, limits),
             router,
-            web::server::HEADER_READ_TIMEOUT,
+            web::server::RequestTimeouts::default(),
             web_shutdown,
         )
         .await

@@ -1,11 +1,13 @@
-//! The web server's listener: a cap on open connections, and a timeout on each connection that
-//! stays silent, so idle or half-sent connections can never use up the process's file
-//! descriptors and starve `/healthz` and the sign-up form.
+//! The web server's listener: a cap on open connections with a share of it per client, and a
+//! timeout on each connection that stays silent, so idle or half-sent connections (from one
+//! client or many) can never use up the process's file descriptors and starve `/healthz` and
+//! the sign-up form.
 
+use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -18,26 +20,108 @@ use tokio_io_timeout::TimeoutStream;
 
 /// Connections open at once; the systemd unit's LimitNOFILE leaves room above it.
 pub const MAX_CONNECTIONS: usize = 4096;
+/// Connections one client (an IPv4 address, an IPv6 /64) may hold open at once: past it, its
+/// new connections are closed at once, so one client cannot take every slot.
+pub const MAX_CONNECTIONS_PER_CLIENT: usize = MAX_CONNECTIONS / 16;
 /// A connection that sends nothing for this long (an idle keep-alive, a stalled request) is
 /// closed.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How many connections the listener holds open, and for how long a silent one.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    pub per_client: usize,
+    pub idle_timeout: Duration,
+    /// Clients without a share of their own: the reverse proxies every reader comes through.
+    pub unlimited_clients: Vec<IpAddr>,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: MAX_CONNECTIONS,
+            per_client: MAX_CONNECTIONS_PER_CLIENT,
+            idle_timeout: IDLE_TIMEOUT,
+            unlimited_clients: Vec::new(),
+        }
+    }
+}
+
+/// Connections open per client.
+type OpenByClient = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
 pub struct GuardedListener {
     inner: TcpListener,
     slots: Arc<Semaphore>,
-    idle_timeout: Duration,
+    open_by_client: OpenByClient,
+    limits: ConnectionLimits,
 }
 
 impl GuardedListener {
-    pub fn new(inner: TcpListener) -> Self {
-        Self::with_limits(inner, MAX_CONNECTIONS, IDLE_TIMEOUT)
-    }
-
-    pub fn with_limits(inner: TcpListener, max_connections: usize, idle_timeout: Duration) -> Self {
+    pub fn new(inner: TcpListener, limits: ConnectionLimits) -> Self {
         Self {
             inner,
-            slots: Arc::new(Semaphore::new(max_connections)),
-            idle_timeout,
+            slots: Arc::new(Semaphore::new(limits.max_connections)),
+            open_by_client: Arc::default(),
+            limits,
+        }
+    }
+
+    /// Counts a connection from `address` against its client's share; `None` past the share.
+    fn admit(&self, address: &SocketAddr) -> Option<ClientShare> {
+        let ip = address.ip();
+        if self.limits.unlimited_clients.contains(&ip) {
+            return Some(ClientShare::default());
+        }
+        let client = client_of(ip);
+        let mut open = self
+            .open_by_client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = open.entry(client).or_default();
+        if *count >= self.limits.per_client {
+            return None;
+        }
+        *count += 1;
+        Some(ClientShare {
+            counted: Some((client, Arc::clone(&self.open_by_client))),
+        })
+    }
+}
+
+/// The unit a share is counted by: one IPv4 address, or one IPv6 /64 (what one host is given).
+fn client_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(network.into())
+            }
+        },
+        v4 => v4,
+    }
+}
+
+/// One connection counted against its client's share until it is closed.
+#[derive(Default)]
+struct ClientShare {
+    counted: Option<(IpAddr, OpenByClient)>,
+}
+
+impl Drop for ClientShare {
+    fn drop(&mut self) {
+        if let Some((client, open_by_client)) = self.counted.take() {
+            let mut open = open_by_client
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(count) = open.get_mut(&client) {
+                *count -= 1;
+                if *count == 0 {
+                    open.remove(&client);
+                }
+            }
         }
     }
 }
@@ -58,14 +142,19 @@ impl Listener for GuardedListener {
         loop {
             match self.inner.accept().await {
                 Ok((stream, address)) => {
+                    // Over its share: closed at once (dropped), the slot kept for others.
+                    let Some(share) = self.admit(&address) else {
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     let mut io = TimeoutStream::new(stream);
-                    io.set_read_timeout(Some(self.idle_timeout));
-                    io.set_write_timeout(Some(self.idle_timeout));
+                    io.set_read_timeout(Some(self.limits.idle_timeout));
+                    io.set_write_timeout(Some(self.limits.idle_timeout));
                     return (
                         GuardedStream {
                             io: Box::pin(io),
                             _slot: slot,
+                            _share: share,
                         },
                         address,
                     );
@@ -81,10 +170,11 @@ impl Listener for GuardedListener {
     }
 }
 
-/// One accepted connection, holding its slot until it is closed.
+/// One accepted connection, holding its slot and its client's share until it is closed.
 pub struct GuardedStream {
     io: Pin<Box<TimeoutStream<TcpStream>>>,
     _slot: OwnedSemaphorePermit,
+    _share: ClientShare,
 }
 
 impl AsyncRead for GuardedStream {

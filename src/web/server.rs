@@ -1,14 +1,16 @@
-//! Serving the router over HTTP/1.1 on the [`GuardedListener`], with a bound on how long a
-//! client may take to send a request's headers: the listener's idle timeout closes silent
-//! connections, this closes those that trickle a byte at a time (slowloris), which an idle
-//! timeout alone never does. axum's own `serve` offers no such bound.
+//! Serving the router over HTTP/1.1 on the [`GuardedListener`], with bounds on how long a
+//! client may take to send a request's headers and then its body: the listener's idle timeout
+//! closes silent connections, these close those that trickle a byte at a time (slowloris),
+//! which an idle timeout alone never does. axum's own `serve` offers no such bound.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
-use hyper::body::Incoming;
+use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -19,6 +21,55 @@ use super::listener::{ClientAddr, GuardedListener};
 
 /// A request's headers must arrive within this long of its first byte.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// And its body within this long of its headers.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long a client may take to send one request.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestTimeouts {
+    pub header_read: Duration,
+    pub body_read: Duration,
+}
+
+impl Default for RequestTimeouts {
+    fn default() -> Self {
+        Self {
+            header_read: HEADER_READ_TIMEOUT,
+            body_read: BODY_READ_TIMEOUT,
+        }
+    }
+}
+
+/// A request body that fails once its deadline passes, however steadily it trickles in.
+struct BodyWithDeadline {
+    inner: Incoming,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Body for BodyWithDeadline {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::BoxError>>> {
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err("the request body did not arrive in time".into())));
+        }
+        Pin::new(&mut self.inner)
+            .poll_frame(cx)
+            .map_err(axum::BoxError::from)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
 
 /// How long open requests may take to finish after `shutdown` fires.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -28,12 +79,12 @@ const DRAIN: Duration = Duration::from_secs(5);
 pub async fn serve(
     mut listener: GuardedListener,
     router: Router,
-    header_read_timeout: Duration,
+    timeouts: RequestTimeouts,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(timeouts.header_read);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -48,7 +99,12 @@ pub async fn serve(
                 request
                     .extensions_mut()
                     .insert(ConnectInfo(ClientAddr(address)));
-                request.map(axum::body::Body::new)
+                request.map(|inner| {
+                    axum::body::Body::new(BodyWithDeadline {
+                        inner,
+                        deadline: Box::pin(tokio::time::sleep(timeouts.body_read)),
+                    })
+                })
             });
         let connection =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));

@@ -6,30 +6,44 @@ use std::time::{Duration, Instant};
 
 use axum::routing::get;
 use axum::Router;
-use herald::web::listener::GuardedListener;
-use herald::web::server::{self, HEADER_READ_TIMEOUT};
+use herald::web::listener::{ConnectionLimits, GuardedListener};
+use herald::web::server::{self, RequestTimeouts};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 async fn serve(max_connections: usize, idle: Duration) -> std::net::SocketAddr {
-    serve_with(max_connections, idle, HEADER_READ_TIMEOUT).await
+    let limits = ConnectionLimits {
+        max_connections,
+        idle_timeout: idle,
+        ..ConnectionLimits::default()
+    };
+    serve_with(limits, RequestTimeouts::default()).await
 }
 
-async fn serve_with(
-    max_connections: usize,
-    idle: Duration,
-    header_read: Duration,
-) -> std::net::SocketAddr {
+async fn serve_with(limits: ConnectionLimits, timeouts: RequestTimeouts) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
-    let app = Router::new().route("/healthz", get(|| async { "ok" }));
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/echo",
+            axum::routing::post(|body: String| async move { body }),
+        );
     tokio::spawn(server::serve(
-        GuardedListener::with_limits(listener, max_connections, idle),
+        GuardedListener::new(listener, limits),
         app,
-        header_read,
+        timeouts,
         std::future::pending(),
     ));
     address
+}
+
+/// A connection to `address` from `source`, one of the loopback addresses (all of 127/8 is
+/// this host), as from another client.
+async fn connect_from(source: &str, address: std::net::SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{source}:0").parse().expect("source"))?;
+    socket.connect(address).await
 }
 
 async fn healthz(address: std::net::SocketAddr) -> String {
@@ -94,7 +108,16 @@ async fn past_the_cap_a_request_waits_for_a_slot_and_is_answered() {
 #[tokio::test]
 async fn a_request_trickled_a_byte_at_a_time_is_closed_after_the_header_read_timeout() {
     // The idle timeout alone would never fire: a byte arrives every 200 ms.
-    let address = serve_with(16, Duration::from_secs(5), Duration::from_secs(1)).await;
+    let limits = ConnectionLimits {
+        max_connections: 16,
+        idle_timeout: Duration::from_secs(5),
+        ..ConnectionLimits::default()
+    };
+    let timeouts = RequestTimeouts {
+        header_read: Duration::from_secs(1),
+        ..RequestTimeouts::default()
+    };
+    let address = serve_with(limits, timeouts).await;
     let mut slow = TcpStream::connect(address).await.expect("connect");
     let started = Instant::now();
 
@@ -125,8 +148,48 @@ async fn a_request_trickled_a_byte_at_a_time_is_closed_after_the_header_read_tim
     );
 }
 
+#[tokio::test]
+async fn a_body_trickled_a_byte_at_a_time_is_cut_off_at_the_body_deadline() {
+    let limits = ConnectionLimits {
+        idle_timeout: Duration::from_secs(5),
+        ..ConnectionLimits::default()
+    };
+    let timeouts = RequestTimeouts {
+        body_read: Duration::from_secs(1),
+        ..RequestTimeouts::default()
+    };
+    let address = serve_with(limits, timeouts).await;
+    let mut slow = TcpStream::connect(address).await.expect("connect");
+    slow.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        .await
+        .expect("headers");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    for _ in 0..100 {
+        if slow.write_all(b"a").await.is_err() {
+            break;
+        }
+        let mut buffer = [0u8; 512];
+        match tokio::time::timeout(Duration::from_millis(200), slow.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(read)) => answer.extend_from_slice(&buffer[..read]),
+            Err(_) => {}
+        }
+    }
+    let elapsed = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        elapsed < Duration::from_secs(4),
+        "still open after {elapsed:?}"
+    );
+    assert!(
+        !answer.contains(&"a".repeat(100)),
+        "the body was never taken whole: {answer}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_thousand_idle_connections_do_not_keep_healthz_from_answering_within_a_second() {
+async fn two_thousand_idle_connections_from_eight_clients_do_not_keep_healthz_from_answering() {
     // Both ends of every connection live in this process.
     rlimit::increase_nofile_limit(10_000).expect("raise the open-file limit");
     let daemon = crate::daemon::Daemon::start(None).await;
@@ -136,8 +199,9 @@ async fn two_thousand_idle_connections_do_not_keep_healthz_from_answering_within
         .parse()
         .expect("address");
     let mut idle = Vec::with_capacity(2_000);
-    for _ in 0..2_000 {
-        idle.push(TcpStream::connect(address).await.expect("connect"));
+    for i in 0..2_000 {
+        let source = format!("127.0.0.{}", 2 + i % 8);
+        idle.push(connect_from(&source, address).await.expect("connect"));
     }
 
     let started = Instant::now();
@@ -152,5 +216,51 @@ async fn two_thousand_idle_connections_do_not_keep_healthz_from_answering_within
         started.elapsed()
     );
     drop(idle);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_past_the_cap_gets_its_share_and_others_are_still_answered() {
+    rlimit::increase_nofile_limit(20_000).expect("raise the open-file limit");
+    let daemon = crate::daemon::Daemon::start(None).await;
+    let address: std::net::SocketAddr = daemon
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+    let mut hog = Vec::with_capacity(4_200);
+    for _ in 0..4_200 {
+        if let Ok(stream) = connect_from("127.0.0.2", address).await {
+            hog.push(stream);
+        }
+    }
+
+    let started = Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(5), healthz(address))
+        .await
+        .expect("answered");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "answered in {:?}",
+        started.elapsed()
+    );
+
+    // The server closed every connection past the client's share.
+    let mut open = 0;
+    for stream in &mut hog {
+        let mut buffer = [0u8; 1];
+        if tokio::time::timeout(Duration::from_millis(1), stream.read(&mut buffer))
+            .await
+            .is_err()
+        {
+            open += 1;
+        }
+    }
+    assert!(
+        open <= herald::web::listener::MAX_CONNECTIONS_PER_CLIENT,
+        "{open} connections of one client left open"
+    );
+    drop(hog);
     daemon.stop().await;
 }
