@@ -1,11 +1,22 @@
 //! Cleaning of free text that comes from outside (CLI flags, CSV cells, feeds, JSON).
 
-/// Replaces control characters (CR and LF included) with spaces and collapses runs of white
-/// space, so a title or name can never break a header line or a table row.
+/// Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): one left
+/// open in a headline (U+202E, RIGHT-TO-LEFT OVERRIDE) turns the text after it around, in the
+/// mail and on the archive page. The marks U+200E and U+200F open nothing and are kept.
+fn is_bidi_control(ch: char) -> bool {
+    matches!(ch, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Replaces control characters (CR and LF included) with spaces, drops bidirectional
+/// controls, and collapses runs of white space, so a title or name can never break a header
+/// line or a table row, or turn the text around it.
 pub fn single_line(raw: &str) -> String {
     let mut cleaned = String::with_capacity(raw.len());
     let mut pending_space = false;
     for ch in raw.chars() {
+        if is_bidi_control(ch) {
+            continue;
+        }
         if ch.is_whitespace() || ch.is_control() {
             pending_space = true;
             continue;
@@ -90,6 +101,15 @@ mod tests {
             single_line("  Breaking\r\nBcc: x@y.z\t\u{7}news "),
             "Breaking Bcc: x@y.z news"
         );
+    }
+
+    #[test]
+    fn bidirectional_overrides_are_dropped_and_marks_kept() {
+        assert_eq!(
+            single_line("Price \u{202E}gnp.exe\u{202C} and \u{2067}عربي\u{2069} \u{200F}ok"),
+            "Price gnp.exe and عربي \u{200F}ok"
+        );
+        assert_eq!(multi_line("a\u{202E}b\n\nc"), "ab\n\nc");
     }
 
     #[test]

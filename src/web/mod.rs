@@ -4,6 +4,7 @@
 mod api;
 mod archive;
 pub mod error;
+mod fallback;
 mod health;
 mod links;
 pub mod listener;
@@ -121,6 +122,8 @@ pub fn router(state: WebState) -> Router {
             "/webhooks/{provider}",
             post(webhooks::receive).layer(DefaultBodyLimit::max(webhooks::BODY_LIMIT)),
         )
+        .fallback(fallback::not_found)
+        .method_not_allowed_fallback(fallback::wrong_method)
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

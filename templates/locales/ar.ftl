@@ -52,6 +52,10 @@ page-unsubscribed = لن تصلك هذه النشرة بعد الآن.
 page-unsubscribe-help = لإلغاء الاشتراك، استخدم الرابط في أسفل أي عدد وصلك.
 page-not-found-title = غير موجود
 page-not-found = لا يوجد عدد كهذا.
+page-missing-title = غير موجود
+page-missing = لا توجد صفحة بهذا العنوان.
+page-wrong-method-title = غير مسموح
+page-wrong-method = هذا العنوان لا يقبل هذا النوع من الطلبات.
 page-archive-empty = لا توجد أعداد بعد.
 page-archive-stories =
     { $count ->

@@ -51,6 +51,10 @@ page-unsubscribed = Sie erhalten diesen Newsletter nicht mehr.
 page-unsubscribe-help = Zum Abmelden nutzen Sie den Link am Ende jeder erhaltenen Ausgabe.
 page-not-found-title = Nicht gefunden
 page-not-found = Diese Ausgabe gibt es nicht.
+page-missing-title = Nicht gefunden
+page-missing = Unter dieser Adresse gibt es keine Seite.
+page-wrong-method-title = Nicht erlaubt
+page-wrong-method = Diese Adresse nimmt diese Art von Anfrage nicht an.
 page-archive-empty = Noch keine Ausgaben.
 page-archive-stories =
     { $count ->

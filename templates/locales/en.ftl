@@ -55,6 +55,10 @@ page-unsubscribed = You will not receive this newsletter any more.
 page-unsubscribe-help = To unsubscribe, use the link at the bottom of any edition you received.
 page-not-found-title = Not found
 page-not-found = There is no such edition.
+page-missing-title = Not found
+page-missing = There is no page at this address.
+page-wrong-method-title = Not allowed
+page-wrong-method = This address does not take that kind of request.
 page-archive-empty = No editions yet.
 page-archive-stories =
     { $count ->

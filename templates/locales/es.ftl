@@ -51,6 +51,10 @@ page-unsubscribed = Ya no recibirás este boletín.
 page-unsubscribe-help = Para darte de baja, usa el enlace al final de cualquier edición que hayas recibido.
 page-not-found-title = No encontrado
 page-not-found = No existe esa edición.
+page-missing-title = No encontrado
+page-missing = No hay ninguna página en esta dirección.
+page-wrong-method-title = No permitido
+page-wrong-method = Esta dirección no acepta ese tipo de petición.
 page-archive-empty = Todavía no hay ediciones.
 page-archive-stories =
     { $count ->

@@ -51,6 +51,10 @@ page-unsubscribed = Vous ne recevrez plus cette lettre.
 page-unsubscribe-help = Pour vous désabonner, utilisez le lien en bas de n’importe quelle édition reçue.
 page-not-found-title = Introuvable
 page-not-found = Cette édition n’existe pas.
+page-missing-title = Introuvable
+page-missing = Il n’y a pas de page à cette adresse.
+page-wrong-method-title = Non autorisé
+page-wrong-method = Cette adresse n’accepte pas ce type de requête.
 page-archive-empty = Aucune édition pour l’instant.
 page-archive-stories =
     { $count ->

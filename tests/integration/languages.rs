@@ -574,3 +574,47 @@ async fn list_languages_are_checked_against_the_catalogues() {
         (Some("fr"), Some(true))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_address_or_method_gets_a_small_page_in_the_list_s_language() {
+    let daemon = Daemon::start(None).await;
+    daemon
+        .app
+        .run(&[
+            "list",
+            "add",
+            "sabah",
+            "--title",
+            "نشرة الصباح",
+            "--language",
+            "ar-JO",
+        ])
+        .await
+        .ok();
+
+    // The only list is Arabic: so is every page that belongs to no list.
+    let (status, page) = daemon.get("/no/such/page").await;
+    assert_eq!(status, 404);
+    assert!(page.contains(r#"lang="ar-JO" dir="rtl""#), "{page}");
+    assert!(page.contains("لا توجد صفحة بهذا العنوان"), "{page}");
+    let response = daemon
+        .http
+        .delete(format!("{}/subscribe", daemon.base))
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    let page = response.text().await.expect("body");
+    assert!(page.contains("هذا العنوان لا يقبل"), "{page}");
+
+    // With two lists, an address under a list's archive is in that list's language.
+    daemon.app.run(&["list", "add", "morning"]).await.ok();
+    let (status, page) = daemon.get("/archive/sabah/2026-01-01/extra").await;
+    assert_eq!(status, 404);
+    assert!(page.contains("لا توجد صفحة بهذا العنوان"), "{page}");
+    let (status, page) = daemon.get("/nothing-here").await;
+    assert_eq!(status, 404);
+    assert!(page.contains("There is no page at this address."), "{page}");
+    daemon.stop().await;
+}

@@ -1,0 +1,54 @@
+//! What a reader sees at an address Herald does not serve (404) or with a method it does not
+//! take there (405): a small page in the language of the list the address is about, or of the
+//! only list, instead of an empty body.
+
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+
+use super::{html, WebState};
+use crate::domain::ListSlug;
+use crate::locale::Locale;
+use crate::store::lists;
+use crate::templates::pages;
+
+pub async fn not_found(State(state): State<WebState>, uri: Uri) -> Response {
+    let locale = locale_for(&state, uri.path()).await;
+    let page = pages::message(
+        &state.app.settings.newsletter,
+        &locale,
+        "page-missing-title",
+        "page-missing",
+    );
+    html(StatusCode::NOT_FOUND, page)
+}
+
+pub async fn wrong_method(State(state): State<WebState>, uri: Uri) -> Response {
+    let locale = locale_for(&state, uri.path()).await;
+    let page = pages::message(
+        &state.app.settings.newsletter,
+        &locale,
+        "page-wrong-method-title",
+        "page-wrong-method",
+    );
+    html(StatusCode::METHOD_NOT_ALLOWED, page)
+}
+
+/// The language of the list an `/archive/{list}/...` address names, else of the only list;
+/// English when neither tells (or the database does not answer).
+async fn locale_for(state: &WebState, path: &str) -> Locale {
+    let mut segments = path.trim_start_matches('/').split('/');
+    let named = match (segments.next(), segments.next()) {
+        (Some("archive"), Some(slug)) => ListSlug::parse(slug).ok(),
+        _ => None,
+    };
+    if let Some(slug) = named {
+        if let Ok(Some(list)) = lists::find(&state.app.pool, &slug).await {
+            return state.locale(&list.language);
+        }
+    }
+    match lists::all(&state.app.pool).await.as_deref() {
+        Ok([only]) => state.locale(&only.language),
+        _ => state.english(),
+    }
+}
