@@ -102,6 +102,17 @@ fn build(language: Language, sources: Vec<Source>) -> Result<Catalogue, String> 
     for source in &sources {
         bundle.add_resource_overriding(Arc::clone(&source.resource));
     }
+    let terms: std::collections::HashSet<&str> = sources
+        .iter()
+        .flat_map(|source| source.resource.entries())
+        .filter_map(|entry| match entry {
+            ast::Entry::Term(term) => Some(term.id.name),
+            _ => None,
+        })
+        .collect();
+    for source in &sources {
+        check_references(source, &bundle, &terms)?;
+    }
     let catalogue = Catalogue { language, bundle };
     let origin = sources
         .last()
@@ -123,6 +134,133 @@ fn build(language: Language, sources: Vec<Source>) -> Result<Catalogue, String> 
         }
     }
     Ok(catalogue)
+}
+
+/// Refuses a message that refers to a message, attribute or term the catalogue does not
+/// define: Fluent would show readers the raw reference.
+fn check_references(
+    source: &Source,
+    bundle: &FluentBundle<Arc<FluentResource>>,
+    terms: &std::collections::HashSet<&str>,
+) -> Result<(), String> {
+    for entry in source.resource.entries() {
+        let (key, patterns): (&str, Vec<&ast::Pattern<&str>>) = match entry {
+            ast::Entry::Message(message) => (
+                message.id.name,
+                message
+                    .value
+                    .iter()
+                    .chain(message.attributes.iter().map(|attribute| &attribute.value))
+                    .collect(),
+            ),
+            ast::Entry::Term(term) => (
+                term.id.name,
+                std::iter::once(&term.value)
+                    .chain(term.attributes.iter().map(|attribute| &attribute.value))
+                    .collect(),
+            ),
+            _ => continue,
+        };
+        let mut references = Vec::new();
+        for pattern in patterns {
+            references_in_pattern(pattern, &mut references);
+        }
+        for reference in references {
+            let defined = match reference {
+                Reference::Message(id, attribute) => {
+                    bundle.get_message(id).is_some_and(|message| {
+                        attribute.is_none_or(|name| message.get_attribute(name).is_some())
+                    })
+                }
+                Reference::Term(id) => terms.contains(id),
+            };
+            if !defined {
+                let source_text = source.resource.source();
+                let at = source_text
+                    .find(&format!("\n{key} ="))
+                    .map_or(0, |at| at + 1);
+                let what = match reference {
+                    Reference::Message(id, Some(attribute)) => format!("{id}.{attribute}"),
+                    Reference::Message(id, None) => id.to_string(),
+                    Reference::Term(id) => format!("-{id}"),
+                };
+                return Err(format!(
+                    "{}:{}: {key} refers to {what}, which this catalogue does not define",
+                    source.origin,
+                    line_of(source_text, at)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Reference<'s> {
+    Message(&'s str, Option<&'s str>),
+    Term(&'s str),
+}
+
+fn references_in_pattern<'s>(pattern: &ast::Pattern<&'s str>, found: &mut Vec<Reference<'s>>) {
+    for element in &pattern.elements {
+        if let ast::PatternElement::Placeable { expression } = element {
+            references_in_expression(expression, found);
+        }
+    }
+}
+
+fn references_in_expression<'s>(
+    expression: &ast::Expression<&'s str>,
+    found: &mut Vec<Reference<'s>>,
+) {
+    match expression {
+        ast::Expression::Inline(inline) => references_in_inline(inline, found),
+        ast::Expression::Select { selector, variants } => {
+            references_in_inline(selector, found);
+            for variant in variants {
+                references_in_pattern(&variant.value, found);
+            }
+        }
+    }
+}
+
+fn references_in_inline<'s>(
+    inline: &ast::InlineExpression<&'s str>,
+    found: &mut Vec<Reference<'s>>,
+) {
+    match inline {
+        ast::InlineExpression::MessageReference { id, attribute } => {
+            found.push(Reference::Message(
+                id.name,
+                attribute.as_ref().map(|a| a.name),
+            ));
+        }
+        ast::InlineExpression::TermReference { id, arguments, .. } => {
+            found.push(Reference::Term(id.name));
+            if let Some(arguments) = arguments {
+                references_in_arguments(arguments, found);
+            }
+        }
+        ast::InlineExpression::FunctionReference { arguments, .. } => {
+            references_in_arguments(arguments, found);
+        }
+        ast::InlineExpression::Placeable { expression } => {
+            references_in_expression(expression, found);
+        }
+        _ => {}
+    }
+}
+
+fn references_in_arguments<'s>(
+    arguments: &ast::CallArguments<&'s str>,
+    found: &mut Vec<Reference<'s>>,
+) {
+    for argument in &arguments.positional {
+        references_in_inline(argument, found);
+    }
+    for named in &arguments.named {
+        references_in_inline(&named.value, found);
+    }
 }
 
 /// Every language Herald can write in, by lower-case tag.

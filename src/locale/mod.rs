@@ -351,5 +351,37 @@ mod tests {
         std::fs::write(dir.path().join("fr.ftl"), "date-long = %Q\n").expect("write");
         let error = Catalogues::load(Some(dir.path())).expect_err("refused");
         assert!(error.contains("date-long"), "{error}");
+
+        for (text, reference) in [
+            (
+                "digest-read-more = Lire\n\ndigest-unsubscribe = { digest-nothing }\n",
+                "digest-nothing",
+            ),
+            ("digest-unsubscribe = { -marque } ici\n", "-marque"),
+            (
+                "digest-unsubscribe = { digest-read-more.title }\n",
+                "digest-read-more.title",
+            ),
+        ] {
+            std::fs::write(dir.path().join("fr.ftl"), text).expect("write");
+            let error = Catalogues::load(Some(dir.path())).expect_err("refused");
+            let line = if text.starts_with("digest-read-more") {
+                3
+            } else {
+                1
+            };
+            assert!(
+                error.contains(&format!(
+                    "fr.ftl:{line}: digest-unsubscribe refers to {reference}"
+                )),
+                "{error}"
+            );
+        }
+        std::fs::write(
+            dir.path().join("fr.ftl"),
+            "-marque = Le Quotidien\ndigest-unsubscribe = { -marque } { digest-read-more }\n",
+        )
+        .expect("write");
+        Catalogues::load(Some(dir.path())).expect("a reference the catalogue defines is fine");
     }
 }
