@@ -29,13 +29,11 @@ pub async fn foreign_content(pool: &crate::store::Pool) -> anyhow::Result<Vec<St
         .filter(|slug| slug != LIST_SLUG)
         .map(|slug| format!("list {slug}"))
         .collect();
-    let stories: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM stories WHERE substr(url, 1, $1) != $2")
-            .bind(STORY_SITE.len() as i64)
-            .bind(STORY_SITE)
-            .fetch_one(pool)
-            .await
-            .context("counting stories")?;
+    let stories: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stories WHERE url NOT LIKE $1")
+        .bind(format!("{STORY_SITE}%"))
+        .fetch_one(pool)
+        .await
+        .context("counting stories")?;
     if stories > 0 {
         found.push(format!("{stories} stories of its own"));
     }

@@ -134,3 +134,21 @@ fn admin_from_drop(statement: String, what: &str) {
         eprintln!("could not drop {what}: {error}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_runs_on_postgresql_and_resumes() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for run in ["first", "second"] {
+        let output = crate::helpers::herald(dir.path(), &["demo", "--database", &database.url]);
+        assert!(
+            output.status.success(),
+            "{run}: {}",
+            crate::helpers::stderr(&output)
+        );
+    }
+    let sent = std::fs::read_dir(dir.path().join("outbox"))
+        .expect("outbox")
+        .count();
+    assert_eq!(sent, 3, "one .eml per confirmed sample subscriber, once");
+}
