@@ -161,6 +161,9 @@ pub struct FeedSettings {
     /// Pictures at loopback, private and link-local addresses are measured too (a closed
     /// network, tests); otherwise only public addresses are fetched.
     pub allow_private_pictures: bool,
+    /// A proxy pictures are fetched through (never one from the environment). It resolves
+    /// names itself, so without `allow_private_pictures` only addresses are fetched through it.
+    pub picture_proxy: Option<Url>,
 }
 
 /// Where bounce and complaint reports come back, and what they do.
@@ -471,6 +474,7 @@ struct RawFeeds {
     timeout_secs: u64,
     max_bytes: u64,
     allow_private_pictures: bool,
+    picture_proxy: String,
 }
 
 impl Default for RawFeeds {
@@ -480,6 +484,7 @@ impl Default for RawFeeds {
             timeout_secs: 20,
             max_bytes: 5 * 1024 * 1024,
             allow_private_pictures: false,
+            picture_proxy: String::new(),
         }
     }
 }
@@ -773,6 +778,10 @@ impl Raw {
                 .map_err(|_| format!("{:?} is not an address:port", self.web.bind)),
         )?;
         let base_url = key("web.base_url", http_url(&self.web.base_url))?;
+        let picture_proxy = match self.feeds.picture_proxy.trim() {
+            "" => None,
+            raw => Some(key("feeds.picture_proxy", http_url(raw))?),
+        };
         let trusted_proxies = self
             .web
             .trusted_proxies
@@ -949,6 +958,7 @@ impl Raw {
                 timeout_secs: self.feeds.timeout_secs,
                 max_bytes: self.feeds.max_bytes,
                 allow_private_pictures: self.feeds.allow_private_pictures,
+                picture_proxy,
             },
             bounces: BounceSettings {
                 domain: bounce_domain,

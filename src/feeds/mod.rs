@@ -52,6 +52,8 @@ pub struct FeedClient {
     /// from whoever writes a feed, feed URLs from the admin.
     pictures: reqwest::Client,
     allow_private_pictures: bool,
+    /// Pictures go through `feeds.picture_proxy`.
+    proxied_pictures: bool,
     max_bytes: u64,
 }
 
@@ -71,23 +73,27 @@ impl FeedClient {
         let http = builder().build().context("building the feed HTTP client")?;
         // Pictures never go through a proxy taken from the environment: a proxy resolves the
         // name itself, out of reach of the address check, inside whatever network it is in.
-        let pictures = if settings.allow_private_pictures {
-            builder()
-                .no_proxy()
-                .build()
-                .context("building the picture HTTP client")?
-        } else {
-            builder()
-                .no_proxy()
+        // Only `feeds.picture_proxy` is used, and then names only where private is allowed.
+        let mut pictures = builder().no_proxy();
+        if let Some(proxy) = &settings.picture_proxy {
+            let proxy =
+                reqwest::Proxy::all(proxy.as_str()).context("setting feeds.picture_proxy")?;
+            pictures = pictures.proxy(proxy);
+        }
+        if !settings.allow_private_pictures {
+            let names = settings.picture_proxy.is_none();
+            pictures = pictures
                 .dns_resolver(public_address::PublicOnly)
-                .redirect(public_address::redirect_policy())
-                .build()
-                .context("building the picture HTTP client")?
-        };
+                .redirect(public_address::redirect_policy(names));
+        }
+        let pictures = pictures
+            .build()
+            .context("building the picture HTTP client")?;
         Ok(Self {
             http,
             pictures,
             allow_private_pictures: settings.allow_private_pictures,
+            proxied_pictures: settings.picture_proxy.is_some(),
             max_bytes: settings.max_bytes,
         })
     }

@@ -29,6 +29,9 @@ impl FeedClient {
         let url = reqwest::Url::parse(url).map_err(|error| error.to_string())?;
         if !self.allow_private_pictures {
             super::public_address::check_literal(&url)?;
+            if self.proxied_pictures {
+                super::public_address::check_no_name(&url)?;
+            }
         }
         let request = self
             .pictures

@@ -86,17 +86,37 @@ pub fn check_literal(url: &Url) -> Result<(), String> {
     }
 }
 
-/// Redirects are followed only to URLs [`check_literal`] lets through.
-pub fn redirect_policy() -> redirect::Policy {
-    redirect::Policy::custom(|attempt| {
+/// Redirects are followed only to URLs [`check_literal`] lets through, and with `names` false
+/// (through a proxy) only to addresses.
+pub fn redirect_policy(names: bool) -> redirect::Policy {
+    redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() >= MAX_REDIRECTS {
             return attempt.error("too many redirects");
         }
-        match check_literal(attempt.url()) {
+        let checked = check_literal(attempt.url()).and_then(|()| {
+            if names {
+                Ok(())
+            } else {
+                check_no_name(attempt.url())
+            }
+        });
+        match checked {
             Ok(()) => attempt.follow(),
             Err(refusal) => attempt.error(refusal),
         }
     })
+}
+
+/// Through a proxy, a name is resolved by the proxy, where no address check reaches: only
+/// addresses are fetched (unless `feeds.allow_private_pictures`).
+pub fn check_no_name(url: &Url) -> Result<(), String> {
+    match url.host() {
+        Some(url::Host::Domain(name)) => Err(format!(
+            "refused: {name} would be resolved by feeds.picture_proxy, out of reach of the \
+             address check (set feeds.allow_private_pictures to fetch names through it)"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The system resolver, keeping only public addresses; a name with none is an error.

@@ -261,3 +261,113 @@ async fn pictures_from_the_story_api_are_measured_after_the_answer() {
     }
     daemon.stop().await;
 }
+
+/// An HTTP proxy that answers every request with a picture and remembers what it was asked.
+async fn picture_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::http::Uri;
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = asked.clone();
+    let app = axum::Router::new().fallback(move |uri: Uri| {
+        let recorded = recorded.clone();
+        async move {
+            recorded.lock().expect("lock").push(uri.to_string());
+            ([("content-type", "image/png")], png_header(640, 480))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, asked)
+}
+
+/// `story add` with a picture, by the binary with `env`; the picture's size afterwards.
+async fn added_with(dir: &std::path::Path, env: &[(&str, &str)], path: &str) -> serde_json::Value {
+    let database = format!("sqlite://{}", dir.join("herald.db").display());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
+    command
+        .current_dir(dir)
+        .args(["--database", &database, "story", "add", "--title", path])
+        .arg("--url")
+        .arg(format!("https://news.example.org/{path}"))
+        .arg("--image-url")
+        .arg("http://intranet-wiki.corp.example/admin/export.png");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("joined")
+        .expect("herald runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listed = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .current_dir(dir)
+        .args(["--json", "--database", &database, "story", "ls"])
+        .output()
+        .expect("story ls");
+    let stories: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    let url = format!("https://news.example.org/{path}");
+    stories
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|story| story["url"] == url.as_str())
+        .unwrap_or_else(|| panic!("no story {url}"))["image_size"]
+        .clone()
+}
+
+/// A proxy in the environment (`HTTP_PROXY`, common in a unit's environment) is never asked
+/// for a picture: it would resolve an internal name out of reach of the address check. A
+/// proxy named in `feeds.picture_proxy` is used, for names only where private is allowed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pictures_never_go_through_a_proxy_from_the_environment() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let init = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .current_dir(dir.path())
+        .args(["--database", "herald.db", "init"])
+        .output()
+        .expect("init");
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let (proxy, asked) = picture_proxy().await;
+
+    let environment = [
+        ("HTTP_PROXY", proxy.as_str()),
+        ("http_proxy", proxy.as_str()),
+        ("HTTPS_PROXY", proxy.as_str()),
+        ("ALL_PROXY", proxy.as_str()),
+    ];
+    assert!(added_with(dir.path(), &environment, "environment")
+        .await
+        .is_null());
+    assert!(asked.lock().expect("lock").is_empty(), "{:?}", asked.lock());
+
+    let named = [("HERALD__FEEDS__PICTURE_PROXY", proxy.as_str())];
+    assert!(added_with(dir.path(), &named, "named").await.is_null());
+    assert!(
+        asked.lock().expect("lock").is_empty(),
+        "a name is not sent to the proxy unless private pictures are allowed: {:?}",
+        asked.lock()
+    );
+
+    let allowed = [
+        ("HERALD__FEEDS__PICTURE_PROXY", proxy.as_str()),
+        ("HERALD__FEEDS__ALLOW_PRIVATE_PICTURES", "true"),
+    ];
+    assert_eq!(
+        added_with(dir.path(), &allowed, "allowed").await,
+        serde_json::json!({"width": 640, "height": 480})
+    );
+    assert_eq!(
+        *asked.lock().expect("lock"),
+        ["http://intranet-wiki.corp.example/admin/export.png"]
+    );
+}
