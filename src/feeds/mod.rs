@@ -168,6 +168,21 @@ pub fn html_to_text(html: &str) -> String {
     .unwrap_or_default()
 }
 
+/// Where an XML declaration (`<?xml ...?>`) stands anywhere but at the very start.
+fn misplaced_declaration(body: &[u8]) -> Option<usize> {
+    let start = body
+        .iter()
+        .position(|byte| !byte.is_ascii_whitespace())
+        .unwrap_or(0);
+    body.windows(6)
+        .enumerate()
+        .skip(start + 1)
+        .find(|(_, window)| {
+            window.starts_with(b"<?xml") && (window[5].is_ascii_whitespace() || window[5] == b'?')
+        })
+        .map(|(at, _)| at)
+}
+
 /// The feed's entries, and how many could not be read. A feed feed-rs refuses whole is
 /// repaired (Atom media types and modes) and, failing that, read one entry at a time.
 fn read_entries(
@@ -226,6 +241,13 @@ pub fn parse(
         return Err("the feed is empty".to_string());
     }
     let body = normalise::normalise(body);
+    if let Some(at) = misplaced_declaration(&body) {
+        // quick-xml (under feed-rs) panics on one that names another encoding.
+        return Err(format!(
+            "not a valid RSS, Atom or JSON feed: an XML declaration at byte {at}, where only \
+             the first line may have one"
+        ));
+    }
     let (entries, mut skipped) = read_entries(&body, feed_url)?;
     let mut stories = Vec::new();
     for entry in entries {
