@@ -1,8 +1,10 @@
 //! The HTML part: a hybrid, table-based layout (after Cerberus) that holds up in Outlook, Gmail
 //! and Apple Mail: presentation tables, inline styles, at most 600px wide, no scripts or forms.
 //! Right-to-left editions set `dir` on the document and on every layout table, and every cell
-//! names its own alignment, so the whole layout mirrors; story text carries `dir="auto"` so a
-//! headline in another script keeps its own direction.
+//! names its own alignment, so the whole layout mirrors. In a right-to-left edition story text
+//! takes the edition's direction (a headline that begins with a Latin word, "BBC News: ...",
+//! still reads right to left, the Latin run inside it kept whole by the bidi algorithm); in a
+//! left-to-right one it carries `dir="auto"`, so an Arabic headline keeps its own.
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
@@ -13,6 +15,15 @@ use super::style::{
 use super::{DigestView, PictureView, StoryView};
 use crate::digest::template::Slot;
 use crate::locale::Locale;
+
+/// The direction of story text (headlines, summaries, captions) in this edition.
+fn story_dir(locale: &Locale) -> &'static str {
+    if locale.is_right_to_left() {
+        "rtl"
+    } else {
+        "auto"
+    }
+}
 
 fn slot(slot: Slot) -> PreEscaped<String> {
     PreEscaped(slot.marker())
@@ -122,7 +133,7 @@ fn masthead(view: &DigestView<'_>) -> Markup {
             }
             tr {
                 td.h-pad.h-muted align=(locale.start()) style=(text_cell(14, 20, MUTED, "4px 24px 0", locale.start())) {
-                    span dir="auto" { (view.list_title) } " · " (view.date_label)
+                    span dir=(story_dir(locale)) { (view.list_title) } " · " (view.date_label)
                 }
             }
             tr {
@@ -180,7 +191,7 @@ fn story_rows(view: &DigestView<'_>, story: &StoryView, lead: bool) -> Markup {
     let text = html! {
         tr {
             td.h-pad align=(start) style=(text_cell(18, 24, TEXT, "16px 24px 0", start)) {
-                a.h-link href=(story.url) dir="auto" style=(format!("color: {brand}; text-decoration: none; font-weight: bold;")) { (story.title) }
+                a.h-link href=(story.url) dir=(story_dir(locale)) style=(format!("color: {brand}; text-decoration: none; font-weight: bold; {}", style::WRAP)) { (story.title) }
             }
         }
         @if let Some(author) = &story.author {
@@ -190,7 +201,7 @@ fn story_rows(view: &DigestView<'_>, story: &StoryView, lead: bool) -> Markup {
             tr {
                 td.h-pad.h-text align=(start) style=(text_cell(15, 22, TEXT, "8px 24px 0", start)) {
                     @for paragraph in summary.split("\n\n") {
-                        p.h-text dir="auto" style=(format!("margin: 0 0 8px; font-family: {}; font-size: 15px; line-height: 22px; color: {TEXT}; text-align: {start};", style::FONT_STACK)) { (paragraph) }
+                        p.h-text dir=(story_dir(locale)) style=(format!("margin: 0 0 8px; font-family: {}; font-size: 15px; line-height: 22px; color: {TEXT}; text-align: {start}; {}", style::FONT_STACK, style::WRAP)) { (paragraph) }
                     }
                 }
             }
@@ -210,7 +221,7 @@ fn story_rows(view: &DigestView<'_>, story: &StoryView, lead: bool) -> Markup {
                     }
                 }
                 @if let Some(caption) = caption_line(view, lead_picture) {
-                    tr { td.h-pad.h-muted align=(start) dir="auto" style=(text_cell(12, 16, MUTED, "6px 24px 0", start)) { (caption) } }
+                    tr { td.h-pad.h-muted align=(start) dir=(story_dir(locale)) style=(text_cell(12, 16, MUTED, "6px 24px 0", start)) { (caption) } }
                 }
             }
         }

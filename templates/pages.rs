@@ -192,7 +192,7 @@ pub fn archive_index(
             ol.editions {
                 @for edition in editions {
                     li {
-                        a href=(web.url(&format!("archive/{slug}/{}", edition.date))) dir="auto" { (edition.headline) }
+                        a href=(web.url(&format!("archive/{slug}/{}", edition.date))) dir=(if locale.is_right_to_left() { "rtl" } else { "auto" }) { (edition.headline) }
                         br;
                         span.muted {
                             time datetime=(edition.date) { (locale.long_date(edition.date)) }

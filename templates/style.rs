@@ -17,12 +17,17 @@ pub const THUMBNAIL_WIDTH: u32 = 120;
 /// transparent picture legible on a dark background.
 pub const PICTURE_BACKGROUND: &str = "#e8ebef";
 
+/// Lets a word or URL longer than the line break anywhere rather than widen the whole email
+/// past a phone's screen (`anywhere` also shrinks the cell's narrowest width, which
+/// `break-word` alone does not; `word-break` is for older WebKit and Outlook.com).
+pub const WRAP: &str = "overflow-wrap: anywhere; word-wrap: break-word; word-break: break-word;";
+
 /// Inline style for a text cell; `align` is where lines start or end ("left", "right",
 /// "center"), so right-to-left editions set it per cell rather than inheriting it.
 pub fn text_cell(size: u32, line_height: u32, color: &str, padding: &str, align: &str) -> String {
     format!(
         "padding: {padding}; font-family: {FONT_STACK}; font-size: {size}px; \
-         line-height: {line_height}px; color: {color}; text-align: {align};"
+         line-height: {line_height}px; color: {color}; text-align: {align}; {WRAP}"
     )
 }
 

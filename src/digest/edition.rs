@@ -257,7 +257,7 @@ fn preheader(locale: &Locale, sections: &[SectionView]) -> String {
             &[("headlines", titles.join(" · ").into())],
         )
     };
-    text::truncate_chars(line, 140)
+    text::preview(line, 140)
 }
 
 #[cfg(test)]

@@ -83,6 +83,30 @@ pub fn multi_line(raw: &str) -> String {
     paragraphs.join("\n\n")
 }
 
+/// At most `max` characters of `text` for a preview line: cut at a word (with `…`) where a
+/// word boundary is near, and with every bidirectional isolate it opened closed again, so the
+/// text after it keeps its direction.
+pub fn preview(text: String, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text;
+    }
+    let cut = truncate_chars(text, max.saturating_sub(1));
+    let at_word = match cut.rfind(char::is_whitespace) {
+        Some(space) if space > cut.len() / 2 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    let mut line = format!("{}…", at_word.trim_end());
+    let opened = line
+        .chars()
+        .filter(|ch| matches!(ch, '\u{2066}'..='\u{2068}'))
+        .count();
+    let closed = line.chars().filter(|ch| *ch == '\u{2069}').count();
+    for _ in closed..opened {
+        line.push('\u{2069}');
+    }
+    line
+}
+
 /// Shortens to at most `max` characters, on a character boundary.
 pub fn truncate_chars(text: String, max: usize) -> String {
     match text.char_indices().nth(max) {
@@ -110,6 +134,17 @@ mod tests {
             "Price gnp.exe and عربي \u{200F}ok"
         );
         assert_eq!(multi_line("a\u{202E}b\n\nc"), "ab\n\nc");
+    }
+
+    #[test]
+    fn a_preview_is_cut_at_a_word_and_closes_its_isolates() {
+        let line =
+            "وأيضًا: \u{2068}BBC News: المطر يعود إلى عمّان · Central bank holds rates\u{2069}";
+        let cut = preview(line.to_string(), 40);
+        assert!(cut.chars().count() <= 41, "{cut}");
+        assert!(cut.ends_with("…\u{2069}"), "{cut:?}");
+        assert!(!cut.contains("عمّا…"), "cut at a word: {cut}");
+        assert_eq!(preview("short".into(), 40), "short");
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod fuzz_replay;
 mod html_check;
 mod imap_bounces;
 pub mod languages;
+mod layout;
 mod lists;
 mod operations;
 mod outbound;
