@@ -11,7 +11,7 @@ use crate::bounces::report::{self, Report, ReportKind};
 use crate::bounces::verp::{Claim, Tag, Verp};
 use crate::fingerprint::fingerprint;
 use crate::store::begin_immediate;
-use crate::store::bounces::{self, NewReport};
+use crate::store::bounces::{self, NewReport, SubscriptionOf};
 
 /// The most of a report that is kept (and read): a DSN quotes the message it returns, which
 /// need not be kept whole.
@@ -204,18 +204,23 @@ async fn first_reader(
                 bounces::subscriber_exists(tx, subscriber_id).await?
             }
             (Tag::Delivery { edition_id, .. }, false) => {
-                let secret = bounces::delivery_secret(tx, edition_id, subscriber_id).await?;
+                let of = SubscriptionOf::Edition(edition_id);
+                let secret = bounces::reader_secret(tx, of, subscriber_id).await?;
                 verp.holds(claim, secret.as_deref())
             }
-            (Tag::Confirmation { list_id, .. }, false) => {
-                let secret = match list_id {
-                    Some(list_id) => {
-                        bounces::subscription_secret(tx, list_id, subscriber_id).await?
-                    }
-                    None => None,
-                };
+            (
+                Tag::Confirmation {
+                    list_id: Some(list_id),
+                    ..
+                },
+                false,
+            ) => {
+                let of = SubscriptionOf::List(list_id);
+                let secret = bounces::reader_secret(tx, of, subscriber_id).await?;
                 verp.holds(claim, secret.as_deref())
             }
+            // A tag bound to a reader's secret always names its list.
+            (Tag::Confirmation { list_id: None, .. }, false) => false,
         };
         if holds {
             return Ok(Some(Reader {

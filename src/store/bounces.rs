@@ -101,36 +101,31 @@ pub async fn delivery_exists(
     Ok(found.is_some())
 }
 
-/// The lasting secret of the subscription an edition's delivery was for, while it exists.
-pub async fn delivery_secret(
-    tx: &mut Transaction<'_, sqlx::Any>,
-    edition_id: i64,
-    subscriber_id: i64,
-) -> anyhow::Result<Option<String>> {
-    let secret: Option<Option<String>> = sqlx::query_scalar(
-        "SELECT s.unsubscribe_secret FROM editions e
-         JOIN subscriptions s ON s.list_id = e.list_id AND s.subscriber_id = $2
-         WHERE e.id = $1",
-    )
-    .bind(edition_id)
-    .bind(subscriber_id)
-    .fetch_optional(&mut **tx)
-    .await
-    .context("looking up the reader's secret")?;
-    Ok(secret.flatten())
+/// Where a reader's subscription is found: the list an edition went to, or a list.
+#[derive(Debug, Clone, Copy)]
+pub enum SubscriptionOf {
+    Edition(i64),
+    List(i64),
 }
 
-/// The lasting secret of one subscription, while it exists.
-pub async fn subscription_secret(
+/// The lasting secret of the reader's subscription, while it exists.
+pub async fn reader_secret(
     tx: &mut Transaction<'_, sqlx::Any>,
-    list_id: i64,
+    of: SubscriptionOf,
     subscriber_id: i64,
 ) -> anyhow::Result<Option<String>> {
+    let (edition_id, list_id) = match of {
+        SubscriptionOf::Edition(edition_id) => (Some(edition_id), None),
+        SubscriptionOf::List(list_id) => (None, Some(list_id)),
+    };
     let secret: Option<Option<String>> = sqlx::query_scalar(
-        "SELECT unsubscribe_secret FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2",
+        "SELECT unsubscribe_secret FROM subscriptions
+         WHERE subscriber_id = $1
+           AND list_id = COALESCE($2, (SELECT list_id FROM editions WHERE id = $3))",
     )
-    .bind(list_id)
     .bind(subscriber_id)
+    .bind(list_id)
+    .bind(edition_id)
     .fetch_optional(&mut **tx)
     .await
     .context("looking up the reader's secret")?;

@@ -57,8 +57,9 @@ fn basic_auth(headers: &HeaderMap, secret: &str) -> bool {
     same(password, secret.as_bytes())
 }
 
-/// Mailgun's signature: hex HMAC-SHA256 of timestamp and token under the signing key.
-fn mailgun_signed(body: &Value, secret: &str, now: i64) -> bool {
+/// Mailgun's signature: hex HMAC-SHA256 of timestamp and token under the signing key. The
+/// token, when the signature holds and is fresh.
+fn mailgun_signed<'b>(body: &'b Value, secret: &str, now: i64) -> Option<&'b str> {
     let field = |name: &str| {
         body.pointer(&format!("/signature/{name}"))
             .and_then(Value::as_str)
@@ -66,7 +67,7 @@ fn mailgun_signed(body: &Value, secret: &str, now: i64) -> bool {
     let (Some(timestamp), Some(token), Some(signature)) =
         (field("timestamp"), field("token"), field("signature"))
     else {
-        return false;
+        return None;
     };
     let fresh = timestamp
         .parse::<i64>()
@@ -77,11 +78,12 @@ fn mailgun_signed(body: &Value, secret: &str, now: i64) -> bool {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect();
-    fresh
+    let holds = fresh
         && same(
             signature.to_ascii_lowercase().as_bytes(),
             expected.as_bytes(),
-        )
+        );
+    holds.then_some(token)
 }
 
 pub async fn receive(
@@ -104,9 +106,11 @@ pub async fn receive(
     };
     let parsed = serde_json::from_slice::<Value>(&body);
     let secret = secret.expose_secret();
+    let mut mailgun_token = None;
     let authenticated = match (provider, &parsed) {
         (Provider::Mailgun, Ok(value)) => {
-            mailgun_signed(value, secret, state.app.clock.now().timestamp())
+            mailgun_token = mailgun_signed(value, secret, state.app.clock.now().timestamp());
+            mailgun_token.is_some()
         }
         (Provider::Mailgun, Err(_)) => false,
         (Provider::Ses | Provider::Postmark, _) => basic_auth(&headers, secret),
@@ -121,8 +125,8 @@ pub async fn receive(
         }
         return response;
     }
-    if let (Provider::Mailgun, Ok(value)) = (provider, &parsed) {
-        match mailgun_token_fresh(&state, value).await {
+    if let (Some(token), Ok(value)) = (mailgun_token, &parsed) {
+        match mailgun_token_fresh(&state, token, value).await {
             Ok(true) => {}
             Ok(false) => {
                 return problem(
@@ -178,11 +182,7 @@ pub async fn receive(
 
 /// Mailgun signs only the timestamp and a token, not the event: each token is taken once, tied
 /// to the event it came with, so the same signature cannot carry another event.
-async fn mailgun_token_fresh(state: &WebState, body: &Value) -> anyhow::Result<bool> {
-    let token = body
-        .pointer("/signature/token")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+async fn mailgun_token_fresh(state: &WebState, token: &str, body: &Value) -> anyhow::Result<bool> {
     let event = body
         .get("event-data")
         .map(Value::to_string)
