@@ -25,7 +25,10 @@ const ATOM_03_RENAMES: [(&str, &str); 4] = [
 
 /// The body as UTF-8 in a format feed-rs reads.
 pub fn normalise(body: &[u8]) -> Cow<'_, [u8]> {
-    let body = utf8_body(body);
+    let body = match utf8_body(body) {
+        Cow::Borrowed(body) => legacy_encoding_to_utf8(body),
+        owned => owned,
+    };
     let Ok(text) = std::str::from_utf8(&body) else {
         // Not UTF-8 (a declared legacy encoding, or garbage): the parser decides.
         return body;
@@ -97,6 +100,45 @@ fn utf8_body(body: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(declare_utf8(&text).into_bytes())
 }
 
+/// A body whose XML declaration names another encoding than UTF-8 (ISO-8859-1, windows-1256,
+/// KOI8-R...), decoded to UTF-8 here and declared so. quick-xml, under feed-rs, switches its
+/// decoder when it reads the declaration and panics when the declaration is longer than its
+/// look-ahead; given UTF-8 declared as UTF-8, it has nothing to switch.
+fn legacy_encoding_to_utf8(body: &[u8]) -> Cow<'_, [u8]> {
+    let Some(label) = declared_encoding(body) else {
+        return Cow::Borrowed(body);
+    };
+    let encoding = encoding_rs::Encoding::for_label(label.as_bytes());
+    match encoding {
+        Some(encoding) if encoding == encoding_rs::UTF_8 => Cow::Borrowed(body),
+        Some(encoding) => {
+            let (text, _, _) = encoding.decode(body);
+            Cow::Owned(declare_utf8(&text).into_bytes())
+        }
+        // A name no decoder knows: declared UTF-8 if the body is, else left for the parser.
+        None => match std::str::from_utf8(body) {
+            Ok(text) => Cow::Owned(declare_utf8(text).into_bytes()),
+            Err(_) => Cow::Borrowed(body),
+        },
+    }
+}
+
+/// The encoding an XML declaration at the start of `body` names.
+fn declared_encoding(body: &[u8]) -> Option<String> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    if !body.starts_with(b"<?xml") {
+        return None;
+    }
+    let end = body.windows(2).position(|pair| pair == b"?>")?;
+    let declaration = String::from_utf8_lossy(&body[..end]);
+    let after = &declaration[declaration.find("encoding")? + "encoding".len()..];
+    let open = after.find(['"', '\''])?;
+    let quote = after[open..].chars().next()?;
+    let value = &after[open + 1..];
+    let close = value.find(quote)?;
+    Some(value[..close].trim().to_string())
+}
+
 /// The document with the encoding in its XML declaration (if any) replaced by UTF-8.
 fn declare_utf8(text: &str) -> String {
     let declaration_end = match text.strip_prefix("<?xml").and(text.find("?>")) {
@@ -133,6 +175,16 @@ mod tests {
             );
             assert!(matches!(normalise(body.as_bytes()), Cow::Borrowed(_)));
         }
+    }
+
+    #[test]
+    fn a_legacy_encoding_is_decoded_and_declared_utf_8() {
+        let body = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss version=\"2.0\"><channel><title>Caf\xE9</title></channel></rss>";
+        let out = String::from_utf8(normalise(body).into_owned()).expect("utf-8");
+        assert_eq!(
+            out,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>Café</title></channel></rss>"
+        );
     }
 
     #[test]
