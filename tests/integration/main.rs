@@ -14,6 +14,7 @@ mod delivery;
 mod digest;
 mod digest_snapshot;
 mod dkim;
+mod docs;
 mod feed_corpus;
 mod feeds;
 mod fuzz_replay;
