@@ -170,10 +170,16 @@ pub fn html_to_text(html: &str) -> String {
 
 /// Where an XML declaration (`<?xml ...?>`) stands anywhere but at the very start.
 fn misplaced_declaration(body: &[u8]) -> Option<usize> {
-    let start = body
-        .iter()
-        .position(|byte| !byte.is_ascii_whitespace())
-        .unwrap_or(0);
+    let bom = if body.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let start = bom
+        + body[bom..]
+            .iter()
+            .position(|byte| !byte.is_ascii_whitespace())
+            .unwrap_or(0);
     body.windows(6)
         .enumerate()
         .skip(start + 1)
@@ -437,4 +443,23 @@ async fn poll_inner(
         outcome: Ok((counts, Some((etag, modified)))),
         body: Body::Parsed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_declaration_after_a_byte_order_mark_or_white_space_is_in_its_place() {
+        let bom = b"\xEF\xBB\xBF<?xml version=\"1.0\"?><rss/>";
+        assert_eq!(misplaced_declaration(bom), None);
+        assert_eq!(
+            misplaced_declaration(b"  <?xml version=\"1.0\"?><rss/>"),
+            None
+        );
+        assert_eq!(
+            misplaced_declaration(b"<rss/><?xml version=\"1.0\"?>"),
+            Some(6)
+        );
+    }
 }

@@ -100,37 +100,53 @@ fn utf8_body(body: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(declare_utf8(&text).into_bytes())
 }
 
-/// A body whose XML declaration names another encoding than UTF-8 (ISO-8859-1, windows-1256,
-/// KOI8-R...), decoded to UTF-8 here and declared so. quick-xml, under feed-rs, switches its
-/// decoder when it reads the declaration and panics when the declaration is longer than its
-/// look-ahead; given UTF-8 declared as UTF-8, it has nothing to switch.
+/// A body with an XML declaration, as UTF-8 under a declaration of our own: decoded from the
+/// encoding the declaration names (ISO-8859-1, windows-1256, KOI8-R...), and the declaration
+/// replaced by `<?xml version="1.0" encoding="UTF-8"?>`. quick-xml, under feed-rs, switches
+/// its decoder when it reads a declaration, and panics when the declaration is longer or
+/// stranger than its look-ahead; given a plain UTF-8 one, it has nothing to switch.
 fn legacy_encoding_to_utf8(body: &[u8]) -> Cow<'_, [u8]> {
-    let Some(label) = declared_encoding(body) else {
+    let Some(declaration) = xml_declaration(body) else {
         return Cow::Borrowed(body);
     };
-    let encoding = encoding_rs::Encoding::for_label(label.as_bytes());
-    match encoding {
-        Some(encoding) if encoding == encoding_rs::UTF_8 => Cow::Borrowed(body),
-        Some(encoding) => {
-            let (text, _, _) = encoding.decode(body);
-            Cow::Owned(declare_utf8(&text).into_bytes())
-        }
-        // A name no decoder knows: declared UTF-8 if the body is, else left for the parser.
-        None => match std::str::from_utf8(body) {
-            Ok(text) => Cow::Owned(declare_utf8(text).into_bytes()),
-            Err(_) => Cow::Borrowed(body),
-        },
+    let label = declared_encoding(&body[declaration.clone()]);
+    let encoding = label
+        .as_deref()
+        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8);
+    let plain = declaration.len() < 100
+        && body[declaration.clone()]
+            .iter()
+            .all(|byte| byte.is_ascii_graphic() || *byte == b' ');
+    if encoding == encoding_rs::UTF_8 && plain && std::str::from_utf8(body).is_ok() {
+        return Cow::Borrowed(body);
     }
+    let (text, _, _) = encoding.decode(&body[declaration.end..]);
+    Cow::Owned(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{text}").into_bytes())
 }
 
-/// The encoding an XML declaration at the start of `body` names.
-fn declared_encoding(body: &[u8]) -> Option<String> {
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    if !body.starts_with(b"<?xml") {
+/// Where the XML declaration at the start of `body` (after a byte-order mark or white space)
+/// begins and ends, `?>` included.
+fn xml_declaration(body: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = if body.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let start = start
+        + body[start..]
+            .iter()
+            .position(|byte| !byte.is_ascii_whitespace())?;
+    if !body[start..].starts_with(b"<?xml") {
         return None;
     }
-    let end = body.windows(2).position(|pair| pair == b"?>")?;
-    let declaration = String::from_utf8_lossy(&body[..end]);
+    let end = start + body[start..].windows(2).position(|pair| pair == b"?>")? + 2;
+    Some(start..end)
+}
+
+/// The encoding an XML declaration names.
+fn declared_encoding(declaration: &[u8]) -> Option<String> {
+    let declaration = String::from_utf8_lossy(declaration);
     let after = &declaration[declaration.find("encoding")? + "encoding".len()..];
     let open = after.find(['"', '\''])?;
     let quote = after[open..].chars().next()?;
