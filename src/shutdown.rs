@@ -1,9 +1,19 @@
 //! Stop requests: SIGINT and SIGTERM become a [`Shutdown`] that long-running work watches.
+//! At the bottom of the house: everything that runs long may depend on it, it on nothing.
 
 use tokio::sync::watch;
 use tracing::info;
 
-pub use crate::delivery::sender::Shutdown;
+/// A stop request: `true` once the run should wind down.
+pub type Shutdown = watch::Receiver<bool>;
+
+/// A shutdown that never fires, for callers with nothing to stop them.
+pub fn never_stop() -> Shutdown {
+    let (sender, receiver) = watch::channel(false);
+    // Leaking one sender keeps the channel open for the life of the process; it is tiny.
+    std::mem::forget(sender);
+    receiver
+}
 
 /// A shutdown that fires on the first SIGINT (Ctrl-C) or SIGTERM.
 pub fn on_signals() -> Shutdown {

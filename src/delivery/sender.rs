@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{watch, Mutex};
+use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
@@ -61,16 +61,7 @@ const LEASE_POLL: Duration = Duration::from_secs(1);
 /// How often progress is reported while workers run.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
-/// A stop request: `true` once the run should wind down.
-pub type Shutdown = watch::Receiver<bool>;
-
-/// A shutdown that never fires, for callers with nothing to stop them.
-pub fn never_stop() -> Shutdown {
-    let (sender, receiver) = watch::channel(false);
-    // Leaking one sender keeps the channel open for the life of the process; it is tiny.
-    std::mem::forget(sender);
-    receiver
-}
+pub use crate::shutdown::{never_stop, Shutdown};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryReport {

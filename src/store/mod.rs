@@ -8,6 +8,7 @@ pub mod deliveries;
 pub mod editions;
 pub mod feeds;
 pub mod import;
+pub mod import_batch;
 pub mod installation;
 pub mod lists;
 pub mod optin;

@@ -17,7 +17,9 @@ use futures_util::future::try_join_all;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _, PgConnection};
 
-use crate::store::import::{bind_batch, duplicate, BatchParams, BatchSql, Duplicate, ImportRow};
+use crate::store::import_batch::{
+    bind_batch, duplicate, BatchParams, BatchSql, Duplicate, ImportRow,
+};
 use crate::store::{
     database_code, new_secret, redact_url, to_db_time, Pool, SLOW_STATEMENT, SLOW_STATEMENT_LOG,
 };
