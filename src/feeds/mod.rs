@@ -23,7 +23,7 @@ use crate::app::App;
 use crate::domain::{optional_line, optional_summary, Section, StoryTitle, StoryUrl};
 use crate::settings::FeedSettings;
 use crate::store::begin_immediate;
-use crate::store::feeds::{self, FailedBody, FeedRecord};
+use crate::store::feeds::{self, FailedBody, FeedRecord, Validators};
 use crate::store::stories::{self, FeedUpsert, NewStory};
 
 /// How one poll of one feed went.
@@ -99,10 +99,7 @@ impl FeedClient {
     }
 
     /// The body, or `None` for a 304. Errors say what went wrong in words for `last_error`.
-    async fn fetch(
-        &self,
-        feed: &FeedRecord,
-    ) -> Result<Option<(Vec<u8>, Option<String>, Option<String>)>, String> {
+    async fn fetch(&self, feed: &FeedRecord) -> Result<Option<Fetched>, String> {
         let mut request = self.http.get(&feed.url);
         if let Some(etag) = &feed.etag {
             request = request.header(IF_NONE_MATCH, etag);
@@ -124,7 +121,10 @@ impl FeedClient {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let (etag, modified) = (header(ETAG), header(LAST_MODIFIED));
+        let validators = Validators {
+            etag: header(ETAG),
+            last_modified: header(LAST_MODIFIED),
+        };
         if response
             .content_length()
             .is_some_and(|length| length > self.max_bytes)
@@ -144,8 +144,14 @@ impl FeedClient {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Some((body, etag, modified)))
+        Ok(Some(Fetched { body, validators }))
     }
+}
+
+/// A feed's body as fetched, with the validators that came with it.
+struct Fetched {
+    body: Vec<u8>,
+    validators: Validators,
 }
 
 pub(crate) fn describe(error: &reqwest::Error) -> String {
@@ -351,8 +357,6 @@ pub async fn poll(
     Ok(polled.outcome.map(|(counts, _)| counts))
 }
 
-type Validators = Option<(Option<String>, Option<String>)>;
-
 /// What became of the body a poll fetched.
 enum Body {
     /// None fetched (not modified, a fetch error) or the same one that failed before.
@@ -363,12 +367,13 @@ enum Body {
 }
 
 struct Polled {
-    outcome: Result<(PollCounts, Validators), String>,
+    /// The counts and, when a body was stored, its validators; or the error in words.
+    outcome: Result<(PollCounts, Option<Validators>), String>,
     body: Body,
 }
 
 impl Polled {
-    fn not_parsed(outcome: Result<(PollCounts, Validators), String>) -> Self {
+    fn not_parsed(outcome: Result<(PollCounts, Option<Validators>), String>) -> Self {
         Self {
             outcome,
             body: Body::NotParsed,
@@ -385,7 +390,7 @@ async fn poll_inner(
     feed: &FeedRecord,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Polled> {
-    let (body, etag, modified) = match client.fetch(feed).await {
+    let Fetched { body, validators } = match client.fetch(feed).await {
         Ok(Some(fetched)) => fetched,
         Ok(None) => {
             return Ok(Polled::not_parsed(Ok((
@@ -440,7 +445,7 @@ async fn poll_inner(
     tx.commit().await?;
     info!(feed = %feed.url, inserted = counts.inserted, updated = counts.updated, "feed polled");
     Ok(Polled {
-        outcome: Ok((counts, Some((etag, modified)))),
+        outcome: Ok((counts, Some(validators))),
         body: Body::Parsed,
     })
 }

@@ -54,8 +54,16 @@ pub struct Job {
     pub attempts: i64,
 }
 
-/// id, email, name, subscription status (if any), unsubscribe secret.
-type RecipientRow = (i64, String, Option<String>, Option<String>, String);
+/// A claimed row's reader, as the claim reads them.
+#[derive(sqlx::FromRow)]
+struct RecipientRow {
+    id: i64,
+    email: String,
+    name: Option<String>,
+    /// The subscription's status on the edition's list, if the reader still has one.
+    status: Option<String>,
+    unsubscribe_secret: String,
+}
 
 /// Who claims rows and for how long: the claim holds until `lease_until`, and the claimant
 /// renews it while it works ([`renew_leases`]). Rows whose lease ran out belong to a claimant
@@ -143,9 +151,9 @@ pub async fn claim(
     let mut details = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT p.id, p.email, p.name,
              (SELECT s.status FROM subscriptions s
-              WHERE s.list_id = $1 AND s.subscriber_id = p.id),
+              WHERE s.list_id = $1 AND s.subscriber_id = p.id) AS status,
              COALESCE((SELECT s.unsubscribe_secret FROM subscriptions s
-                       WHERE s.list_id = $1 AND s.subscriber_id = p.id), '')
+                       WHERE s.list_id = $1 AND s.subscriber_id = p.id), '') AS unsubscribe_secret
          FROM subscribers p
          WHERE p.id IN ({ids})"
     )))
@@ -157,16 +165,18 @@ pub async fn claim(
         .fetch_all(&mut *tx)
         .await
         .context("reading recipients")?;
+    let mut by_id: std::collections::HashMap<i64, RecipientRow> =
+        rows.into_iter().map(|row| (row.id, row)).collect();
 
     let mut jobs = Vec::with_capacity(claimed.len());
     let mut cancelled = Vec::new();
     for (id, attempts) in claimed {
-        match rows.iter().find(|row| row.0 == id) {
-            Some((_, email, name, Some(status), secret)) if status == "active" => jobs.push(Job {
+        match by_id.remove(&id) {
+            Some(row) if row.status.as_deref() == Some("active") => jobs.push(Job {
                 subscriber_id: id,
-                email: email.clone(),
-                name: name.clone(),
-                unsubscribe_secret: secret.clone(),
+                email: row.email,
+                name: row.name,
+                unsubscribe_secret: row.unsubscribe_secret,
                 attempts,
             }),
             _ => cancelled.push(id),

@@ -47,6 +47,13 @@ fn record(row: FeedRow) -> FeedRecord {
     }
 }
 
+/// A feed's cache validators, sent back on the next poll so an unchanged feed costs a 304.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
 /// What one poll tells about the body the parser failed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailedBody<'a> {
@@ -139,7 +146,7 @@ pub async fn take_for_poll(
 pub async fn record_poll(
     pool: &Pool,
     id: i64,
-    validators: Option<(Option<String>, Option<String>)>,
+    validators: Option<Validators>,
     error: Option<&str>,
     failed_body: FailedBody<'_>,
     now: DateTime<Utc>,
@@ -149,10 +156,11 @@ pub async fn record_poll(
         FailedBody::Failed(digest) => (true, Some(digest)),
         FailedBody::Clear => (true, None),
     };
-    let (set_validators, etag, last_modified) = match validators {
-        Some((etag, modified)) => (true, etag, modified),
-        None => (false, None, None),
-    };
+    let set_validators = validators.is_some();
+    let Validators {
+        etag,
+        last_modified,
+    } = validators.unwrap_or_default();
     sqlx::query(
         "UPDATE feeds SET last_polled_at = $1, last_error = $2,
              polling_by = NULL, polling_until = NULL,
