@@ -10,7 +10,7 @@ use tracing::{error, warn};
 
 use crate::app::App;
 use crate::bounces::verp::{ReaderTag, Tag};
-use crate::delivery::failure::{redact_addresses, SendError};
+use crate::delivery::failure::{redact_addresses, Fate, SendError};
 use crate::delivery::mailer::{ConfirmationContent, Mailer};
 use crate::delivery::sender::{SendOptions, Shutdown};
 use crate::domain::{EmailAddress, Language};
@@ -29,8 +29,8 @@ pub struct Pass {
     pub failed: u64,
 }
 
-/// Sends every confirmation mail that is due now. A failure of the server ends the pass (the
-/// rest wait for the next one) without charging the mails it did not try.
+/// Sends every confirmation mail that is due now. A refusal for good is not retried; a failure
+/// of the relay or of our side ends the pass and charges no mail (all wait out a pause).
 pub async fn send_due(app: &App, mailer: &Mailer) -> anyhow::Result<Pass> {
     let options = SendOptions::from_settings(&app.settings);
     let mut pass = Pass::default();
@@ -49,32 +49,38 @@ pub async fn send_due(app: &App, mailer: &Mailer) -> anyhow::Result<Pass> {
             Err(failure) => {
                 pass.failed += 1;
                 let attempts = u32::try_from(job.attempts + 1).unwrap_or(u32::MAX);
-                let server_down = matches!(failure, SendError::Server(_));
-                let next = (attempts < options.max_attempts).then(|| {
-                    let delay = options.backoff(attempts).max(Duration::from_secs(10));
-                    now + chrono::Duration::from_std(delay).unwrap_or_default()
-                });
                 let reason = redact_addresses(&failure.to_string());
-                match next {
-                    Some(_) => warn!(
-                        list_id = job.list_id,
-                        subscriber_id = job.subscriber_id,
-                        "confirmation mail not sent, will retry: {reason}"
-                    ),
-                    None => error!(
-                        list_id = job.list_id,
-                        subscriber_id = job.subscriber_id,
-                        "confirmation mail given up after {attempts} attempts: {reason}"
-                    ),
-                }
-                optin::confirmation_failed(&app.pool, job, next).await?;
-                if server_down {
-                    // The mails not tried are due again at once, not when this node's lease on
-                    // them would end.
-                    for untried in &jobs[tried + 1..] {
-                        optin::confirmation_untried(&app.pool, untried, now).await?;
+                let (list_id, subscriber_id) = (job.list_id, job.subscriber_id);
+                let retry_at = |delay: Duration| {
+                    now + chrono::Duration::from_std(delay.max(Duration::from_secs(10)))
+                        .unwrap_or_default()
+                };
+                match failure.fate(attempts, &options) {
+                    Fate::RetryAfter(delay) => {
+                        warn!(
+                            list_id,
+                            subscriber_id, "confirmation mail not sent, will retry: {reason}"
+                        );
+                        optin::confirmation_failed(&app.pool, job, Some(retry_at(delay))).await?;
                     }
-                    break;
+                    Fate::Failed { .. } | Fate::Exhausted => {
+                        error!(
+                            list_id,
+                            subscriber_id,
+                            "confirmation mail given up after {attempts} attempt(s): {reason}"
+                        );
+                        optin::confirmation_failed(&app.pool, job, None).await?;
+                    }
+                    Fate::Uncharged => {
+                        // The relay or our side failed: no mail of this pass is charged, and
+                        // all wait out a pause rather than hammer a server that is down.
+                        warn!("confirmation mails paused: {reason}");
+                        let resume = retry_at(options.backoff(1));
+                        for untried in &jobs[tried..] {
+                            optin::confirmation_untried(&app.pool, untried, resume).await?;
+                        }
+                        break;
+                    }
                 }
             }
         }

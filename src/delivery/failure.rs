@@ -5,7 +5,11 @@
 
 use std::fmt;
 
+use std::time::Duration;
+
 use lettre::transport::smtp::Error as SmtpError;
+
+use super::options::SendOptions;
 
 /// Where in the exchange a failure happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +128,35 @@ impl SendError {
             detail: format!("no answer within {} s", after.as_secs()),
             permanent: false,
         })
+    }
+}
+
+/// What becomes of one message after a failed send: the one decision, for an edition's
+/// deliveries and for confirmation mails alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fate {
+    /// Refused for good for this reader (a bounce when `bounce`), or it cannot go to them:
+    /// never tried again.
+    Failed { bounce: bool },
+    /// The reader's server said "later": tried again after this long.
+    RetryAfter(Duration),
+    /// The reader's server said "later" to every attempt allowed: given up, not a bounce.
+    Exhausted,
+    /// The server or our side failed: the message is not charged to its reader and goes back
+    /// to the queue; whoever sends pauses.
+    Uncharged,
+}
+
+impl SendError {
+    /// The fate of a message whose `attempts`-th try failed with this error.
+    pub fn fate(&self, attempts: u32, options: &SendOptions) -> Fate {
+        match self {
+            Self::Rejected { .. } => Fate::Failed { bounce: true },
+            Self::Unsendable(_) => Fate::Failed { bounce: false },
+            Self::Deferred { .. } if attempts >= options.max_attempts => Fate::Exhausted,
+            Self::Deferred { .. } => Fate::RetryAfter(options.backoff(attempts)),
+            Self::Server(_) => Fate::Uncharged,
+        }
     }
 }
 

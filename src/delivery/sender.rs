@@ -34,6 +34,7 @@ use crate::app::App;
 use crate::bounces::verp::{ReaderTag, Tag};
 use crate::delivery::breaker::{Breaker, Halt};
 use crate::delivery::edition_lock::EditionLock;
+use crate::delivery::failure::Fate;
 use crate::delivery::failure::SendError;
 use crate::delivery::mailer::{Mailer, Outgoing};
 use crate::delivery::message::{PreparedEdition, Recipient};
@@ -396,38 +397,29 @@ impl Run {
                 self.breaker.succeeded();
                 Outcome::Sent
             }
-            Err(SendError::Rejected { stage, reply }) => {
-                // The server answered for this recipient: it is alive.
-                self.breaker.succeeded();
-                Outcome::Failed {
-                    error: format!("rejected at {stage}: {reply}"),
-                    bounce: true,
-                }
-            }
-            Err(SendError::Unsendable(error)) => Outcome::Failed {
-                error,
-                bounce: false,
-            },
-            Err(SendError::Deferred { stage, reply }) => {
-                let error = format!("deferred at {stage}: {reply}");
+            Err(failure) => {
                 let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
-                if attempts >= self.options.max_attempts {
-                    Outcome::Deferred {
-                        error: format!("{attempts} attempts: {error}"),
-                    }
-                } else {
-                    let delay = chrono::Duration::from_std(self.options.backoff(attempts))
-                        .unwrap_or_default();
-                    Outcome::Retry {
-                        error,
-                        at: now + delay,
-                    }
+                let fate = failure.fate(attempts, &self.options);
+                match &failure {
+                    SendError::Server(server) => self.breaker.failed(admission, server),
+                    // The server answered for this recipient: it is alive.
+                    SendError::Rejected { .. } => self.breaker.succeeded(),
+                    SendError::Deferred { .. } | SendError::Unsendable(_) => {}
                 }
-            }
-            Err(SendError::Server(failure)) => {
-                self.breaker.failed(admission, &failure);
-                Outcome::Requeue {
-                    error: failure.to_string(),
+                let error = match &failure {
+                    SendError::Unsendable(error) => error.clone(),
+                    other => other.to_string(),
+                };
+                match fate {
+                    Fate::Failed { bounce } => Outcome::Failed { error, bounce },
+                    Fate::Exhausted => Outcome::Deferred {
+                        error: format!("{attempts} attempts: {error}"),
+                    },
+                    Fate::RetryAfter(delay) => Outcome::Retry {
+                        error,
+                        at: now + chrono::Duration::from_std(delay).unwrap_or_default(),
+                    },
+                    Fate::Uncharged => Outcome::Requeue { error },
                 }
             }
         }

@@ -12,7 +12,7 @@ use herald::store::{lists, optin};
 use herald::App;
 
 use crate::helpers::{header, pinned_now, smtp_settings, TestApp};
-use crate::smtp::{FaultySmtp, RealSmtp, ServerFault};
+use crate::smtp::{Fault, FaultySmtp, RealSmtp, ServerFault};
 
 fn outbox_messages(app: &TestApp) -> Vec<Vec<u8>> {
     let mut files: Vec<_> = std::fs::read_dir(&app.app.settings.transport.outbox_dir)
@@ -61,6 +61,11 @@ async fn a_confirmation_mail_waits_out_a_dead_relay_and_its_cooldown_starts_once
     let while_down = confirmations::send_due(&app.app, &mailer)
         .await
         .expect("pass");
+    let attempts_while_down: i64 =
+        sqlx::query_scalar("SELECT confirmation_attempts FROM subscriptions")
+            .fetch_one(&app.app.pool)
+            .await
+            .expect("attempts");
     assert!(
         !sign_up(now).await,
         "a mail is queued already: no second one"
@@ -72,6 +77,10 @@ async fn a_confirmation_mail_waits_out_a_dead_relay_and_its_cooldown_starts_once
 
     assert_eq!(while_down, Pass { sent: 0, failed: 1 });
     assert_eq!(back, Pass { sent: 1, failed: 0 });
+    assert_eq!(
+        attempts_while_down, 0,
+        "a dead relay is never charged to the reader"
+    );
     assert_eq!(server.accepted(), vec!["eve@example.org"]);
     assert!(
         !sign_up(now + Age::minutes(5)).await,
@@ -81,6 +90,46 @@ async fn a_confirmation_mail_waits_out_a_dead_relay_and_its_cooldown_starts_once
         sign_up(now + Age::minutes(12)).await,
         "the cooldown counts from the send, not the first request"
     );
+}
+
+#[tokio::test]
+async fn a_confirmation_refused_for_good_is_given_up_at_once_like_an_edition() {
+    let server = FaultySmtp::start(&[("eve@example.org", Fault::Reject)]).await;
+    let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
+    app.add_list("daily").await;
+    let list = lists::require(&app.app.pool, &ListSlug::parse("daily").expect("slug"))
+        .await
+        .expect("list");
+    let eve = EmailAddress::parse("eve@example.org").expect("address");
+    let now = pinned_now();
+    optin::sign_up(
+        &app.app.pool,
+        list.id,
+        &eve,
+        None,
+        None,
+        Age::minutes(10),
+        now,
+    )
+    .await
+    .expect("sign-up");
+    let mailer = Mailer::new(&app.app).await.expect("mailer");
+
+    let first = confirmations::send_due(&app.app, &mailer)
+        .await
+        .expect("pass");
+    let later = confirmations::send_due(&at(&app, now + Age::days(1)), &mailer)
+        .await
+        .expect("pass");
+
+    assert_eq!(first, Pass { sent: 0, failed: 1 });
+    assert_eq!(later, Pass::default(), "nothing left to try");
+    assert_eq!(server.attempts("eve@example.org"), 1);
+    let next: Option<i64> = sqlx::query_scalar("SELECT confirmation_next_at FROM subscriptions")
+        .fetch_one(&app.app.pool)
+        .await
+        .expect("next");
+    assert_eq!(next, None);
 }
 
 #[tokio::test]
