@@ -197,6 +197,18 @@ pub enum FeedUpsert {
     Unchanged,
 }
 
+/// A feed item as stored, what an update compares against.
+#[derive(sqlx::FromRow)]
+struct StoredItem {
+    id: i64,
+    url: String,
+    title: String,
+    summary: Option<String>,
+    author: Option<String>,
+    updated_at: Option<i64>,
+    image_url: Option<String>,
+}
+
 /// Stores a feed item: found by guid, else by link, and updated in place when its title,
 /// summary, author, link or updated time changed; never duplicated. A new item without a publish
 /// time counts as published when first seen (`now`). Run inside a write transaction.
@@ -206,16 +218,7 @@ pub async fn upsert_feed_item(
     story: &NewStory,
     now: DateTime<Utc>,
 ) -> anyhow::Result<FeedUpsert> {
-    type Current = (
-        i64,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        Option<String>,
-    );
-    let mut current: Option<Current> = None;
+    let mut current: Option<StoredItem> = None;
     if let Some(guid) = &story.guid {
         current = sqlx::query_as(
             "SELECT id, url, title, summary, author, updated_at, image_url FROM stories WHERE guid = $1",
@@ -234,7 +237,16 @@ pub async fn upsert_feed_item(
         .await
         .context("looking up feed item")?;
     }
-    let Some((id, url, title, summary, author, updated_at, image_url)) = current else {
+    let Some(StoredItem {
+        id,
+        url,
+        title,
+        summary,
+        author,
+        updated_at,
+        image_url,
+    }) = current
+    else {
         upsert(conn, story, now).await?;
         return Ok(FeedUpsert::Inserted);
     };

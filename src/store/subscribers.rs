@@ -325,19 +325,20 @@ pub async fn standing(
     else {
         return Ok(None);
     };
-    type Row = (
-        String,
-        String,
-        i64,
-        i64,
-        String,
-        i64,
-        Option<String>,
-        Option<i64>,
-    );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        list: String,
+        status: String,
+        bounce_count: i64,
+        updated_at: i64,
+        consent_source: String,
+        consent_at: i64,
+        consent_ip: Option<String>,
+        confirmed_at: Option<i64>,
+    }
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT l.slug, s.status, s.bounce_count, s.updated_at, s.consent_source, s.consent_at,
-                s.consent_ip, s.confirmed_at
+        "SELECT l.slug AS list, s.status, s.bounce_count, s.updated_at, s.consent_source,
+                s.consent_at, s.consent_ip, s.confirmed_at
          FROM subscriptions s JOIN lists l ON l.id = s.list_id
          WHERE s.subscriber_id = $1 ORDER BY l.slug",
     )
@@ -347,18 +348,16 @@ pub async fn standing(
     .context("reading subscriptions")?;
     let standing = rows
         .into_iter()
-        .map(
-            |(list, status, bounce_count, updated_at, source, at, ip, confirmed)| Standing {
-                list,
-                status,
-                bounce_count,
-                updated_at: from_db_time(updated_at),
-                consent_source: source,
-                consent_at: from_db_time(at),
-                consent_ip: ip,
-                confirmed_at: confirmed.map(from_db_time),
-            },
-        )
+        .map(|row| Standing {
+            list: row.list,
+            status: row.status,
+            bounce_count: row.bounce_count,
+            updated_at: from_db_time(row.updated_at),
+            consent_source: row.consent_source,
+            consent_at: from_db_time(row.consent_at),
+            consent_ip: row.consent_ip,
+            confirmed_at: row.confirmed_at.map(from_db_time),
+        })
         .collect();
     Ok(Some((id, standing)))
 }
