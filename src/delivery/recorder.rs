@@ -56,7 +56,7 @@ impl Tally {
     fn committed(&self, outcome: &Outcome) {
         let counter = match outcome {
             Outcome::Sent => Some(&self.sent),
-            Outcome::Failed { .. } | Outcome::Deferred { .. } => Some(&self.failed),
+            Outcome::Failed { .. } | Outcome::Exhausted { .. } => Some(&self.failed),
             Outcome::Retry { .. } | Outcome::Requeue { .. } => None,
         };
         if let Some(counter) = counter {

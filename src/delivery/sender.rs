@@ -43,6 +43,7 @@ use crate::delivery::rate::RateLimiter;
 use crate::delivery::recorder::{Outcomes, Receipt, Recorder, Tally};
 use crate::delivery::transport::Connection;
 use crate::digest::RenderedEdition;
+use crate::domain::EditionState;
 use crate::domain::{EmailAddress, SubscriptionToken};
 use crate::store::deliveries::{self, Claimant, DeliveryCounts, Job, Outcome};
 use crate::store::{editions, lists, Backend};
@@ -124,7 +125,7 @@ pub async fn deliver_edition(
     let list = lists::get(pool, edition.list_id).await?;
     let rendered = RenderedEdition::stored(subject, html, text);
     let prepared = mailer.prepare_edition(&rendered, &list)?;
-    editions::set_status(pool, edition_id, "sending", None).await?;
+    editions::set_status(pool, edition_id, EditionState::Sending, None).await?;
 
     let concurrency = options.concurrency.max(1);
     let queued = deliveries::counts(pool, edition_id).await?.unfinished();
@@ -215,7 +216,7 @@ pub async fn deliver_edition(
     }
     editions::set_last_error(pool, edition_id, unfinished_because.as_deref()).await?;
     if counts.unfinished() == 0 {
-        editions::set_status(pool, edition_id, "sent", Some(app.clock.now())).await?;
+        editions::set_status(pool, edition_id, EditionState::Sent, Some(app.clock.now())).await?;
         lock.release_finished();
     }
     Ok(DeliveryReport {
@@ -412,7 +413,7 @@ impl Run {
                 };
                 match fate {
                     Fate::Failed { bounce } => Outcome::Failed { error, bounce },
-                    Fate::Exhausted => Outcome::Deferred {
+                    Fate::Exhausted => Outcome::Exhausted {
                         error: format!("{attempts} attempts: {error}"),
                     },
                     Fate::RetryAfter(delay) => Outcome::Retry {

@@ -5,6 +5,7 @@ mod language;
 mod list;
 mod schedule;
 mod sender;
+mod states;
 mod story;
 mod subscription;
 mod subscription_token;
@@ -15,6 +16,7 @@ pub use language::Language;
 pub use list::{ListSlug, ListTitle, MaxStories};
 pub use schedule::{CronExpr, Schedule, Timezone};
 pub use sender::Sender;
+pub use states::{DeliveryState, EditionState};
 pub use story::{
     optional_line, optional_summary, ImageSize, NewImage, Score, Section, StoryTitle, StoryUrl,
 };

@@ -1,5 +1,6 @@
 //! Deliveries: the per-message state machine, with set-based enqueueing and batched bookkeeping.
 
+use crate::domain::DeliveryState;
 use crate::store::{Connection, Pool};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -206,9 +207,10 @@ pub enum Outcome {
         error: String,
         at: DateTime<Utc>,
     },
-    /// The recipient's temporary failures outlasted `max_attempts`: unfinished, for a later
-    /// run (or `digest resend`) to try again. Not the reader's fault, never a bounce.
-    Deferred {
+    /// The recipient's temporary failures outlasted `max_attempts`: stored as `deferred`,
+    /// unfinished, for a later run (or `digest resend`) to try again. Not the reader's fault,
+    /// never a bounce.
+    Exhausted {
         error: String,
     },
     /// Refused for good for this recipient. A bounce also stops mail to the address on this
@@ -260,17 +262,17 @@ pub async fn record(
     for (subscriber_id, outcome) in results {
         let (status, error, next, uncharged) = match outcome {
             Outcome::Sent => continue,
-            Outcome::Retry { error, at } => ("retry", error, Some(to_db_time(*at)), 0),
-            Outcome::Deferred { error } => ("deferred", error, None, 0),
-            Outcome::Failed { error, .. } => ("failed", error, None, 0),
-            Outcome::Requeue { error } => ("retry", error, Some(to_db_time(now)), 1),
+            Outcome::Retry { error, at } => (DeliveryState::Retry, error, Some(to_db_time(*at)), 0),
+            Outcome::Exhausted { error } => (DeliveryState::Deferred, error, None, 0),
+            Outcome::Failed { error, .. } => (DeliveryState::Failed, error, None, 0),
+            Outcome::Requeue { error } => (DeliveryState::Retry, error, Some(to_db_time(now)), 1),
         };
         sqlx::query(
             "UPDATE deliveries SET status = $1, last_error = $2, next_attempt_at = $3,
                  attempts = CASE WHEN attempts > $4 THEN attempts - $4 ELSE 0 END
              WHERE edition_id = $5 AND subscriber_id = $6",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(error)
         .bind(next)
         .bind(uncharged)

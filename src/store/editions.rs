@@ -1,5 +1,6 @@
 //! Editions: what a list sent (or skipped) on one local date, and which stories it carried.
 
+use crate::domain::EditionState;
 use crate::store::{Connection, Pool};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -164,13 +165,13 @@ pub async fn story_count(pool: &Pool, edition_id: i64) -> anyhow::Result<usize> 
 pub async fn set_status(
     pool: &Pool,
     id: i64,
-    status: &str,
+    status: EditionState,
     completed_at: Option<DateTime<Utc>>,
 ) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE editions SET status = $1, completed_at = COALESCE($2, completed_at) WHERE id = $3",
     )
-    .bind(status)
+    .bind(status.as_str())
     .bind(completed_at.map(to_db_time))
     .bind(id)
     .execute(pool)
