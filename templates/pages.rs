@@ -23,7 +23,8 @@ fn layout(
     body: Markup,
 ) -> Markup {
     let css = format!(
-        "body {{ margin: 0; background: {PAGE_BACKGROUND}; color: {TEXT}; font-family: {FONT_STACK}; }}
+        "body {{ margin: 0; background: {PAGE_BACKGROUND}; color: {TEXT}; font-family: {FONT_STACK};
+                 overflow-wrap: anywhere; }}
          main {{ max-width: 560px; margin: 48px auto; padding: 32px; background: #ffffff;
                  border-top: 4px solid {color}; text-align: start; }}
          h1 {{ font-size: 24px; margin: 0 0 16px; }}
