@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::cli::Output;
 use crate::domain::{Section, StoryUrl};
-use crate::feeds::{self, FeedClient, PollCounts};
+use crate::feeds::{self, FeedClient, PollCounts, PollOutcome};
 use crate::store::feeds as store;
 
 #[derive(Debug, Subcommand)]
@@ -93,17 +93,21 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             let mut views = Vec::new();
             for feed in store::all(&app.pool).await? {
                 let outcome = feeds::poll(app, &client, &feed, None).await?;
-                views.push(match outcome {
-                    Ok(counts) => PollView {
-                        url: feed.url,
-                        counts,
-                        error: None,
-                    },
-                    Err(error) => PollView {
-                        url: feed.url,
-                        counts: PollCounts::default(),
-                        error: Some(error),
-                    },
+                let (counts, error) = match outcome {
+                    PollOutcome::Polled(counts) => (counts, None),
+                    PollOutcome::Failed(error) => (PollCounts::default(), Some(error)),
+                    PollOutcome::Elsewhere => (
+                        PollCounts::default(),
+                        Some(
+                            "not polled: another node is polling it, or polled it moments ago"
+                                .into(),
+                        ),
+                    ),
+                };
+                views.push(PollView {
+                    url: feed.url,
+                    counts,
+                    error,
                 });
             }
             if output.json {

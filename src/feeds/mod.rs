@@ -301,6 +301,17 @@ pub fn parse(
     Ok((stories, skipped))
 }
 
+/// What one poll of a feed came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// Fetched (or not modified) and stored.
+    Polled(PollCounts),
+    /// Fetching or reading it failed, in words; recorded as the feed's last error.
+    Failed(String),
+    /// Another node is polling it, or polled it moments ago: left alone.
+    Elsewhere,
+}
+
 /// Polls one feed and stores its items; the outcome (or error) is recorded on the feed. With
 /// `unless_polled_within`, a feed another node polled that recently is left alone; a feed
 /// another node is polling now always is.
@@ -309,7 +320,7 @@ pub async fn poll(
     client: &FeedClient,
     feed: &FeedRecord,
     unless_polled_within: Option<std::time::Duration>,
-) -> anyhow::Result<Result<PollCounts, String>> {
+) -> anyhow::Result<PollOutcome> {
     let now = app.clock.now();
     let polled_before = unless_polled_within
         .and_then(|within| chrono::Duration::from_std(within).ok())
@@ -324,9 +335,7 @@ pub async fn poll(
     )
     .await?;
     if !taken {
-        return Ok(Err(
-            "not polled: another node is polling it, or polled it moments ago".into(),
-        ));
+        return Ok(PollOutcome::Elsewhere);
     }
     let polled = poll_inner(app, client, feed, now).await?;
     let failed_body = match &polled.body {
@@ -354,7 +363,10 @@ pub async fn poll(
             feeds::record_poll(&app.pool, feed.id, None, Some(error), failed_body, now).await?;
         }
     }
-    Ok(polled.outcome.map(|(counts, _)| counts))
+    Ok(match polled.outcome {
+        Ok((counts, _)) => PollOutcome::Polled(counts),
+        Err(error) => PollOutcome::Failed(error),
+    })
 }
 
 /// What became of the body a poll fetched.
