@@ -14,6 +14,7 @@ pub mod lists;
 pub mod optin;
 pub mod postgres_import;
 pub mod schedule;
+pub mod stats;
 pub mod stories;
 pub mod subscribers;
 

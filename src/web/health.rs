@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::RETRY_AFTER_SECS;
 use super::{internal, WebState};
-use crate::store;
+use crate::store::{self, stats};
 
 /// How long `/healthz` waits for another writer before it says the database is busy.
 const WRITE_PATIENCE: Duration = Duration::from_millis(500);
@@ -45,10 +45,7 @@ pub async fn healthz(State(state): State<WebState>) -> Response {
         )
             .into_response();
     }
-    match sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM feeds WHERE last_error IS NOT NULL")
-        .fetch_one(pool)
-        .await
-    {
+    match stats::feed_states(pool).await.map(|feeds| feeds.failing) {
         Ok(0) => (StatusCode::OK, "ok\n").into_response(),
         Ok(failing) => (
             StatusCode::OK,
@@ -83,22 +80,21 @@ async fn render(state: &WebState) -> anyhow::Result<String> {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
     };
 
-    for (name, help, sql) in [
+    for (name, help, rows) in [
         (
             "herald_editions",
             "Editions by status.",
-            "SELECT status, COUNT(*) FROM editions GROUP BY status ORDER BY status",
+            stats::editions_by_state(pool).await?,
         ),
         (
             "herald_deliveries",
             "Deliveries by outcome.",
-            "SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status",
+            stats::deliveries_by_state(pool).await?,
         ),
     ] {
         gauge(&mut out, name, help);
-        let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(pool).await?;
-        for (status, count) in rows {
-            let _ = writeln!(out, "{name}{{status=\"{status}\"}} {count}");
+        for row in rows {
+            let _ = writeln!(out, "{name}{{status=\"{}\"}} {}", row.status, row.count);
         }
     }
 
@@ -107,16 +103,11 @@ async fn render(state: &WebState) -> anyhow::Result<String> {
         "herald_subscribers",
         "Subscriptions by list and status.",
     );
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT l.slug, s.status, COUNT(*) FROM subscriptions s JOIN lists l ON l.id = s.list_id
-         GROUP BY l.slug, s.status ORDER BY l.slug, s.status",
-    )
-    .fetch_all(pool)
-    .await?;
-    for (list, status, count) in rows {
+    for row in stats::subscriptions_by_list(pool).await? {
         let _ = writeln!(
             out,
-            "herald_subscribers{{list=\"{list}\",status=\"{status}\"}} {count}"
+            "herald_subscribers{{list=\"{}\",status=\"{}\"}} {}",
+            row.list, row.status, row.count
         );
     }
 
@@ -125,15 +116,12 @@ async fn render(state: &WebState) -> anyhow::Result<String> {
         "herald_feeds",
         "Feeds by the outcome of their last poll (ok, failing, or not polled yet).",
     );
-    let (ok, failing, unpolled): (i64, i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*) FILTER (WHERE last_polled_at IS NOT NULL AND last_error IS NULL),
-                COUNT(*) FILTER (WHERE last_error IS NOT NULL),
-                COUNT(*) FILTER (WHERE last_polled_at IS NULL AND last_error IS NULL)
-         FROM feeds",
-    )
-    .fetch_one(pool)
-    .await?;
-    for (state, count) in [("ok", ok), ("failing", failing), ("never_polled", unpolled)] {
+    let feeds = stats::feed_states(pool).await?;
+    for (state, count) in [
+        ("ok", feeds.ok),
+        ("failing", feeds.failing),
+        ("never_polled", feeds.never_polled),
+    ] {
         let _ = writeln!(out, "herald_feeds{{state=\"{state}\"}} {count}");
     }
 
@@ -166,16 +154,11 @@ async fn render(state: &WebState) -> anyhow::Result<String> {
         "herald_last_successful_send_timestamp_seconds",
         "When each list last finished sending an edition.",
     );
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT l.slug, MAX(e.completed_at) FROM editions e JOIN lists l ON l.id = e.list_id
-         WHERE e.status = 'sent' AND e.completed_at IS NOT NULL GROUP BY l.slug ORDER BY l.slug",
-    )
-    .fetch_all(pool)
-    .await?;
-    for (list, at) in rows {
+    for send in stats::last_sends(pool).await? {
         let _ = writeln!(
             out,
-            "herald_last_successful_send_timestamp_seconds{{list=\"{list}\"}} {at}"
+            "herald_last_successful_send_timestamp_seconds{{list=\"{}\"}} {}",
+            send.list, send.at
         );
     }
 
@@ -184,20 +167,13 @@ async fn render(state: &WebState) -> anyhow::Result<String> {
         "herald_node_deliveries",
         "Deliveries of unfinished editions by the node (and process) that claimed them, by state.",
     );
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT d.claimed_by, d.status, COUNT(*) FROM deliveries d
-         JOIN editions e ON e.id = d.edition_id
-         WHERE e.status IN ('ready', 'sending') AND d.claimed_by IS NOT NULL
-           AND d.status IN ('sending', 'sent', 'failed')
-         GROUP BY d.claimed_by, d.status ORDER BY d.claimed_by, d.status",
-    )
-    .fetch_all(pool)
-    .await?;
-    for (node, status, count) in rows {
+    for row in stats::node_deliveries(pool).await? {
         let _ = writeln!(
             out,
-            "herald_node_deliveries{{node=\"{}\",status=\"{status}\"}} {count}",
-            node.replace(['\\', '"', '\n'], "_")
+            "herald_node_deliveries{{node=\"{}\",status=\"{}\"}} {}",
+            row.node.replace(['\\', '"', '\n'], "_"),
+            row.status,
+            row.count
         );
     }
 
