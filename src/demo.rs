@@ -1,7 +1,6 @@
 //! `herald demo`: a zero-setup tour. A sample list, stories and subscribers, and a real edition
 //! delivered through the file transport.
 
-use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::{
@@ -29,11 +28,7 @@ pub async fn foreign_content(pool: &crate::store::Pool) -> anyhow::Result<Vec<St
         .filter(|slug| slug != LIST_SLUG)
         .map(|slug| format!("list {slug}"))
         .collect();
-    let stories: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stories WHERE url NOT LIKE $1")
-        .bind(format!("{STORY_SITE}%"))
-        .fetch_one(pool)
-        .await
-        .context("counting stories")?;
+    let stories = crate::store::stories::count_outside(pool, STORY_SITE).await?;
     if stories > 0 {
         found.push(format!("{stories} stories of its own"));
     }

@@ -121,12 +121,7 @@ async fn apply(
 ) -> anyhow::Result<Ingested> {
     let now = app.clock.now();
     let mut tx = begin_immediate(&app.pool).await?;
-    let seen: Option<String> =
-        sqlx::query_scalar("SELECT action FROM bounce_reports WHERE fingerprint = $1")
-            .bind(fingerprint)
-            .fetch_optional(&mut *tx)
-            .await
-            .context("looking for the report")?;
+    let seen = bounces::seen_action(&mut tx, fingerprint).await?;
     let reader = match naming {
         Naming::Provider(claims, Some(email)) if claims.is_empty() => {
             bounces::subscriber_by_email(&mut tx, email)

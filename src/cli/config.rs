@@ -72,10 +72,9 @@ async fn stages(settings: Settings, passed: &mut Vec<Passed>) -> Result<(), Stag
     let app = App::build_existing(settings)
         .await
         .map_err(|error| ("database", error))?;
-    let lists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lists")
-        .fetch_one(&app.pool)
+    let lists = crate::store::lists::count(&app.pool)
         .await
-        .map_err(|error| ("database", error.into()))?;
+        .map_err(|error| ("database", error))?;
     pass("database", format!("{database}: open, {lists} list(s)"));
 
     let settings = &app.settings;

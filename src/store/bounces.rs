@@ -35,6 +35,19 @@ pub struct NewReport<'a> {
     pub raw: &'a [u8],
 }
 
+/// What was done about the report with this fingerprint, if it came before.
+#[instrument(skip_all)]
+pub async fn seen_action(
+    tx: &mut Transaction<'_, sqlx::Any>,
+    fingerprint: &str,
+) -> anyhow::Result<Option<String>> {
+    sqlx::query_scalar("SELECT action FROM bounce_reports WHERE fingerprint = $1")
+        .bind(fingerprint)
+        .fetch_optional(&mut **tx)
+        .await
+        .context("looking for the report")
+}
+
 /// Stores the report; `false` when the same report was stored before (an MTA's redelivery).
 #[instrument(skip_all)]
 pub async fn insert(

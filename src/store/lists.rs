@@ -200,6 +200,15 @@ pub async fn require(pool: &Pool, slug: &ListSlug) -> anyhow::Result<ListRecord>
 }
 
 #[instrument(skip_all)]
+/// How many lists there are.
+#[instrument(skip_all)]
+pub async fn count(pool: &Pool) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM lists")
+        .fetch_one(pool)
+        .await
+        .context("counting lists")
+}
+
 pub async fn all(pool: &Pool) -> anyhow::Result<Vec<ListRecord>> {
     let rows: Vec<ListRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM lists ORDER BY slug"

@@ -197,6 +197,16 @@ pub enum FeedUpsert {
     Unchanged,
 }
 
+/// How many stories have a URL outside `site` (a prefix such as `https://news.example.org/`).
+#[instrument(skip_all)]
+pub async fn count_outside(pool: &Pool, site: &str) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM stories WHERE url NOT LIKE $1")
+        .bind(format!("{site}%"))
+        .fetch_one(pool)
+        .await
+        .context("counting stories")
+}
+
 /// A feed item as stored, what an update compares against.
 #[derive(sqlx::FromRow)]
 struct StoredItem {
