@@ -13,3 +13,4 @@ pub mod rate;
 pub mod recorder;
 pub mod sender;
 pub mod transport;
+pub mod write_turn;

@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
-use tokio::sync::{mpsc, oneshot, Mutex, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 
 use crate::app::App;
+use crate::delivery::write_turn::WriteTurn;
 use crate::store::deliveries::{self, Outcome};
 
 /// Outcomes written in one transaction at most.
@@ -106,14 +107,13 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// `writes` is the run's turn at SQLite's write lock, shared with its claims: taking turns
-    /// there is faster than SQLite's busy handler, which sleeps for milliseconds.
+    /// `writes` is the run's [`WriteTurn`], shared with its claims and lease renewals.
     pub fn start(
         app: App,
         edition_id: i64,
         list_id: i64,
         tally: Arc<Tally>,
-        writes: Arc<Mutex<()>>,
+        writes: WriteTurn,
         capacity: usize,
     ) -> (Self, Outcomes) {
         let (sender, mut receiver) = mpsc::channel::<Pending>(capacity.max(1));
@@ -125,7 +125,7 @@ impl Recorder {
                     .map(|pending| (pending.subscriber_id, pending.outcome.clone()))
                     .collect();
                 {
-                    let _turn = writes.lock().await;
+                    let _turn = writes.take().await;
                     deliveries::record(&app.pool, edition_id, list_id, &outcomes, app.clock.now())
                         .await?;
                 }

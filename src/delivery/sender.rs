@@ -26,7 +26,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
@@ -42,6 +41,7 @@ pub use crate::delivery::options::SendOptions;
 use crate::delivery::rate::RateLimiter;
 use crate::delivery::recorder::{Outcomes, Receipt, Recorder, Tally};
 use crate::delivery::transport::Connection;
+use crate::delivery::write_turn::WriteTurn;
 use crate::digest::RenderedEdition;
 use crate::domain::EditionState;
 use crate::domain::{EmailAddress, SubscriptionToken};
@@ -96,12 +96,9 @@ pub async fn deliver_edition(
     progress: Progress<'_>,
 ) -> anyhow::Result<DeliveryReport> {
     let lock = EditionLock::acquire(app, edition_id)?;
-    let pool = &app.pool;
-    let edition = editions::get(pool, edition_id).await?;
-    let (Some(subject), Some(html), Some(text)) = (&edition.subject, &edition.html, &edition.text)
-    else {
+    let Some(started) = prepare(app, edition_id, mailer, options, &shutdown).await? else {
         // A skipped edition has nothing to send.
-        let counts = deliveries::counts(pool, edition_id).await?;
+        let counts = deliveries::counts(&app.pool, edition_id).await?;
         return Ok(DeliveryReport {
             edition_id,
             counts,
@@ -109,6 +106,45 @@ pub async fn deliver_edition(
             stopped: false,
             halt: None,
         });
+    };
+    let Started {
+        run,
+        recorder,
+        mut workers,
+        recovered,
+    } = started;
+    let failure = supervise(app, &run, &mut workers, progress).await;
+    recorder.finish().await?;
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    let (sent, failed) = run.tally.done();
+    progress(sent, failed);
+    finish(app, &run, lock, recovered).await
+}
+
+/// A run ready to send: its shared state, its recorder and how many rows it took back.
+struct Started {
+    run: Arc<Run>,
+    recorder: Recorder,
+    workers: JoinSet<anyhow::Result<()>>,
+    recovered: u64,
+}
+
+/// Takes back what a dead process left in flight, prepares the message once for every
+/// reader, and starts the workers and the recorder. `None` for an edition with nothing to send.
+async fn prepare(
+    app: &App,
+    edition_id: i64,
+    mailer: &Mailer,
+    options: &SendOptions,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Option<Started>> {
+    let pool = &app.pool;
+    let edition = editions::get(pool, edition_id).await?;
+    let (Some(subject), Some(html), Some(text)) = (&edition.subject, &edition.html, &edition.text)
+    else {
+        return Ok(None);
     };
     // Under SQLite's file lock, rows left `sending` are a dead process's: resend them now. On
     // PostgreSQL another node may be sending them: they are taken when their lease runs out.
@@ -131,7 +167,7 @@ pub async fn deliver_edition(
     let queued = deliveries::counts(pool, edition_id).await?.unfinished();
     let claim_batch = (queued / (concurrency as i64 * 4)).clamp(1, CLAIM_BATCH);
     let tally = Arc::new(Tally::default());
-    let writes = Arc::new(Mutex::new(()));
+    let writes = WriteTurn::default();
     let (recorder, outcomes) = Recorder::start(
         app.clone(),
         edition_id,
@@ -150,7 +186,7 @@ pub async fn deliver_edition(
         breaker: Breaker::new(options.max_attempts, options.retry_base),
         shutdown: shutdown.clone(),
         rate: RateLimiter::per_second(options.rate_per_second),
-        tally: tally.clone(),
+        tally,
         writes,
         claim_batch,
         claimant: app.claimant(),
@@ -161,8 +197,22 @@ pub async fn deliver_edition(
     for _ in 0..concurrency {
         workers.spawn(run.clone().work(outcomes.clone()));
     }
-    drop(outcomes);
+    Ok(Some(Started {
+        run,
+        recorder,
+        workers,
+        recovered,
+    }))
+}
 
+/// Waits for the workers, renewing the run's leases and reporting progress. The first failure
+/// of a worker (or of a renewal) stops the others and is returned.
+async fn supervise(
+    app: &App,
+    run: &Run,
+    workers: &mut JoinSet<anyhow::Result<()>>,
+    progress: Progress<'_>,
+) -> Option<anyhow::Error> {
     let mut failure = None;
     let mut ticks = tokio::time::interval(PROGRESS_EVERY);
     // Renewed well before it runs out, so a slow server never lets another node take a row this
@@ -183,7 +233,7 @@ pub async fn deliver_edition(
                 Some(Err(panic)) => failure = failure.or(Some(anyhow::anyhow!("delivery worker failed: {panic}"))),
             },
             _ = ticks.tick() => {
-                let (sent, failed) = tally.done();
+                let (sent, failed) = run.tally.done();
                 progress(sent, failed);
             }
         }
@@ -191,13 +241,17 @@ pub async fn deliver_edition(
             workers.abort_all();
         }
     }
-    recorder.finish().await?;
-    if let Some(error) = failure {
-        return Err(error);
-    }
-    let (sent, failed) = tally.done();
-    progress(sent, failed);
+    failure
+}
 
+/// Says why an unfinished edition stopped, and marks a finished one sent.
+async fn finish(
+    app: &App,
+    run: &Run,
+    lock: EditionLock,
+    recovered: u64,
+) -> anyhow::Result<DeliveryReport> {
+    let (pool, edition_id) = (&app.pool, run.edition_id);
     let counts = deliveries::counts(pool, edition_id).await?;
     let halt = run.breaker.halt();
     let unfinished_because = match &halt {
@@ -205,7 +259,7 @@ pub async fn deliver_edition(
         Some(halt) => Some(halt.to_string()),
         None if counts.deferred > 0 => Some(format!(
             "{} recipient(s) kept answering with temporary failures through {} attempts",
-            counts.deferred, options.max_attempts
+            counts.deferred, run.options.max_attempts
         )),
         None => None,
     };
@@ -223,7 +277,7 @@ pub async fn deliver_edition(
         edition_id,
         counts,
         recovered,
-        stopped: *shutdown.borrow() && counts.unfinished() > 0,
+        stopped: *run.shutdown.borrow() && counts.unfinished() > 0,
         halt,
     })
 }
@@ -240,7 +294,7 @@ struct Run {
     shutdown: Shutdown,
     rate: RateLimiter,
     tally: Arc<Tally>,
-    writes: Arc<Mutex<()>>,
+    writes: WriteTurn,
     claim_batch: i64,
     /// The name this run's claims carry.
     claimant: String,
@@ -316,9 +370,7 @@ impl Run {
     }
 
     async fn renew_leases(&self) -> anyhow::Result<()> {
-        // In turn with the run's claims and records: on PostgreSQL a renewal and a record that
-        // lock the same rows in different orders would deadlock.
-        let _turn = self.writes.lock().await;
+        let _turn = self.writes.take().await;
         let claimant = self.claimant_until(self.app.clock.now());
         deliveries::renew_leases(&self.app.pool, self.edition_id, claimant).await?;
         Ok(())
@@ -330,7 +382,7 @@ impl Run {
 
     async fn next(&self) -> anyhow::Result<Next> {
         let jobs = {
-            let _turn = self.writes.lock().await;
+            let _turn = self.writes.take().await;
             let pool = &self.app.pool;
             let cursor = self.cursor.load(Ordering::SeqCst);
             let (edition, list, now) = (self.edition_id, self.list_id, self.app.clock.now());
