@@ -22,6 +22,7 @@ pub mod shutdown;
 pub mod store;
 #[path = "../templates/mod.rs"]
 pub mod templates;
+pub mod tls;
 pub mod web;
 
 pub use app::App;

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::TryStreamExt;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::ServerName;
 use secrecy::ExposeSecret;
 use tokio::net::TcpStream;
 use tracing::warn;
@@ -50,30 +49,8 @@ pub struct ImapMailbox {
 
 impl ImapMailbox {
     pub fn new(settings: ImapSettings) -> anyhow::Result<Self> {
-        crate::feeds::install_tls_provider();
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for certificate in rustls_native_certs::load_native_certs().certs {
-            let _ = roots.add(certificate);
-        }
-        if let Some(path) = &settings.ca_file {
-            let certificates: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .and_then(|iter| iter.collect())
-                .map_err(|error| {
-                    crate::error::BadInput(format!(
-                        "bounces.imap_ca_file {}: {error}",
-                        path.display()
-                    ))
-                })?;
-            for certificate in certificates {
-                roots
-                    .add(certificate)
-                    .with_context(|| format!("bounces.imap_ca_file {}", path.display()))?;
-            }
-        }
-        let config = rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let config =
+            crate::tls::client_config("bounces.imap_ca_file", settings.ca_file.as_deref())?;
         Ok(Self {
             settings,
             tls: tokio_rustls::TlsConnector::from(Arc::new(config)),

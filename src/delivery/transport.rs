@@ -12,12 +12,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{
-    AsyncSmtpConnection, Certificate, CertificateStore, TlsParameters,
-};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use secrecy::ExposeSecret;
@@ -67,9 +64,10 @@ impl Transport {
                 let smtp = &settings.smtp;
                 let tls_parameters = match smtp.tls {
                     SmtpTls::None => None,
-                    SmtpTls::Tls | SmtpTls::StartTls => {
-                        Some(tls_parameters(&smtp.host, smtp.ca_file.as_deref())?)
-                    }
+                    SmtpTls::Tls | SmtpTls::StartTls => Some(crate::tls::smtp_parameters(
+                        &smtp.host,
+                        smtp.ca_file.as_deref(),
+                    )?),
                 };
                 Self::Smtp(SmtpTarget {
                     host: smtp.host.clone(),
@@ -177,36 +175,6 @@ impl Transport {
             Self::Smtp(target) => format!("smtp://{}:{}", target.host, target.port),
         }
     }
-}
-
-/// The roots a relay's certificate may chain to: webpki's built-in ones, the system's (where a
-/// site installs its private CA) and `smtp.ca_file`. Never "accept anything".
-fn tls_parameters(host: &str, ca_file: Option<&std::path::Path>) -> anyhow::Result<TlsParameters> {
-    let mut builder =
-        TlsParameters::builder(host.to_string()).certificate_store(CertificateStore::WebpkiRoots);
-    for der in rustls_native_certs::load_native_certs().certs {
-        if let Ok(certificate) = Certificate::from_der(der.to_vec()) {
-            builder = builder.add_root_certificate(certificate);
-        }
-    }
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path)
-            .with_context(|| format!("reading smtp.ca_file {}", path.display()))?;
-        if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
-            return Err(crate::error::BadInput(format!(
-                "smtp.ca_file {}: no PEM certificate in it",
-                path.display()
-            ))
-            .into());
-        }
-        let certificate = Certificate::from_pem(&pem).map_err(|error| {
-            crate::error::BadInput(format!("smtp.ca_file {}: {error}", path.display()))
-        })?;
-        builder = builder.add_root_certificate(certificate);
-    }
-    builder
-        .build_rustls()
-        .with_context(|| format!("setting up TLS for {host}"))
 }
 
 fn outbox_failure(dir: &std::path::Path, error: &std::io::Error) -> SendError {

@@ -38,11 +38,7 @@ pub struct PollCounts {
     pub skipped: u64,
 }
 
-/// Makes ring rustls's process-wide crypto provider (as everywhere in Herald) before any HTTP
-/// client is built; calling it again is harmless.
-pub fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use crate::tls::install_provider as install_tls_provider;
 
 /// One HTTP client for all feeds, and one for their pictures.
 #[derive(Clone)]
@@ -59,7 +55,7 @@ pub struct FeedClient {
 
 impl FeedClient {
     pub fn new(settings: &FeedSettings) -> anyhow::Result<Self> {
-        install_tls_provider();
+        crate::tls::install_provider();
         let builder = || {
             reqwest::Client::builder()
                 .timeout(Duration::from_secs(settings.timeout_secs))

@@ -212,7 +212,7 @@ async fn confirm_subscription(url: &str) -> Response {
             "SubscribeURL is not an https address of Amazon SNS",
         );
     };
-    crate::feeds::install_tls_provider();
+    crate::tls::install_provider();
     let fetched = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         // The address was checked, not wherever it would send us.
