@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
@@ -14,6 +13,15 @@ use url::Url;
 use crate::domain::{CronExpr, EmailAddress, MaxStories, Sender, Timezone};
 use crate::error::BadInput;
 use crate::locale::Catalogues;
+
+mod bounces;
+mod secret;
+mod values;
+
+use bounces::RawBounces;
+pub use bounces::{BounceSettings, ImapSettings};
+pub use secret::SecretSetting;
+use values::{hex_color, http_url, non_empty};
 
 /// The file looked for in the working directory when neither `--config` nor `$HERALD_CONFIG`
 /// names one.
@@ -166,40 +174,6 @@ pub struct FeedSettings {
     pub picture_proxy: Option<Url>,
 }
 
-/// Where bounce and complaint reports come back, and what they do.
-#[derive(Debug, Clone)]
-pub struct BounceSettings {
-    /// VERP: each delivery's envelope sender is `LOCAL+TAG@DOMAIN` under this domain; `None`
-    /// sends with the list's own address as envelope sender (reports cannot be attributed).
-    pub domain: Option<String>,
-    pub local_part: String,
-    /// A Maildir the daemon reads reports from.
-    pub maildir: Option<PathBuf>,
-    /// An IMAP mailbox over TLS the daemon reads reports from, with its password.
-    pub imap: Option<ImapSettings>,
-    pub poll_interval_secs: u64,
-    /// This many soft bounces within `soft_window_days` mark the address bounced.
-    pub soft_limit: u32,
-    pub soft_window_days: u32,
-    /// Authenticates `/webhooks/{ses,postmark,mailgun}`; the webhooks are off without it.
-    pub webhook_secret: SecretSetting,
-    /// A webhook body naming more readers than this is held, not applied, until an admin
-    /// releases it: a leaked secret then costs at most this many readers.
-    pub webhook_max_readers: u32,
-}
-
-/// `bounces.imap_url` (`imaps://USER@HOST[:PORT][/MAILBOX]`) and what goes with it.
-#[derive(Debug, Clone)]
-pub struct ImapSettings {
-    pub host: String,
-    pub port: u16,
-    pub user: String,
-    pub mailbox: String,
-    pub password: SecretSetting,
-    /// A PEM bundle to trust beside the built-in and system roots (a private CA).
-    pub ca_file: Option<PathBuf>,
-}
-
 #[derive(Debug, Clone)]
 pub struct ScheduleSettings {
     pub catch_up_hours: u32,
@@ -228,60 +202,6 @@ pub struct ListDefaults {
     pub schedule: CronExpr,
     pub timezone: Timezone,
     pub max_stories: MaxStories,
-}
-
-/// A secret given inline (from the environment, preferably) or as a file to read. The file is
-/// read only when the secret is used, so admin commands run where the service's credential
-/// directory is not mounted. `Debug` never shows the value.
-#[derive(Debug, Clone, Default)]
-pub struct SecretSetting {
-    key: &'static str,
-    inline: Option<SecretString>,
-    file: Option<PathBuf>,
-}
-
-impl SecretSetting {
-    /// A secret given as a value (tests, and callers that read it elsewhere).
-    pub fn from_value(key: &'static str, value: &str) -> Self {
-        Self {
-            key,
-            inline: Some(SecretString::from(value.to_string())),
-            file: None,
-        }
-    }
-
-    pub fn is_set(&self) -> bool {
-        self.inline.is_some() || self.file.is_some()
-    }
-
-    /// Where the secret comes from, never what it is: for `config check`.
-    pub fn describe(&self) -> String {
-        match (&self.file, &self.inline) {
-            (Some(path), _) => format!("set (from {}_file {})", self.key, path.display()),
-            (None, Some(_)) => "set (in the settings or environment; value hidden)".into(),
-            (None, None) => "not set".into(),
-        }
-    }
-
-    /// The secret, reading its file if it is given as one; `None` when unset.
-    pub fn resolve(&self) -> anyhow::Result<Option<SecretString>> {
-        if let Some(path) = &self.file {
-            let raw = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}_file {}", self.key, path.display()))?;
-            // Trimmed like an inline value: a file of spaces is no secret.
-            let value = raw.trim();
-            if value.is_empty() {
-                return Err(BadInput(format!(
-                    "{}_file {} is empty (or only white space)",
-                    self.key,
-                    path.display()
-                ))
-                .into());
-            }
-            return Ok(Some(SecretString::from(value.to_string())));
-        }
-        Ok(self.inline.clone())
-    }
 }
 
 // What the file and environment may contain, before parsing. Unknown keys are refused so a typo
@@ -491,44 +411,6 @@ impl Default for RawFeeds {
 
 #[derive(Deserialize)]
 #[serde(default, deny_unknown_fields)]
-struct RawBounces {
-    domain: String,
-    local_part: String,
-    maildir: Option<PathBuf>,
-    poll_interval_secs: u64,
-    soft_limit: u32,
-    soft_window_days: u32,
-    webhook_secret: Option<SecretString>,
-    webhook_secret_file: Option<PathBuf>,
-    webhook_max_readers: u32,
-    imap_url: String,
-    imap_password: Option<SecretString>,
-    imap_password_file: Option<PathBuf>,
-    imap_ca_file: Option<PathBuf>,
-}
-
-impl Default for RawBounces {
-    fn default() -> Self {
-        Self {
-            domain: String::new(),
-            local_part: "bounces".into(),
-            maildir: None,
-            poll_interval_secs: 60,
-            soft_limit: 3,
-            soft_window_days: 14,
-            webhook_secret: None,
-            webhook_secret_file: None,
-            webhook_max_readers: 100,
-            imap_url: String::new(),
-            imap_password: None,
-            imap_password_file: None,
-            imap_ca_file: None,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(default, deny_unknown_fields)]
 struct RawSchedule {
     catch_up_hours: u32,
 }
@@ -645,17 +527,6 @@ impl Settings {
 
 impl Raw {
     fn parse(self, source: Option<PathBuf>) -> Result<Settings, String> {
-        fn key<T, E: std::fmt::Display>(name: &str, result: Result<T, E>) -> Result<T, String> {
-            result.map_err(|error| format!("setting {name}: {error}"))
-        }
-        fn positive(name: &str, value: u64) -> Result<(), String> {
-            if value == 0 {
-                Err(format!("setting {name}: must be at least 1"))
-            } else {
-                Ok(())
-            }
-        }
-
         let transport_kind = match self.transport.kind.as_str() {
             "smtp" => TransportKind::Smtp,
             "file" => TransportKind::File,
@@ -685,90 +556,15 @@ impl Raw {
         positive("feeds.poll_interval_secs", self.feeds.poll_interval_secs)?;
         positive("feeds.timeout_secs", self.feeds.timeout_secs)?;
         positive("feeds.max_bytes", self.feeds.max_bytes)?;
-        positive(
-            "bounces.poll_interval_secs",
-            self.bounces.poll_interval_secs,
-        )?;
-        positive("bounces.soft_limit", self.bounces.soft_limit.into())?;
-        positive(
-            "bounces.soft_window_days",
-            self.bounces.soft_window_days.into(),
-        )?;
-        positive(
-            "bounces.webhook_max_readers",
-            self.bounces.webhook_max_readers.into(),
-        )?;
-        let bounce_domain = match self.bounces.domain.trim() {
-            "" => None,
-            domain => Some(
-                crate::domain::EmailAddress::parse(&format!("x@{domain}"))
-                    .map_err(|_| {
-                        format!("setting bounces.domain: {domain:?} is not a mail domain")
-                    })?
-                    .domain()
-                    .to_string(),
-            ),
-        };
-        if self.bounces.imap_password.is_some() && self.bounces.imap_password_file.is_some() {
-            return Err(
-                "setting bounces.imap_password and bounces.imap_password_file: give only one"
-                    .into(),
-            );
-        }
-        let imap = match self.bounces.imap_url.trim() {
-            "" => None,
-            raw => Some(key("bounces.imap_url", imap_url(raw))?),
-        };
-        if imap.is_some()
-            && self.bounces.imap_password.is_none()
-            && self.bounces.imap_password_file.is_none()
-        {
-            return Err(
-                "setting bounces.imap_url: it needs bounces.imap_password_file (or \
-                 HERALD__BOUNCES__IMAP_PASSWORD)"
-                    .into(),
-            );
-        }
-        let local_part = self.bounces.local_part.trim().to_ascii_lowercase();
-        if local_part.is_empty()
-            || !local_part
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(format!(
-                "setting bounces.local_part: {:?} must be letters, digits, '-', '_' or '.'",
-                self.bounces.local_part
-            ));
-        }
         if self.smtp.password.is_some() && self.smtp.password_file.is_some() {
             return Err("setting smtp.password and smtp.password_file: give only one".into());
         }
         if self.api.token.is_some() && self.api.token_file.is_some() {
             return Err("setting api.token and api.token_file: give only one".into());
         }
-        if self.bounces.webhook_secret.is_some() && self.bounces.webhook_secret_file.is_some() {
-            return Err(
-                "setting bounces.webhook_secret and bounces.webhook_secret_file: give only one"
-                    .into(),
-            );
-        }
-        // An empty secret is a mistake, never "no authentication": an empty api.token would
-        // open the story API to anyone.
-        for (name, secret) in [
-            ("smtp.password", &self.smtp.password),
-            ("api.token", &self.api.token),
-            ("bounces.webhook_secret", &self.bounces.webhook_secret),
-            ("bounces.imap_password", &self.bounces.imap_password),
-        ] {
-            if secret
-                .as_ref()
-                .is_some_and(|value| value.expose_secret().trim().is_empty())
-            {
-                return Err(format!(
-                    "setting {name}: it is empty; give a value, or remove the setting"
-                ));
-            }
-        }
+        not_blank("smtp.password", &self.smtp.password)?;
+        not_blank("api.token", &self.api.token)?;
+        let bounces = self.bounces.parse()?;
 
         let bind = key(
             "web.bind",
@@ -960,32 +756,7 @@ impl Raw {
                 allow_private_pictures: self.feeds.allow_private_pictures,
                 picture_proxy,
             },
-            bounces: BounceSettings {
-                domain: bounce_domain,
-                local_part,
-                maildir: self.bounces.maildir,
-                imap: imap.map(|(host, port, user, mailbox)| ImapSettings {
-                    host,
-                    port,
-                    user,
-                    mailbox,
-                    password: SecretSetting {
-                        key: "bounces.imap_password",
-                        inline: self.bounces.imap_password,
-                        file: self.bounces.imap_password_file,
-                    },
-                    ca_file: self.bounces.imap_ca_file,
-                }),
-                poll_interval_secs: self.bounces.poll_interval_secs,
-                soft_limit: self.bounces.soft_limit,
-                soft_window_days: self.bounces.soft_window_days,
-                webhook_secret: SecretSetting {
-                    key: "bounces.webhook_secret",
-                    inline: self.bounces.webhook_secret,
-                    file: self.bounces.webhook_secret_file,
-                },
-                webhook_max_readers: self.bounces.webhook_max_readers,
-            },
+            bounces,
             schedule: ScheduleSettings {
                 catch_up_hours: self.schedule.catch_up_hours,
             },
@@ -997,66 +768,32 @@ impl Raw {
     }
 }
 
-/// `imaps://USER@HOST[:PORT][/MAILBOX]`: host, port (993), user, mailbox (`INBOX`).
-fn imap_url(raw: &str) -> Result<(String, u16, String, String), String> {
-    let url = Url::parse(raw).map_err(|error| format!("not a URL: {error}"))?;
-    if url.scheme() != "imaps" {
+/// `result` with its error named by the setting `name`.
+fn key<T, E: std::fmt::Display>(name: &str, result: Result<T, E>) -> Result<T, String> {
+    result.map_err(|error| format!("setting {name}: {error}"))
+}
+
+/// Refuses 0 for a setting that counts or waits.
+fn positive(name: &str, value: u64) -> Result<(), String> {
+    if value == 0 {
+        Err(format!("setting {name}: must be at least 1"))
+    } else {
+        Ok(())
+    }
+}
+
+/// An empty secret is a mistake, never "no authentication": an empty api.token would open the
+/// story API to anyone.
+fn not_blank(name: &str, secret: &Option<SecretString>) -> Result<(), String> {
+    if secret
+        .as_ref()
+        .is_some_and(|value| value.expose_secret().trim().is_empty())
+    {
         return Err(format!(
-            "{raw:?}: only imaps:// (IMAP over TLS) is supported"
+            "setting {name}: it is empty; give a value, or remove the setting"
         ));
     }
-    let host = url
-        .host_str()
-        .ok_or_else(|| format!("{raw:?} names no host"))?
-        .to_string();
-    // A user name with an @ in it is written %40 in the URL.
-    let user = percent_encoding::percent_decode_str(url.username())
-        .decode_utf8_lossy()
-        .into_owned();
-    if user.is_empty() {
-        return Err(format!("{raw:?} names no user (imaps://USER@HOST/MAILBOX)"));
-    }
-    if url.password().is_some() {
-        // Not echoed: the value holds a secret.
-        return Err(
-            "the URL carries a password: put it in bounces.imap_password_file instead".into(),
-        );
-    }
-    let mailbox = match url.path().trim_matches('/') {
-        "" => "INBOX".to_string(),
-        path => path.to_string(),
-    };
-    Ok((host, url.port().unwrap_or(993), user, mailbox))
-}
-
-fn http_url(raw: &str) -> Result<Url, String> {
-    let url = Url::parse(raw.trim()).map_err(|error| format!("{raw:?} is not a URL: {error}"))?;
-    if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() {
-        Ok(url)
-    } else {
-        Err(format!("{raw:?} is not an http or https URL"))
-    }
-}
-
-fn hex_color(raw: &str) -> Result<String, String> {
-    let valid =
-        raw.len() == 7 && raw.starts_with('#') && raw[1..].chars().all(|c| c.is_ascii_hexdigit());
-    if valid {
-        Ok(raw.to_ascii_lowercase())
-    } else {
-        Err(format!(
-            "{raw:?} is not a six-digit hex colour like \"#1a5fb4\""
-        ))
-    }
-}
-
-fn non_empty(raw: &str) -> Result<String, String> {
-    let cleaned = crate::domain::text::single_line(raw);
-    if cleaned.is_empty() {
-        Err("it is empty".into())
-    } else {
-        Ok(cleaned)
-    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1070,29 +807,6 @@ mod tests {
         assert_eq!(settings.database.url, "sqlite://herald.db");
         assert_eq!(settings.delivery.concurrency, 8);
         assert_eq!(settings.smtp.port, 587);
-    }
-
-    #[test]
-    fn a_secret_file_of_white_space_is_refused_and_a_real_one_trimmed() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let blank = dir.path().join("blank");
-        std::fs::write(&blank, "   \n").expect("write");
-        let secret = SecretSetting {
-            key: "bounces.webhook_secret",
-            inline: None,
-            file: Some(blank),
-        };
-        let error = secret.resolve().expect_err("refused");
-        assert!(error.to_string().contains("is empty"), "{error}");
-
-        let real = dir.path().join("real");
-        std::fs::write(&real, " s3cret \r\n").expect("write");
-        let secret = SecretSetting {
-            file: Some(real),
-            ..secret
-        };
-        let value = secret.resolve().expect("read").expect("set");
-        assert_eq!(value.expose_secret(), "s3cret");
     }
 
     #[test]
