@@ -221,7 +221,7 @@ fn story_rows(view: &DigestView<'_>, story: &StoryView, lead: bool) -> Markup {
                     }
                 }
                 @if let Some(caption) = caption_line(view, lead_picture) {
-                    tr { td.h-pad.h-muted align=(start) dir=(story_dir(locale)) style=(text_cell(12, 16, MUTED, "6px 24px 0", start)) { (caption) } }
+                    tr { td.h-pad.h-muted align=(start) dir=(story_dir(locale)) style=(format!("{} {}", text_cell(12, 16, MUTED, "6px 24px 0", start), style::WRAP)) { (caption) } }
                 }
             }
         }

@@ -23,11 +23,13 @@ pub const PICTURE_BACKGROUND: &str = "#e8ebef";
 pub const WRAP: &str = "overflow-wrap: anywhere; word-wrap: break-word; word-break: break-word;";
 
 /// Inline style for a text cell; `align` is where lines start or end ("left", "right",
-/// "center"), so right-to-left editions set it per cell rather than inheriting it.
+/// "center"), so right-to-left editions set it per cell rather than inheriting it. [`WRAP`] is
+/// inline only on story text (what a feed writes) and in the head's CSS for every cell: inline
+/// on every cell it made each message 14% larger.
 pub fn text_cell(size: u32, line_height: u32, color: &str, padding: &str, align: &str) -> String {
     format!(
         "padding: {padding}; font-family: {FONT_STACK}; font-size: {size}px; \
-         line-height: {line_height}px; color: {color}; text-align: {align}; {WRAP}"
+         line-height: {line_height}px; color: {color}; text-align: {align};"
     )
 }
 
@@ -38,6 +40,7 @@ pub const HEAD_CSS: &str = "\
 body { margin: 0 !important; padding: 0 !important; width: 100% !important; }
 table, td { mso-table-lspace: 0pt !important; mso-table-rspace: 0pt !important; }
 a[x-apple-data-detectors] { color: inherit !important; text-decoration: none !important; }
+td { overflow-wrap: anywhere; word-wrap: break-word; word-break: break-word; }
 @media (prefers-color-scheme: dark) {
   .h-page { background-color: #0d1117 !important; }
   .h-card { background-color: #161b22 !important; }
