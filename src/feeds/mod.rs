@@ -170,27 +170,6 @@ pub fn html_to_text(html: &str) -> String {
     .unwrap_or_default()
 }
 
-/// Where an XML declaration (`<?xml ...?>`) stands anywhere but at the very start.
-fn misplaced_declaration(body: &[u8]) -> Option<usize> {
-    let bom = if body.starts_with(b"\xEF\xBB\xBF") {
-        3
-    } else {
-        0
-    };
-    let start = bom
-        + body[bom..]
-            .iter()
-            .position(|byte| !byte.is_ascii_whitespace())
-            .unwrap_or(0);
-    body.windows(6)
-        .enumerate()
-        .skip(start + 1)
-        .find(|(_, window)| {
-            window.starts_with(b"<?xml") && (window[5].is_ascii_whitespace() || window[5] == b'?')
-        })
-        .map(|(at, _)| at)
-}
-
 /// The feed's entries, and how many could not be read. A feed feed-rs refuses whole is
 /// repaired (Atom media types and modes) and, failing that, read one entry at a time.
 fn read_entries(
@@ -249,8 +228,7 @@ pub fn parse(
         return Err("the feed is empty".to_string());
     }
     let body = normalise::normalise(body);
-    if let Some(at) = misplaced_declaration(&body) {
-        // quick-xml (under feed-rs) panics on one that names another encoding.
+    if let Some(at) = normalise::misplaced_declaration(&body) {
         return Err(format!(
             "not a valid RSS, Atom or JSON feed: an XML declaration at byte {at}, where only \
              the first line may have one"
@@ -334,11 +312,7 @@ pub async fn poll(
         return Ok(PollOutcome::Elsewhere);
     }
     let polled = poll_inner(app, client, feed, now).await?;
-    let failed_body = match &polled.body {
-        Body::NotParsed => FailedBody::Keep,
-        Body::Parsed => FailedBody::Clear,
-        Body::Failed(digest) => FailedBody::Failed(digest),
-    };
+    let failed_body = &polled.body;
     match &polled.outcome {
         Ok((counts, validators)) => {
             feeds::record_poll(
@@ -365,26 +339,18 @@ pub async fn poll(
     })
 }
 
-/// What became of the body a poll fetched.
-enum Body {
-    /// None fetched (not modified, a fetch error) or the same one that failed before.
-    NotParsed,
-    Parsed,
-    /// The parser failed on the body with this digest.
-    Failed(String),
-}
-
 struct Polled {
     /// The counts and, when a body was stored, its validators; or the error in words.
     outcome: Result<(PollCounts, Option<Validators>), String>,
-    body: Body,
+    /// What became of the body fetched, as the feed's record keeps it.
+    body: FailedBody,
 }
 
 impl Polled {
     fn not_parsed(outcome: Result<(PollCounts, Option<Validators>), String>) -> Self {
         Self {
             outcome,
-            body: Body::NotParsed,
+            body: FailedBody::Keep,
         }
     }
 }
@@ -427,7 +393,7 @@ async fn poll_inner(
     let parsed = tokio::task::spawn_blocking(move || parse(&body, Some(&feed_url), &section)).await;
     let failed = |error: String| Polled {
         outcome: Err(error),
-        body: Body::Failed(digest.clone()),
+        body: FailedBody::Failed(digest.clone()),
     };
     let (items, skipped) = match parsed {
         Ok(Ok(parsed)) => parsed,
@@ -454,25 +420,6 @@ async fn poll_inner(
     info!(feed = %feed.url, inserted = counts.inserted, updated = counts.updated, "feed polled");
     Ok(Polled {
         outcome: Ok((counts, Some(validators))),
-        body: Body::Parsed,
+        body: FailedBody::Clear,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_declaration_after_a_byte_order_mark_or_white_space_is_in_its_place() {
-        let bom = b"\xEF\xBB\xBF<?xml version=\"1.0\"?><rss/>";
-        assert_eq!(misplaced_declaration(bom), None);
-        assert_eq!(
-            misplaced_declaration(b"  <?xml version=\"1.0\"?><rss/>"),
-            None
-        );
-        assert_eq!(
-            misplaced_declaration(b"<rss/><?xml version=\"1.0\"?>"),
-            Some(6)
-        );
-    }
 }

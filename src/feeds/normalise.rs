@@ -125,23 +125,40 @@ fn legacy_encoding_to_utf8(body: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{text}").into_bytes())
 }
 
-/// Where the XML declaration at the start of `body` (after a byte-order mark or white space)
-/// begins and ends, `?>` included.
-fn xml_declaration(body: &[u8]) -> Option<std::ops::Range<usize>> {
-    let start = if body.starts_with(b"\xEF\xBB\xBF") {
+/// Where the document starts: after a byte-order mark and white space, the only place an XML
+/// declaration may stand.
+fn content_start(body: &[u8]) -> usize {
+    let bom = if body.starts_with(b"\xEF\xBB\xBF") {
         3
     } else {
         0
     };
-    let start = start
-        + body[start..]
-            .iter()
-            .position(|byte| !byte.is_ascii_whitespace())?;
+    bom + body[bom..]
+        .iter()
+        .position(|byte| !byte.is_ascii_whitespace())
+        .unwrap_or(body.len() - bom)
+}
+
+/// Where the XML declaration at the start of `body` begins and ends, `?>` included.
+fn xml_declaration(body: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = content_start(body);
     if !body[start..].starts_with(b"<?xml") {
         return None;
     }
     let end = start + body[start..].windows(2).position(|pair| pair == b"?>")? + 2;
     Some(start..end)
+}
+
+/// Where an XML declaration (`<?xml ...?>`) stands anywhere but at the start: quick-xml (under
+/// feed-rs) panics on one that names another encoding.
+pub fn misplaced_declaration(body: &[u8]) -> Option<usize> {
+    body.windows(6)
+        .enumerate()
+        .skip(content_start(body) + 1)
+        .find(|(_, window)| {
+            window.starts_with(b"<?xml") && (window[5].is_ascii_whitespace() || window[5] == b'?')
+        })
+        .map(|(at, _)| at)
 }
 
 /// The encoding an XML declaration names.
@@ -191,6 +208,20 @@ mod tests {
             );
             assert!(matches!(normalise(body.as_bytes()), Cow::Borrowed(_)));
         }
+    }
+
+    #[test]
+    fn a_declaration_after_a_byte_order_mark_or_white_space_is_in_its_place() {
+        let bom = b"\xEF\xBB\xBF<?xml version=\"1.0\"?><rss/>";
+        assert_eq!(misplaced_declaration(bom), None);
+        assert_eq!(
+            misplaced_declaration(b"  <?xml version=\"1.0\"?><rss/>"),
+            None
+        );
+        assert_eq!(
+            misplaced_declaration(b"<rss/><?xml version=\"1.0\"?>"),
+            Some(6)
+        );
     }
 
     #[test]

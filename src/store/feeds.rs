@@ -55,12 +55,13 @@ pub struct Validators {
 }
 
 /// What one poll tells about the body the parser failed on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailedBody<'a> {
-    /// Nothing new was learned (not fetched, or not modified): keep what is recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailedBody {
+    /// Nothing new was learned (not fetched, not modified, or the same body that failed
+    /// before): keep what is recorded.
     Keep,
     /// The parser failed on the body with this digest.
-    Failed(&'a str),
+    Failed(String),
     /// A body was parsed: forget any failed one.
     Clear,
 }
@@ -148,12 +149,12 @@ pub async fn record_poll(
     id: i64,
     validators: Option<Validators>,
     error: Option<&str>,
-    failed_body: FailedBody<'_>,
+    failed_body: &FailedBody,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let (set_failed, failed_digest) = match failed_body {
         FailedBody::Keep => (false, None),
-        FailedBody::Failed(digest) => (true, Some(digest)),
+        FailedBody::Failed(digest) => (true, Some(digest.as_str())),
         FailedBody::Clear => (true, None),
     };
     let set_validators = validators.is_some();
