@@ -146,7 +146,11 @@ pub fn read(raw: &[u8]) -> Report {
     // that header alone tells an auto-reply only from a sender that is not the MTA.
     let auto_submitted =
         header("Auto-Submitted").is_some_and(|value| !value.to_ascii_lowercase().starts_with("no"));
-    let from_the_mta = header("From").is_some_and(|from| is_mta_address(&from));
+    let from_the_mta = message
+        .from()
+        .and_then(|from| from.first())
+        .and_then(|sender| sender.address())
+        .is_some_and(is_mta_address);
     if marked_as_auto_reply || (auto_submitted && !from_the_mta) {
         report.kind = ReportKind::AutoReply;
         return report;
@@ -184,12 +188,8 @@ pub fn read(raw: &[u8]) -> Report {
     report
 }
 
-/// `MAILER-DAEMON@host`, `postmaster@host`, with or without a display name.
-fn is_mta_address(from: &str) -> bool {
-    let address = match (from.rfind('<'), from.rfind('>')) {
-        (Some(open), Some(close)) if open < close => &from[open + 1..close],
-        _ => from,
-    };
+/// `MAILER-DAEMON@host`, `postmaster@host`.
+fn is_mta_address(address: &str) -> bool {
     let local_part = address
         .rsplit_once('@')
         .map_or(address, |(local, _)| local)
