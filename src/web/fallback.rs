@@ -13,25 +13,25 @@ use crate::store::lists;
 use crate::templates::pages;
 
 pub async fn not_found(State(state): State<WebState>, uri: Uri) -> Response {
-    let locale = locale_for(&state, uri.path()).await;
-    let page = pages::message(
-        &state.app.settings.newsletter,
-        &locale,
-        "page-missing-title",
-        "page-missing",
-    );
-    html(StatusCode::NOT_FOUND, page)
+    small_page(&state, &uri, StatusCode::NOT_FOUND, "page-missing").await
 }
 
 pub async fn wrong_method(State(state): State<WebState>, uri: Uri) -> Response {
-    let locale = locale_for(&state, uri.path()).await;
-    let page = pages::message(
-        &state.app.settings.newsletter,
-        &locale,
-        "page-wrong-method-title",
+    small_page(
+        &state,
+        &uri,
+        StatusCode::METHOD_NOT_ALLOWED,
         "page-wrong-method",
-    );
-    html(StatusCode::METHOD_NOT_ALLOWED, page)
+    )
+    .await
+}
+
+/// The catalogue's message `key` (and `key-title`) as a page with `status`.
+async fn small_page(state: &WebState, uri: &Uri, status: StatusCode, key: &str) -> Response {
+    let locale = locale_for(state, uri.path()).await;
+    let title = format!("{key}-title");
+    let page = pages::message(&state.app.settings.newsletter, &locale, &title, key);
+    html(status, page)
 }
 
 /// The language of the list an `/archive/{list}/...` address names, else of the only list;
