@@ -224,21 +224,13 @@ pub fn subject(locale: &Locale, newsletter: &str, date: NaiveDate, lead: &str) -
     let prefix = format!("{} ", text::single_line(&prefix));
     let lead = text::single_line(lead);
     let room = MAX_SUBJECT_CHARS.saturating_sub(prefix.chars().count());
-    if lead.chars().count() <= room {
-        return format!("{prefix}{lead}");
-    }
-    if room < 2 {
+    if room < 2 && lead.chars().count() > room {
         return text::truncate_chars(
             prefix.trim_end().trim_end_matches(':').to_string(),
             MAX_SUBJECT_CHARS,
         );
     }
-    let cut = text::truncate_chars(lead, room - 1);
-    let at_word = match cut.rfind(' ') {
-        Some(space) if space > cut.len() / 2 => &cut[..space],
-        _ => &cut,
-    };
-    format!("{prefix}{}…", at_word.trim_end())
+    format!("{prefix}{}", text::cut_at_word(lead, room))
 }
 
 /// The inbox preview line: the headlines after the lead.

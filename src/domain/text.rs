@@ -83,10 +83,9 @@ pub fn multi_line(raw: &str) -> String {
     paragraphs.join("\n\n")
 }
 
-/// At most `max` characters of `text` for a preview line: cut at a word (with `…`) where a
-/// word boundary is near, and with every bidirectional isolate it opened closed again, so the
-/// text after it keeps its direction.
-pub fn preview(text: String, max: usize) -> String {
+/// At most `max` characters of `text`: cut at a word (with `…` making the `max`-th) where a
+/// word boundary lies in the second half, else mid-word.
+pub fn cut_at_word(text: String, max: usize) -> String {
     if text.chars().count() <= max {
         return text;
     }
@@ -95,7 +94,14 @@ pub fn preview(text: String, max: usize) -> String {
         Some(space) if space > cut.len() / 2 => &cut[..space],
         _ => cut.as_str(),
     };
-    let mut line = format!("{}…", at_word.trim_end());
+    format!("{}…", at_word.trim_end())
+}
+
+/// At most `max` characters of `text` for a preview line: cut at a word (with `…`) where a
+/// word boundary is near, and with every bidirectional isolate it opened closed again, so the
+/// text after it keeps its direction.
+pub fn preview(text: String, max: usize) -> String {
+    let mut line = cut_at_word(text, max);
     let opened = line
         .chars()
         .filter(|ch| matches!(ch, '\u{2066}'..='\u{2068}'))
