@@ -35,14 +35,19 @@ fn at(app: &TestApp, when: chrono::DateTime<chrono::Utc>) -> App {
     }
 }
 
+/// A new list `daily`, as stored.
+async fn daily_list(app: &TestApp) -> lists::ListRecord {
+    app.add_list("daily").await;
+    lists::require(&app.app.pool, &ListSlug::parse("daily").expect("slug"))
+        .await
+        .expect("list")
+}
+
 #[tokio::test]
 async fn a_confirmation_mail_waits_out_a_dead_relay_and_its_cooldown_starts_once_it_is_sent() {
     let server = FaultySmtp::broken(ServerFault::Everything421).await;
     let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
-    app.add_list("daily").await;
-    let list = lists::require(&app.app.pool, &ListSlug::parse("daily").expect("slug"))
-        .await
-        .expect("list");
+    let list = daily_list(&app).await;
     let eve = EmailAddress::parse("eve@example.org").expect("address");
     let cooldown = Age::minutes(10);
     let now = pinned_now();
@@ -96,10 +101,7 @@ async fn a_confirmation_mail_waits_out_a_dead_relay_and_its_cooldown_starts_once
 async fn a_confirmation_refused_for_good_is_given_up_at_once_like_an_edition() {
     let server = FaultySmtp::start(&[("eve@example.org", Fault::Reject)]).await;
     let app = TestApp::spawn_with(|s| smtp_settings(s, server.port)).await;
-    app.add_list("daily").await;
-    let list = lists::require(&app.app.pool, &ListSlug::parse("daily").expect("slug"))
-        .await
-        .expect("list");
+    let list = daily_list(&app).await;
     let eve = EmailAddress::parse("eve@example.org").expect("address");
     let now = pinned_now();
     optin::sign_up(

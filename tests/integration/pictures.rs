@@ -154,7 +154,11 @@ async fn add_pictured(app: &TestApp, path: &str, picture: &str) {
 
 /// The `image_size` that `story ls --json` shows for the story at PATH (null: not measured).
 async fn picture_size(app: &TestApp, path: &str) -> serde_json::Value {
-    let stories = app.run(&["--json", "story", "ls"]).await.json();
+    image_size_in(&app.run(&["--json", "story", "ls"]).await.json(), path)
+}
+
+/// The `image_size` of the story at `https://news.example.org/PATH` in `story ls --json`.
+fn image_size_in(stories: &serde_json::Value, path: &str) -> serde_json::Value {
     let url = format!("https://news.example.org/{path}");
     stories
         .as_array()
@@ -311,14 +315,7 @@ async fn added_with(dir: &std::path::Path, env: &[(&str, &str)], path: &str) -> 
         .output()
         .expect("story ls");
     let stories: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("JSON");
-    let url = format!("https://news.example.org/{path}");
-    stories
-        .as_array()
-        .expect("array")
-        .iter()
-        .find(|story| story["url"] == url.as_str())
-        .unwrap_or_else(|| panic!("no story {url}"))["image_size"]
-        .clone()
+    image_size_in(&stories, path)
 }
 
 /// A proxy in the environment (`HTTP_PROXY`, common in a unit's environment) is never asked

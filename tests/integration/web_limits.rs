@@ -38,6 +38,15 @@ async fn serve_with(limits: ConnectionLimits, timeouts: RequestTimeouts) -> std:
     address
 }
 
+/// Where the daemon listens.
+fn address_of(daemon: &crate::daemon::Daemon) -> std::net::SocketAddr {
+    daemon
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address")
+}
+
 /// A connection to `address` from `source`, one of the loopback addresses (all of 127/8 is
 /// this host), as from another client.
 async fn connect_from(source: &str, address: std::net::SocketAddr) -> std::io::Result<TcpStream> {
@@ -193,11 +202,7 @@ async fn two_thousand_idle_connections_from_eight_clients_do_not_keep_healthz_fr
     // Both ends of every connection live in this process.
     rlimit::increase_nofile_limit(10_000).expect("raise the open-file limit");
     let daemon = crate::daemon::Daemon::start(None).await;
-    let address: std::net::SocketAddr = daemon
-        .base
-        .trim_start_matches("http://")
-        .parse()
-        .expect("address");
+    let address = address_of(&daemon);
     let mut idle = Vec::with_capacity(2_000);
     for i in 0..2_000 {
         let source = format!("127.0.0.{}", 2 + i % 8);
@@ -223,11 +228,7 @@ async fn two_thousand_idle_connections_from_eight_clients_do_not_keep_healthz_fr
 async fn one_client_past_the_cap_gets_its_share_and_others_are_still_answered() {
     rlimit::increase_nofile_limit(20_000).expect("raise the open-file limit");
     let daemon = crate::daemon::Daemon::start(None).await;
-    let address: std::net::SocketAddr = daemon
-        .base
-        .trim_start_matches("http://")
-        .parse()
-        .expect("address");
+    let address = address_of(&daemon);
     let mut hog = Vec::with_capacity(4_200);
     for _ in 0..4_200 {
         if let Ok(stream) = connect_from("127.0.0.2", address).await {

@@ -62,12 +62,7 @@ pub fn story_json(data: &[u8]) {
         return;
     };
     for story in &stories {
-        let url = story.url.as_str();
-        assert!(
-            url.starts_with("http://") || url.starts_with("https://"),
-            "{url}"
-        );
-        assert!(!story.title.as_str().trim().is_empty());
+        a_story_as_claimed(story);
     }
     for rejection in &rejections {
         assert!(
@@ -108,11 +103,16 @@ pub fn feed(data: &[u8]) {
         return;
     };
     for story in &stories {
-        let url = story.url.as_str();
-        assert!(
-            url.starts_with("http://") || url.starts_with("https://"),
-            "{url}"
-        );
-        assert!(!story.title.as_str().trim().is_empty());
+        a_story_as_claimed(story);
     }
+}
+
+/// What every accepted story is, whichever reader took it: an http(s) link and a title.
+fn a_story_as_claimed(story: &herald::store::stories::NewStory) {
+    let url = story.url.as_str();
+    assert!(
+        url.starts_with("http://") || url.starts_with("https://"),
+        "{url}"
+    );
+    assert!(!story.title.as_str().trim().is_empty());
 }
