@@ -393,9 +393,8 @@ async fn archive_of(app: &TestApp, slug: &str) {
     }
 }
 
-#[tokio::test]
-async fn the_daemon_serves_each_list_in_its_language_with_a_paged_archive_and_a_feed() {
-    let daemon = Daemon::start(None).await;
+/// The Arabic list `sabah` (Jordanian Arabic), with no stories yet.
+async fn add_sabah(daemon: &Daemon) {
     daemon
         .app
         .run(&[
@@ -409,6 +408,12 @@ async fn the_daemon_serves_each_list_in_its_language_with_a_paged_archive_and_a_
         ])
         .await
         .ok();
+}
+
+#[tokio::test]
+async fn the_daemon_serves_each_list_in_its_language_with_a_paged_archive_and_a_feed() {
+    let daemon = Daemon::start(None).await;
+    add_sabah(&daemon).await;
     archive_of(&daemon.app, "sabah").await;
 
     let (status, form) = daemon.get("/subscribe").await;
@@ -578,19 +583,7 @@ async fn list_languages_are_checked_against_the_catalogues() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_address_or_method_gets_a_small_page_in_the_list_s_language() {
     let daemon = Daemon::start(None).await;
-    daemon
-        .app
-        .run(&[
-            "list",
-            "add",
-            "sabah",
-            "--title",
-            "نشرة الصباح",
-            "--language",
-            "ar-JO",
-        ])
-        .await
-        .ok();
+    add_sabah(&daemon).await;
 
     // The only list is Arabic: so is every page that belongs to no list.
     let (status, page) = daemon.get("/no/such/page").await;
