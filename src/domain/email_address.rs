@@ -4,7 +4,8 @@ use crate::error::BadInput;
 
 /// A subscriber's address: syntactically valid, deliverable by lettre, and normalised to lower
 /// case so that uniqueness is case-insensitive.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct EmailAddress(String);
 
 const MAX_LEN: usize = 254;

@@ -75,7 +75,8 @@ impl TryFrom<String> for ListTitle {
 }
 
 /// How many stories one edition of a list carries at most.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "i64")]
 pub struct MaxStories(u32);
 
 impl MaxStories {

@@ -10,7 +10,8 @@ use crate::error::BadInput;
 
 /// A cron expression: the standard five fields (minute hour day month weekday), or six with
 /// seconds first.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct CronExpr {
     text: String,
     parsed: Cron,
@@ -66,7 +67,8 @@ impl TryFrom<String> for CronExpr {
 }
 
 /// An IANA timezone name ("Europe/Berlin"); the edition date is the list's local date there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct Timezone(Tz);
 
 impl Timezone {

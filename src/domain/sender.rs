@@ -5,7 +5,8 @@ use crate::error::BadInput;
 
 /// Who mail comes from: `digest@example.org` or `Sports Desk <sports@example.org>`. The name,
 /// when given, is what readers see; without one, `newsletter.name` is used.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct Sender {
     name: Option<String>,
     address: EmailAddress,

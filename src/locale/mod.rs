@@ -18,8 +18,9 @@ use catalogue::Catalogue;
 /// A value for a message's `{ $name }`.
 pub type Arg<'a> = FluentValue<'a>;
 
-/// Every catalogue, loaded once (with the settings) and shared.
-#[derive(Debug, Clone)]
+/// Every catalogue, loaded once (with the settings) and shared. The default holds none: the
+/// settings load the real ones when they are checked.
+#[derive(Debug, Clone, Default)]
 pub struct Catalogues {
     by_tag: Arc<BTreeMap<String, Arc<Catalogue>>>,
 }

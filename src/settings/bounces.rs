@@ -4,30 +4,50 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 use serde::Deserialize;
+use smart_default::SmartDefault;
 
-use super::values::imap_url;
-use super::{key, not_blank, positive, SecretSetting};
+use super::values::{self, ImapTarget};
+use super::{positive, SecretSetting};
 
 /// Where bounce and complaint reports come back, and what they do.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize, SmartDefault)]
+#[serde(default, deny_unknown_fields)]
 pub struct BounceSettings {
     /// VERP: each delivery's envelope sender is `LOCAL+TAG@DOMAIN` under this domain; `None`
     /// sends with the list's own address as envelope sender (reports cannot be attributed).
+    #[serde(deserialize_with = "values::optional_mail_domain")]
     pub domain: Option<String>,
+    #[serde(deserialize_with = "values::token")]
+    #[default("bounces".into())]
     pub local_part: String,
     /// A Maildir the daemon reads reports from.
     pub maildir: Option<PathBuf>,
-    /// An IMAP mailbox over TLS the daemon reads reports from, with its password.
+    /// An IMAP mailbox over TLS the daemon reads reports from, with its password: made from
+    /// `imap_url`, `imap_password(_file)` and `imap_ca_file`.
+    #[serde(skip)]
     pub imap: Option<ImapSettings>,
+    #[default(60)]
     pub poll_interval_secs: u64,
     /// This many soft bounces within `soft_window_days` mark the address bounced.
+    #[default(3)]
     pub soft_limit: u32,
+    #[default(14)]
     pub soft_window_days: u32,
     /// Authenticates `/webhooks/{ses,postmark,mailgun}`; the webhooks are off without it.
+    #[serde(skip)]
     pub webhook_secret: SecretSetting,
     /// A webhook body naming more readers than this is held, not applied, until an admin
     /// releases it: a leaked secret then costs at most this many readers.
+    #[default(100)]
     pub webhook_max_readers: u32,
+    #[serde(rename = "webhook_secret")]
+    webhook_secret_inline: Option<SecretString>,
+    webhook_secret_file: Option<PathBuf>,
+    #[serde(deserialize_with = "values::optional_imap_url")]
+    imap_url: Option<ImapTarget>,
+    imap_password: Option<SecretString>,
+    imap_password_file: Option<PathBuf>,
+    imap_ca_file: Option<PathBuf>,
 }
 
 /// `bounces.imap_url` (`imaps://USER@HOST[:PORT][/MAILBOX]`) and what goes with it.
@@ -42,46 +62,8 @@ pub struct ImapSettings {
     pub ca_file: Option<PathBuf>,
 }
 
-#[derive(Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(super) struct RawBounces {
-    domain: String,
-    local_part: String,
-    maildir: Option<PathBuf>,
-    poll_interval_secs: u64,
-    soft_limit: u32,
-    soft_window_days: u32,
-    webhook_secret: Option<SecretString>,
-    webhook_secret_file: Option<PathBuf>,
-    webhook_max_readers: u32,
-    imap_url: String,
-    imap_password: Option<SecretString>,
-    imap_password_file: Option<PathBuf>,
-    imap_ca_file: Option<PathBuf>,
-}
-
-impl Default for RawBounces {
-    fn default() -> Self {
-        Self {
-            domain: String::new(),
-            local_part: "bounces".into(),
-            maildir: None,
-            poll_interval_secs: 60,
-            soft_limit: 3,
-            soft_window_days: 14,
-            webhook_secret: None,
-            webhook_secret_file: None,
-            webhook_max_readers: 100,
-            imap_url: String::new(),
-            imap_password: None,
-            imap_password_file: None,
-            imap_ca_file: None,
-        }
-    }
-}
-
-impl RawBounces {
-    pub(super) fn parse(self) -> Result<BounceSettings, String> {
+impl BounceSettings {
+    pub(super) fn check(&mut self) -> Result<(), String> {
         positive("bounces.poll_interval_secs", self.poll_interval_secs)?;
         positive("bounces.soft_limit", self.soft_limit.into())?;
         positive("bounces.soft_window_days", self.soft_window_days.into())?;
@@ -89,78 +71,34 @@ impl RawBounces {
             "bounces.webhook_max_readers",
             self.webhook_max_readers.into(),
         )?;
-        let bounce_domain = match self.domain.trim() {
-            "" => None,
-            domain => Some(
-                crate::domain::EmailAddress::parse(&format!("x@{domain}"))
-                    .map_err(|_| {
-                        format!("setting bounces.domain: {domain:?} is not a mail domain")
-                    })?
-                    .domain()
-                    .to_string(),
-            ),
-        };
-        if self.imap_password.is_some() && self.imap_password_file.is_some() {
-            return Err(
-                "setting bounces.imap_password and bounces.imap_password_file: give only one"
-                    .into(),
-            );
-        }
-        let imap = match self.imap_url.trim() {
-            "" => None,
-            raw => Some(key("bounces.imap_url", imap_url(raw))?),
-        };
-        if imap.is_some() && self.imap_password.is_none() && self.imap_password_file.is_none() {
-            return Err(
-                "setting bounces.imap_url: it needs bounces.imap_password_file (or \
-                 HERALD__BOUNCES__IMAP_PASSWORD)"
-                    .into(),
-            );
-        }
-        let local_part = self.local_part.trim().to_ascii_lowercase();
-        if local_part.is_empty()
-            || !local_part
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(format!(
-                "setting bounces.local_part: {:?} must be letters, digits, '-', '_' or '.'",
-                self.local_part
-            ));
-        }
-        if self.webhook_secret.is_some() && self.webhook_secret_file.is_some() {
-            return Err(
-                "setting bounces.webhook_secret and bounces.webhook_secret_file: give only one"
-                    .into(),
-            );
-        }
-        not_blank("bounces.webhook_secret", &self.webhook_secret)?;
-        not_blank("bounces.imap_password", &self.imap_password)?;
-        Ok(BounceSettings {
-            domain: bounce_domain,
-            local_part,
-            maildir: self.maildir,
-            imap: imap.map(|target| ImapSettings {
+        let imap_password = SecretSetting::given(
+            "bounces.imap_password",
+            self.imap_password.take(),
+            self.imap_password_file.take(),
+        )?;
+        self.imap = match self.imap_url.take() {
+            None => None,
+            Some(_) if !imap_password.is_set() => {
+                return Err(
+                    "setting bounces.imap_url: it needs bounces.imap_password_file (or \
+                     HERALD__BOUNCES__IMAP_PASSWORD)"
+                        .into(),
+                )
+            }
+            Some(target) => Some(ImapSettings {
                 host: target.host,
                 port: target.port,
                 user: target.user,
                 mailbox: target.mailbox,
-                password: SecretSetting {
-                    key: "bounces.imap_password",
-                    inline: self.imap_password,
-                    file: self.imap_password_file,
-                },
-                ca_file: self.imap_ca_file,
+                password: imap_password,
+                ca_file: self.imap_ca_file.take(),
             }),
-            poll_interval_secs: self.poll_interval_secs,
-            soft_limit: self.soft_limit,
-            soft_window_days: self.soft_window_days,
-            webhook_secret: SecretSetting {
-                key: "bounces.webhook_secret",
-                inline: self.webhook_secret,
-                file: self.webhook_secret_file,
-            },
-            webhook_max_readers: self.webhook_max_readers,
-        })
+        };
+        self.webhook_secret = SecretSetting::given(
+            "bounces.webhook_secret",
+            self.webhook_secret_inline.take(),
+            self.webhook_secret_file.take(),
+        )?;
+        Ok(())
     }
 }

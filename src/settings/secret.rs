@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::BadInput;
 
@@ -26,6 +26,28 @@ impl SecretSetting {
             inline: Some(SecretString::from(value.to_string())),
             file: None,
         }
+    }
+
+    /// The secret `key` as the file gave it: inline, as `{key}_file`, or not at all. Both at
+    /// once is refused, and so is an empty value: an empty api.token would be no
+    /// authentication at all, and would open the story API to anyone.
+    pub(super) fn given(
+        key: &'static str,
+        inline: Option<SecretString>,
+        file: Option<PathBuf>,
+    ) -> Result<Self, String> {
+        if inline.is_some() && file.is_some() {
+            return Err(format!("setting {key} and {key}_file: give only one"));
+        }
+        if inline
+            .as_ref()
+            .is_some_and(|value| value.expose_secret().trim().is_empty())
+        {
+            return Err(format!(
+                "setting {key}: it is empty; give a value, or remove the setting"
+            ));
+        }
+        Ok(Self { key, inline, file })
     }
 
     pub fn is_set(&self) -> bool {
@@ -64,8 +86,6 @@ impl SecretSetting {
 
 #[cfg(test)]
 mod tests {
-    use secrecy::ExposeSecret;
-
     use super::*;
 
     #[test]

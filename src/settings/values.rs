@@ -1,6 +1,12 @@
 //! Parsers for the settings' values that have a shape but no domain type: an IMAP URL, an
-//! http(s) URL, a colour, a line of text. Each error names the value; the caller adds the key.
+//! http(s) URL, a colour, a line of text, an address. Each error names the value; `config` adds
+//! the key, and `Settings::from_sources` the file.
 
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use serde::de::Error;
+use serde::{Deserialize, Deserializer};
 use url::Url;
 
 /// Where the bounce mailbox is: `imaps://USER@HOST[:PORT][/MAILBOX]`.
@@ -51,7 +57,7 @@ pub(super) fn imap_url(raw: &str) -> Result<ImapTarget, String> {
     })
 }
 
-pub(super) fn http_url(raw: &str) -> Result<Url, String> {
+fn parse_http_url(raw: &str) -> Result<Url, String> {
     let url = Url::parse(raw.trim()).map_err(|error| format!("{raw:?} is not a URL: {error}"))?;
     if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() {
         Ok(url)
@@ -60,23 +66,122 @@ pub(super) fn http_url(raw: &str) -> Result<Url, String> {
     }
 }
 
-pub(super) fn hex_color(raw: &str) -> Result<String, String> {
-    let valid =
-        raw.len() == 7 && raw.starts_with('#') && raw[1..].chars().all(|c| c.is_ascii_hexdigit());
-    if valid {
-        Ok(raw.to_ascii_lowercase())
-    } else {
-        Err(format!(
-            "{raw:?} is not a six-digit hex colour like \"#1a5fb4\""
-        ))
+/// A string read and handed to `parse`, whose error becomes the deserializer's.
+fn parsed<'de, D, T>(deserializer: D, parse: fn(&str) -> Result<T, String>) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let raw = String::deserialize(deserializer)?;
+    parse(&raw).map_err(D::Error::custom)
+}
+
+/// As [`parsed`], where an empty (or blank) string means the setting is off.
+fn parsed_or_off<'de, D, T>(
+    deserializer: D,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let raw = Option::<String>::deserialize(deserializer)?.unwrap_or_default();
+    match raw.trim() {
+        "" => Ok(None),
+        raw => parse(raw).map(Some).map_err(D::Error::custom),
     }
 }
 
-pub(super) fn non_empty(raw: &str) -> Result<String, String> {
-    let cleaned = crate::domain::text::single_line(raw);
-    if cleaned.is_empty() {
-        Err("it is empty".into())
-    } else {
-        Ok(cleaned)
-    }
+pub(super) fn http_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Url, D::Error> {
+    parsed(deserializer, parse_http_url)
+}
+
+pub(super) fn optional_http_url<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Url>, D::Error> {
+    parsed_or_off(deserializer, parse_http_url)
+}
+
+pub(super) fn optional_imap_url<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<ImapTarget>, D::Error> {
+    parsed_or_off(deserializer, imap_url)
+}
+
+/// A mail domain, lower case; empty means none.
+pub(super) fn optional_mail_domain<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    parsed_or_off(deserializer, |domain| {
+        crate::domain::EmailAddress::parse(&format!("x@{domain}"))
+            .map(|address| address.domain().to_string())
+            .map_err(|_| format!("{domain:?} is not a mail domain"))
+    })
+}
+
+pub(super) fn hex_color<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    parsed(deserializer, |raw| {
+        let valid = raw.len() == 7
+            && raw.starts_with('#')
+            && raw[1..].chars().all(|c| c.is_ascii_hexdigit());
+        if valid {
+            Ok(raw.to_ascii_lowercase())
+        } else {
+            Err(format!(
+                "{raw:?} is not a six-digit hex colour like \"#1a5fb4\""
+            ))
+        }
+    })
+}
+
+/// One line of text, not empty.
+pub(super) fn line<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    parsed(deserializer, |raw| {
+        let cleaned = crate::domain::text::single_line(raw);
+        if cleaned.is_empty() {
+            Err("it is empty".into())
+        } else {
+            Ok(cleaned)
+        }
+    })
+}
+
+/// A name made for headers, paths and logs: letters, digits, '-', '_' or '.', lower case.
+pub(super) fn token<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    parsed(deserializer, |raw| {
+        let name = raw.trim().to_ascii_lowercase();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(format!("{raw:?} must be letters, digits, '-', '_' or '.'"));
+        }
+        Ok(name)
+    })
+}
+
+pub(super) fn socket_address<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<SocketAddr, D::Error> {
+    parsed(deserializer, |raw| {
+        raw.parse()
+            .map_err(|_| format!("{raw:?} is not an address:port"))
+    })
+}
+
+pub(super) fn ip_addresses<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<IpAddr>, D::Error> {
+    Vec::<String>::deserialize(deserializer)?
+        .iter()
+        .map(|raw| {
+            raw.trim()
+                .parse()
+                .map_err(|_| D::Error::custom(format!("{raw:?} is not an IP address")))
+        })
+        .collect()
+}
+
+/// A whole number of seconds, as the `*_secs` settings are written.
+pub(super) fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    u64::deserialize(deserializer).map(Duration::from_secs)
 }
