@@ -5,37 +5,7 @@
 
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 
-/// What a report says happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Serialize)]
-#[sqlx(type_name = "TEXT", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum ReportKind {
-    /// Permanent failure (5.x.x): no such user, no such domain.
-    Hard,
-    /// Temporary failure (4.x.x, or a full mailbox): counts towards `bounces.soft_limit`.
-    Soft,
-    /// A warning (`Action: delayed`) or another notice that is not a failure.
-    Delayed,
-    /// The reader marked the mail as spam (ARF `Feedback-Type: abuse`).
-    Complaint,
-    /// A vacation notice, an auto-responder, a challenge: never a bounce.
-    AutoReply,
-    /// Not a report Herald can read (malformed, or ordinary mail): kept, no effect.
-    Unrecognised,
-}
-
-impl ReportKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Hard => "hard",
-            Self::Soft => "soft",
-            Self::Delayed => "delayed",
-            Self::Complaint => "complaint",
-            Self::AutoReply => "auto_reply",
-            Self::Unrecognised => "unrecognised",
-        }
-    }
-}
+pub use crate::domain::ReportKind;
 
 /// The key fields of one report.
 #[derive(Debug, Clone, PartialEq, Eq)]

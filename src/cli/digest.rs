@@ -16,6 +16,7 @@ use crate::delivery::message::Recipient;
 use crate::delivery::sender::{self, DeliveryReport, SendOptions};
 use crate::digest::template::{Kind, SlotValues};
 use crate::digest::{self, Built};
+use crate::domain::EditionState;
 use crate::domain::{EmailAddress, ListSlug};
 use crate::error::BadInput;
 use crate::store::lists::{self, ListRecord};
@@ -213,7 +214,7 @@ async fn resend(
     let edition = editions::find(&app.pool, list.id, date)
         .await?
         .ok_or_else(|| BadInput(format!("{} has no edition for {date}", list.slug)))?;
-    if edition.status == "skipped" {
+    if edition.status == EditionState::Skipped {
         writeln!(
             output.err,
             "nothing to resend: the {date} edition of {} was skipped",
@@ -450,7 +451,7 @@ async fn status(app: &App, list: Option<&str>, output: &mut Output<'_>) -> anyho
             vec![
                 v.list.clone(),
                 v.date.clone(),
-                v.status.clone(),
+                v.status.to_string(),
                 v.total.to_string(),
                 v.pending.to_string(),
                 v.sent.to_string(),

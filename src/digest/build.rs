@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tracing::{info, warn};
 
 use crate::digest::{plan, render};
+use crate::domain::EditionState;
 use crate::settings::Settings;
 use crate::store::editions::{self, EditionContent, NewEdition};
 use crate::store::lists::ListRecord;
@@ -46,7 +47,7 @@ pub async fn build_edition(
     if let Some(existing) = editions::find(pool, list.id, date).await? {
         return Ok(Built::Existing {
             edition_id: existing.id,
-            skipped: existing.status == "skipped",
+            skipped: existing.status == EditionState::Skipped,
         });
     }
     let plan = plan(pool, list.clone(), settings, now).await?;
@@ -82,7 +83,7 @@ pub async fn build_edition(
             .ok_or_else(|| anyhow::anyhow!("edition of {} for {date} vanished", list.slug))?;
         return Ok(Built::Existing {
             edition_id: existing.id,
-            skipped: existing.status == "skipped",
+            skipped: existing.status == EditionState::Skipped,
         });
     };
     if rendered.is_none() {

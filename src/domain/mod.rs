@@ -16,7 +16,7 @@ pub use language::Language;
 pub use list::{ListSlug, ListTitle, MaxStories};
 pub use schedule::{CronExpr, Schedule, Timezone};
 pub use sender::Sender;
-pub use states::{DeliveryState, EditionState};
+pub use states::{DeliveryState, EditionState, ReportKind};
 pub use story::{
     optional_line, optional_summary, ImageSize, NewImage, Score, Section, StoryTitle, StoryUrl,
 };

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::Transaction;
 use tracing::instrument;
 
-use crate::bounces::report::ReportKind;
+use crate::domain::ReportKind;
 use crate::store::{from_db_time, to_db_time};
 
 /// The installation's key for VERP tags.
@@ -248,7 +248,7 @@ pub struct ReportView {
     pub id: i64,
     pub received_at: DateTime<Utc>,
     pub source: String,
-    pub kind: String,
+    pub kind: ReportKind,
     pub email: Option<String>,
     pub edition_id: Option<i64>,
     pub status: Option<String>,
@@ -262,7 +262,8 @@ struct ReportRow {
     id: i64,
     received_at: i64,
     source: String,
-    kind: String,
+    #[sqlx(try_from = "String")]
+    kind: ReportKind,
     email: Option<String>,
     edition_id: Option<i64>,
     status: Option<String>,
@@ -319,9 +320,17 @@ pub async fn list(pool: &Pool, filter: &ReportFilter) -> anyhow::Result<Vec<Repo
     Ok(rows.into_iter().map(ReportView::from).collect())
 }
 
+/// How many reports of one kind have come in.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KindCount {
+    #[sqlx(try_from = "String")]
+    pub kind: ReportKind,
+    pub count: i64,
+}
+
 /// Reports by kind, for `/metrics`.
-pub async fn counts_by_kind(pool: &Pool) -> anyhow::Result<Vec<(String, i64)>> {
-    sqlx::query_as("SELECT kind, COUNT(*) FROM bounce_reports GROUP BY kind ORDER BY kind")
+pub async fn counts_by_kind(pool: &Pool) -> anyhow::Result<Vec<KindCount>> {
+    sqlx::query_as("SELECT kind, COUNT(*) AS count FROM bounce_reports GROUP BY kind ORDER BY kind")
         .fetch_all(pool)
         .await
         .context("counting reports")

@@ -79,11 +79,7 @@ pub async fn create(
     )
     .bind(edition.list_id)
     .bind(edition.local_date.to_string())
-    .bind(if content.is_some() {
-        "ready"
-    } else {
-        "skipped"
-    })
+    .bind(EditionState::built(content.is_some()).as_str())
     .bind(content.map(|c| c.subject))
     .bind(content.map(|c| c.html))
     .bind(content.map(|c| c.text))
@@ -112,7 +108,8 @@ pub struct EditionRecord {
     pub id: i64,
     pub list_id: i64,
     pub local_date: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: EditionState,
     pub subject: Option<String>,
     pub html: Option<String>,
     pub text: Option<String>,
@@ -214,7 +211,8 @@ pub async fn set_last_error(pool: &Pool, id: i64, error: Option<&str>) -> anyhow
 pub struct EditionStatus {
     pub list: String,
     pub date: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: EditionState,
     pub total: i64,
     pub pending: i64,
     pub sent: i64,

@@ -42,9 +42,9 @@ pub(crate) struct BatchParams {
 impl BatchParams {
     pub(crate) fn new(now: i64, batch: i64, list_id: i64, confirmed: bool) -> Self {
         let (status, confirmed_at) = if confirmed {
-            ("active", Some(now))
+            (SubscriptionStatus::Active.as_str(), Some(now))
         } else {
-            ("pending", None)
+            (SubscriptionStatus::Pending.as_str(), None)
         };
         Self {
             now,

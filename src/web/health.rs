@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::RETRY_AFTER_SECS;
 use super::{internal, WebState};
+use crate::domain::ReportKind;
 use crate::store::{self, stats};
 
 /// How long `/healthz` waits for another writer before it says the database is busy.
@@ -126,27 +127,28 @@ async fn render(state: &WebState) -> anyhow::Result<String> {
     }
 
     let reports = crate::store::bounces::counts_by_kind(pool).await?;
-    let count_of = |kind: &str| {
+    let count_of = |kind: ReportKind| {
         reports
             .iter()
-            .find(|(k, _)| k == kind)
-            .map_or(0, |(_, count)| *count)
+            .find(|row| row.kind == kind)
+            .map_or(0, |row| row.count)
     };
     let _ = writeln!(
         out,
         "# HELP herald_bounces_total Bounce reports received, by kind (hard, soft, delayed).\n# TYPE herald_bounces_total counter"
     );
-    for kind in ["hard", "soft", "delayed"] {
+    for kind in [ReportKind::Hard, ReportKind::Soft, ReportKind::Delayed] {
         let _ = writeln!(
             out,
-            "herald_bounces_total{{kind=\"{kind}\"}} {}",
+            "herald_bounces_total{{kind=\"{}\"}} {}",
+            kind.as_str(),
             count_of(kind)
         );
     }
     let _ = writeln!(
         out,
         "# HELP herald_complaints_total Spam complaints (ARF abuse reports) received.\n# TYPE herald_complaints_total counter\nherald_complaints_total {}",
-        count_of("complaint")
+        count_of(ReportKind::Complaint)
     );
 
     gauge(
