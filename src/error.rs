@@ -1,5 +1,5 @@
-//! The two kinds of failure the command line tells apart: bad input from the user (exit 2) and
-//! everything else (exit 1).
+//! The kinds of failure callers tell apart: bad input from the user and the store's refusals
+//! (exit 2; HTTP 404 or 409), a temporary failure (exit 75), and everything else (exit 1).
 
 /// Input that was refused: a malformed value, an unknown name, a rejected row. The message names
 /// the offending value and where it came from.
@@ -13,6 +13,25 @@ impl BadInput {
     }
 }
 
+/// A refusal the store raises itself, carried in an `anyhow` chain with its context; it lives
+/// here, below the store, so that the exit code can tell it without the store being imported.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No list, feed or subscription of that name.
+    #[error("{0}")]
+    NotFound(String),
+    /// The list or feed exists already.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl StoreError {
+    /// The store's refusal somewhere in `error`'s chain, under whatever context was added.
+    pub fn in_chain(error: &anyhow::Error) -> Option<&Self> {
+        error.chain().find_map(|cause| cause.downcast_ref::<Self>())
+    }
+}
+
 /// A failure the caller (an MTA piping a report in) should retry later: sysexits'
 /// EX_TEMPFAIL. Nothing was stored.
 #[derive(Debug, thiserror::Error)]
@@ -23,14 +42,17 @@ pub struct TempFail;
 pub const EX_TEMPFAIL: i32 = 75;
 
 /// Exit code for a failed run: 75 for a temporary failure an MTA retries, 2 when any error in
-/// the chain is bad input, else 1.
+/// the chain is bad input or the store's refusal (no such list, one exists already), else 1.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
     // Added as context, TempFail is found by downcasting the error itself, not in its chain.
     if error.downcast_ref::<TempFail>().is_some()
         || error.chain().any(|cause| cause.is::<TempFail>())
     {
         EX_TEMPFAIL
-    } else if error.chain().any(|cause| cause.is::<BadInput>()) {
+    } else if error
+        .chain()
+        .any(|cause| cause.is::<BadInput>() || cause.is::<StoreError>())
+    {
         2
     } else {
         1

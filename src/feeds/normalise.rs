@@ -5,16 +5,12 @@
 
 use std::borrow::Cow;
 
+use super::repair;
+
 const ATOM_03: &str = "http://purl.org/atom/ns#";
 const ATOM_10: &str = "http://www.w3.org/2005/Atom";
 const RSS_090: &str = "http://my.netscape.com/rdf/simple/0.9/";
 const RSS_10: &str = "http://purl.org/rss/1.0/";
-/// Namespaces some RSS 2.0 producers declared as the default although RSS 2.0 has none.
-pub const RSS_20_NAMESPACES: [&str; 3] = [
-    "http://backend.userland.com/rss2",
-    "http://backend.userland.com/rss",
-    "http://blogs.law.harvard.edu/tech/rss",
-];
 /// Atom 0.3 element names and their Atom 1.0 successors.
 const ATOM_03_RENAMES: [(&str, &str); 4] = [
     ("issued", "published"),
@@ -61,14 +57,14 @@ fn legacy_format(text: &str) -> Option<String> {
     if head.contains(RSS_090) {
         replace(RSS_090, RSS_10);
     }
-    for namespace in RSS_20_NAMESPACES {
+    for namespace in repair::RSS_20_NAMESPACES {
         if head.contains("<rss") {
             replace(&format!("xmlns=\"{namespace}\""), "");
             replace(&format!("xmlns='{namespace}'"), "");
         }
     }
-    if super::repair::rss_needs_repair(head) {
-        if let Some(repaired) = super::repair::repair(rewritten.as_deref().unwrap_or(text)) {
+    if repair::rss_needs_repair(head) {
+        if let Some(repaired) = repair::repair(rewritten.as_deref().unwrap_or(text)) {
             rewritten = Some(repaired);
         }
     }

@@ -13,7 +13,12 @@ use quick_xml::events::{BytesEnd, BytesStart, Event};
 use quick_xml::name::QName;
 use quick_xml::{Reader, Writer};
 
-use super::normalise::RSS_20_NAMESPACES;
+/// Namespaces some RSS 2.0 producers declared as the default although RSS 2.0 has none.
+pub const RSS_20_NAMESPACES: [&str; 3] = [
+    "http://backend.userland.com/rss2",
+    "http://backend.userland.com/rss",
+    "http://blogs.law.harvard.edu/tech/rss",
+];
 
 /// RSS versions feed-rs reads by name; any other `<rss>` is read as RSS 2.0, as feed readers do.
 const KNOWN_RSS_VERSIONS: [&str; 4] = ["", "0.91", "0.92", "2.0"];

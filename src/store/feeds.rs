@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use tracing::instrument;
 
 use crate::domain::{Section, StoryUrl};
-use crate::error::BadInput;
+use crate::store::StoreError;
 use crate::store::{from_db_time, to_db_time};
 
 #[derive(Debug, Clone)]
@@ -82,7 +82,9 @@ pub async fn add(
         .context("storing feed")?
         .rows_affected();
     if inserted == 0 {
-        return Err(BadInput(format!("feed {:?} is already there", url.as_str())).into());
+        return Err(
+            StoreError::Conflict(format!("feed {:?} is already there", url.as_str())).into(),
+        );
     }
     Ok(())
 }
@@ -108,7 +110,7 @@ pub async fn remove(pool: &Pool, url: &StoryUrl) -> anyhow::Result<()> {
         .context("removing feed")?
         .rows_affected();
     if removed == 0 {
-        return Err(BadInput(format!("unknown feed {:?}", url.as_str())).into());
+        return Err(StoreError::NotFound(format!("unknown feed {:?}", url.as_str())).into());
     }
     Ok(())
 }

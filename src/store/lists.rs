@@ -9,7 +9,7 @@ use tracing::instrument;
 use crate::domain::{
     CronExpr, Language, ListSlug, ListTitle, MaxStories, Schedule, Sender, Timezone,
 };
-use crate::error::BadInput;
+use crate::store::StoreError;
 use crate::store::{from_db_time, to_db_time};
 
 #[derive(Debug, Clone)]
@@ -128,7 +128,9 @@ pub async fn insert(pool: &Pool, list: &NewList, now: DateTime<Utc>) -> anyhow::
     .context("inserting list")?;
     match row {
         Some(row) => row.try_into(),
-        None => Err(BadInput(format!("list {:?} already exists", list.slug.as_str())).into()),
+        None => Err(
+            StoreError::Conflict(format!("list {:?} already exists", list.slug.as_str())).into(),
+        ),
     }
 }
 
@@ -256,6 +258,6 @@ pub async fn status_counts(pool: &Pool, list_id: i64) -> anyhow::Result<StatusCo
     })
 }
 
-fn unknown(slug: &ListSlug) -> BadInput {
-    BadInput(format!("unknown list {:?}", slug.as_str()))
+fn unknown(slug: &ListSlug) -> StoreError {
+    StoreError::NotFound(format!("unknown list {:?}", slug.as_str()))
 }

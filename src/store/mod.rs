@@ -6,6 +6,7 @@ pub mod bounces;
 pub mod copy;
 pub mod deliveries;
 pub mod editions;
+mod error;
 pub mod feeds;
 pub mod import;
 pub mod import_batch;
@@ -17,6 +18,8 @@ pub mod schedule;
 pub mod stats;
 pub mod stories;
 pub mod subscribers;
+
+pub use error::{Failure, StoreError};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use tracing::instrument;
 
 use crate::domain::{ConsentSource, EmailAddress, SubscriberName, SubscriptionStatus};
-use crate::error::BadInput;
+use crate::store::StoreError;
 use crate::store::{begin_immediate, from_db_time, new_secret, to_db_time};
 
 /// One subscriber as seen from one list.
@@ -200,7 +200,7 @@ pub async fn unsubscribe(
         .await
         .context("starting transaction")?;
     let Some(previous) = status_on(&mut tx, list_id, email).await? else {
-        return Err(BadInput(format!("{email} is not subscribed to this list")).into());
+        return Err(StoreError::NotFound(format!("{email} is not subscribed to this list")).into());
     };
     sqlx::query(
         "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = $1, updated_at = $2,

@@ -8,7 +8,7 @@ use axum::Json;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
-use super::error::WebError;
+use super::error::{problem, ApiError};
 use super::WebState;
 use crate::import::stories_json::story_from_json;
 use crate::store::begin_immediate;
@@ -16,10 +16,6 @@ use crate::store::stories::{self, Upserted};
 
 /// Larger bodies get 413 before they are read.
 pub const BODY_LIMIT: usize = 1024 * 1024;
-
-fn problem(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
-}
 
 /// Bearer-token check in time that does not depend on where the tokens differ.
 fn authorized(headers: &HeaderMap, token: &str) -> bool {
@@ -112,6 +108,6 @@ pub async fn put_stories(
             Json(json!({ "inserted": inserted, "updated": updated })),
         )
             .into_response(),
-        Err(error) => WebError::from(error).json(),
+        Err(error) => ApiError::from(error).into_response(),
     }
 }

@@ -8,7 +8,8 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::{html, internal, WebState};
+use super::error::WebError;
+use super::{html, WebState};
 use crate::digest::template::{Kind, SlotValues, Template};
 use crate::domain::ListSlug;
 use crate::locale::Locale;
@@ -21,26 +22,14 @@ use crate::templates::pages::{self, EditionEntry, ListChoice, Pagination};
 pub const PER_PAGE: u32 = 20;
 
 fn not_found(state: &WebState, locale: &Locale) -> Response {
-    html(
-        StatusCode::NOT_FOUND,
-        pages::message(
-            &state.app.settings.newsletter,
-            locale,
-            "page-not-found-title",
-            "page-not-found",
-        ),
-    )
+    state.message_page(StatusCode::NOT_FOUND, locale, "page-not-found")
 }
 
-/// The list named in the path, or the answer to give instead.
-async fn list_or_answer(state: &WebState, slug: &str) -> Result<ListRecord, Response> {
-    let Ok(slug) = ListSlug::parse(slug) else {
-        return Err(not_found(state, &state.english()));
-    };
-    match lists::find(&state.app.pool, &slug).await {
-        Ok(Some(list)) => Ok(list),
-        Ok(None) => Err(not_found(state, &state.english())),
-        Err(error) => Err(internal(error)),
+/// The list named in the path, if there is one.
+async fn named_list(state: &WebState, slug: &str) -> anyhow::Result<Option<ListRecord>> {
+    match ListSlug::parse(slug) {
+        Ok(slug) => lists::find(&state.app.pool, &slug).await,
+        Err(_) => Ok(None),
     }
 }
 
@@ -65,31 +54,24 @@ pub async fn index(
     State(state): State<WebState>,
     Path(slug): Path<String>,
     Query(query): Query<PageQuery>,
-) -> Response {
-    let list = match list_or_answer(&state, &slug).await {
-        Ok(list) => list,
-        Err(answer) => return answer,
+) -> Result<Response, WebError> {
+    let Some(list) = named_list(&state, &slug).await? else {
+        return Ok(not_found(&state, &state.english()));
     };
     let locale = state.locale(&list.language);
-    let total = match editions::published_count(&state.app.pool, list.id).await {
-        Ok(total) => total,
-        Err(error) => return internal(error),
-    };
+    let total = editions::published_count(&state.app.pool, list.id).await?;
     let per_page = i64::from(PER_PAGE);
     let pages = u32::try_from((total.max(1) + per_page - 1) / per_page).unwrap_or(u32::MAX);
     // A page number that is not one (or past the end) is no such page.
     let page = match query.page.as_deref().map(str::parse::<u32>) {
         None => 1,
         Some(Ok(page)) if (1..=pages).contains(&page) => page,
-        Some(_) => return not_found(&state, &locale),
+        Some(_) => return Ok(not_found(&state, &locale)),
     };
     let offset = u64::from(page - 1) * u64::from(PER_PAGE);
-    let archived = match editions::published(&state.app.pool, list.id, PER_PAGE, offset).await {
-        Ok(archived) => archived,
-        Err(error) => return internal(error),
-    };
+    let archived = editions::published(&state.app.pool, list.id, PER_PAGE, offset).await?;
     let shown = entries(archived);
-    html(
+    Ok(html(
         StatusCode::OK,
         pages::archive_index(
             &state.app.settings.newsletter,
@@ -102,18 +84,17 @@ pub async fn index(
             &shown,
             &Pagination { page, pages },
         ),
-    )
+    ))
 }
 
-pub async fn feed(State(state): State<WebState>, Path(slug): Path<String>) -> Response {
-    let list = match list_or_answer(&state, &slug).await {
-        Ok(list) => list,
-        Err(answer) => return answer,
+pub async fn feed(
+    State(state): State<WebState>,
+    Path(slug): Path<String>,
+) -> Result<Response, WebError> {
+    let Some(list) = named_list(&state, &slug).await? else {
+        return Ok(not_found(&state, &state.english()));
     };
-    let archived = match editions::published(&state.app.pool, list.id, PER_PAGE, 0).await {
-        Ok(archived) => archived,
-        Err(error) => return internal(error),
-    };
+    let archived = editions::published(&state.app.pool, list.id, PER_PAGE, 0).await?;
     let web = &state.app.settings.web;
     let editions: Vec<FeedEntry> = entries(archived)
         .into_iter()
@@ -131,36 +112,31 @@ pub async fn feed(State(state): State<WebState>, Path(slug): Path<String>) -> Re
         locale: &locale,
         editions: &editions,
     };
-    match archive_feed::render(&view) {
-        Ok(xml) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-            xml,
-        )
-            .into_response(),
-        Err(error) => internal(error.into()),
-    }
+    let xml = archive_feed::render(&view).map_err(anyhow::Error::from)?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        xml,
+    )
+        .into_response())
 }
 
 pub async fn edition(
     State(state): State<WebState>,
     Path((slug, date)): Path<(String, String)>,
-) -> Response {
-    let list = match list_or_answer(&state, &slug).await {
-        Ok(list) => list,
-        Err(answer) => return answer,
+) -> Result<Response, WebError> {
+    let Some(list) = named_list(&state, &slug).await? else {
+        return Ok(not_found(&state, &state.english()));
     };
     let locale = state.locale(&list.language);
     let Ok(date) = date.parse::<NaiveDate>() else {
-        return not_found(&state, &locale);
+        return Ok(not_found(&state, &locale));
     };
-    let edition = match editions::find(&state.app.pool, list.id, date).await {
-        Ok(Some(edition)) => edition,
-        Ok(None) => return not_found(&state, &locale),
-        Err(error) => return internal(error),
+    let Some(edition) = editions::find(&state.app.pool, list.id, date).await? else {
+        return Ok(not_found(&state, &locale));
     };
     let Some(marked) = edition.html else {
-        return not_found(&state, &locale);
+        return Ok(not_found(&state, &locale));
     };
     let unsubscribe_url = state.app.settings.web.url("unsubscribe");
     let reader = locale.text("digest-web-reader");
@@ -169,9 +145,9 @@ pub async fn edition(
         email: &reader,
         unsubscribe_url: &unsubscribe_url,
     };
-    (
+    Ok((
         StatusCode::OK,
         Html(Template::parse(&marked).fill(Kind::Html, &neutral)),
     )
-        .into_response()
+        .into_response())
 }

@@ -6,11 +6,10 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 
-use super::{html, WebState};
+use super::WebState;
 use crate::domain::ListSlug;
 use crate::locale::Locale;
 use crate::store::lists;
-use crate::templates::pages;
 
 pub async fn not_found(State(state): State<WebState>, uri: Uri) -> Response {
     small_page(&state, &uri, StatusCode::NOT_FOUND, "page-missing").await
@@ -29,9 +28,7 @@ pub async fn wrong_method(State(state): State<WebState>, uri: Uri) -> Response {
 /// The catalogue's message `key` (and `key-title`) as a page with `status`.
 async fn small_page(state: &WebState, uri: &Uri, status: StatusCode, key: &str) -> Response {
     let locale = locale_for(state, uri.path()).await;
-    let title = format!("{key}-title");
-    let page = pages::message(&state.app.settings.newsletter, &locale, &title, key);
-    html(status, page)
+    state.message_page(status, &locale, key)
 }
 
 /// The language of the list an `/archive/{list}/...` address names, else of the only list;

@@ -8,8 +8,9 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::error::WebError;
 use super::error::RETRY_AFTER_SECS;
-use super::{internal, WebState};
+use super::WebState;
 use crate::domain::ReportKind;
 use crate::store::{self, stats};
 
@@ -60,18 +61,16 @@ pub async fn healthz(State(state): State<WebState>) -> Response {
     }
 }
 
-pub async fn metrics(State(state): State<WebState>) -> Response {
-    match render(&state).await {
-        Ok(text) => (
-            [(
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
-            text,
-        )
-            .into_response(),
-        Err(error) => internal(error),
-    }
+pub async fn metrics(State(state): State<WebState>) -> Result<Response, WebError> {
+    let text = render(&state).await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 async fn render(state: &WebState) -> anyhow::Result<String> {

@@ -4,7 +4,8 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{html, internal, WebState};
+use super::error::WebError;
+use super::{html, WebState};
 use crate::domain::SubscriptionToken;
 use crate::store::optin;
 use crate::templates::pages;
@@ -13,11 +14,10 @@ pub async fn confirm(
     State(state): State<WebState>,
     method: Method,
     Path(token): Path<String>,
-) -> Response {
-    let brand = &state.app.settings.newsletter;
+) -> Result<Response, WebError> {
     // Mail scanners send HEAD (and GET) to every link they see: HEAD confirms nobody.
     if method == Method::HEAD {
-        return StatusCode::OK.into_response();
+        return Ok(StatusCode::OK.into_response());
     }
     let (valid, locale) = match SubscriptionToken::parse(&token) {
         Ok(token) => (
@@ -26,22 +26,10 @@ pub async fn confirm(
         ),
         Err(_) => (Ok(false), state.english()),
     };
-    match valid {
-        Ok(true) => html(
-            StatusCode::OK,
-            pages::message(brand, &locale, "page-confirmed-title", "page-confirmed"),
-        ),
-        Ok(false) => html(
-            StatusCode::NOT_FOUND,
-            pages::message(
-                brand,
-                &locale,
-                "page-link-invalid-title",
-                "page-link-invalid",
-            ),
-        ),
-        Err(error) => internal(error),
-    }
+    Ok(match valid? {
+        true => state.message_page(StatusCode::OK, &locale, "page-confirmed"),
+        false => state.message_page(StatusCode::NOT_FOUND, &locale, "page-link-invalid"),
+    })
 }
 
 /// GET shows a button and changes nothing: mail scanners open links, people press buttons.
@@ -68,24 +56,16 @@ pub async fn unsubscribe_page(
 
 /// POST unsubscribes at once. The answer is the same 200 whatever the token, so the endpoint
 /// says nothing about who is subscribed; no cookies, no redirect (RFC 8058).
-pub async fn unsubscribe(State(state): State<WebState>, Path(token): Path<String>) -> Response {
+pub async fn unsubscribe(
+    State(state): State<WebState>,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
     let mut locale = state.english();
     if let Ok(token) = SubscriptionToken::parse(&token) {
-        if let Err(error) = optin::unsubscribe(&state.app.pool, &token, state.app.clock.now()).await
-        {
-            return internal(error);
-        }
+        optin::unsubscribe(&state.app.pool, &token, state.app.clock.now()).await?;
         locale = state.list_locale(token.list_id).await;
     }
-    html(
-        StatusCode::OK,
-        pages::message(
-            &state.app.settings.newsletter,
-            &locale,
-            "page-unsubscribed-title",
-            "page-unsubscribed",
-        ),
-    )
+    Ok(state.message_page(StatusCode::OK, &locale, "page-unsubscribed"))
 }
 
 pub async fn unsubscribe_help(State(state): State<WebState>) -> Response {

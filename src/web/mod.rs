@@ -86,6 +86,15 @@ impl WebState {
         self.locale(&Language::english())
     }
 
+    /// The catalogue's message `key`, titled by `key-title`, as a small page with `status`.
+    fn message_page(&self, status: StatusCode, locale: &Locale, key: &str) -> Response {
+        let title = format!("{key}-title");
+        html(
+            status,
+            crate::templates::pages::message(&self.app.settings.newsletter, locale, &title, key),
+        )
+    }
+
     /// The words of a list's pages; English if the list is gone or unreadable (the page then
     /// says so in English rather than failing).
     async fn list_locale(&self, list_id: i64) -> Locale {
@@ -148,12 +157,6 @@ async fn security_headers(mut response: Response) -> Response {
 
 fn html(status: StatusCode, markup: Markup) -> Response {
     (status, Html(markup.into_string())).into_response()
-}
-
-/// Something went wrong inside: a busy database is 503 with `Retry-After`, anything else is
-/// logged once with its chain and a plain 500 outside.
-fn internal(error: anyhow::Error) -> Response {
-    error::WebError::from(error).into_response()
 }
 
 /// A sliding-window counter per client address.

@@ -10,8 +10,9 @@ use chrono::Duration;
 use serde::Deserialize;
 use std::sync::atomic::Ordering;
 
+use super::error::WebError;
 use super::listener::ClientAddr;
-use super::{html, internal, WebState};
+use super::{html, WebState};
 use crate::domain::text::shorten;
 use crate::domain::{EmailAddress, ListSlug, SubscriberName};
 use crate::locale::Locale;
@@ -66,24 +67,25 @@ pub struct FormQuery {
 
 /// The form; a site's newsletter box may link to `/subscribe?list=SLUG` for one list's form in
 /// its language, with that list chosen.
-pub async fn form(State(state): State<WebState>, Query(query): Query<FormQuery>) -> Response {
+pub async fn form(
+    State(state): State<WebState>,
+    Query(query): Query<FormQuery>,
+) -> Result<Response, WebError> {
     let wanted = query.list.as_deref().map(|list| shorten(list, 64));
-    match choices(&state, wanted.as_deref()).await {
-        Ok((lists, locale)) => html(
-            StatusCode::OK,
-            pages::subscribe_form(
-                &state.app.settings.newsletter,
-                &state.app.settings.web,
-                &locale,
-                &lists,
-                &FormState {
-                    list: wanted.as_deref().unwrap_or_default(),
-                    ..FormState::default()
-                },
-            ),
+    let (lists, locale) = choices(&state, wanted.as_deref()).await?;
+    Ok(html(
+        StatusCode::OK,
+        pages::subscribe_form(
+            &state.app.settings.newsletter,
+            &state.app.settings.web,
+            &locale,
+            &lists,
+            &FormState {
+                list: wanted.as_deref().unwrap_or_default(),
+                ..FormState::default()
+            },
         ),
-        Err(error) => internal(error),
-    }
+    ))
 }
 
 pub async fn submit(
@@ -91,7 +93,7 @@ pub async fn submit(
     ConnectInfo(ClientAddr(peer)): ConnectInfo<ClientAddr>,
     headers: HeaderMap,
     Form(form): Form<SubscribeForm>,
-) -> Response {
+) -> Result<Response, WebError> {
     let client = client_ip(peer.ip(), &headers, &state.app.settings.web.trusted_proxies);
     state
         .app
@@ -100,10 +102,7 @@ pub async fn submit(
         .fetch_add(1, Ordering::Relaxed);
     let brand = &state.app.settings.newsletter;
     let web = &state.app.settings.web;
-    let (lists, locale) = match choices(&state, Some(&form.list)).await {
-        Ok(choices) => choices,
-        Err(error) => return internal(error),
-    };
+    let (lists, locale) = choices(&state, Some(&form.list)).await?;
     // Refilled into the form on an error: no more than a real value could be.
     let (email_shown, name_shown, list_shown) = (
         shorten(&form.email, 320),
@@ -129,7 +128,7 @@ pub async fn submit(
             .subscribe_rate_limited
             .fetch_add(1, Ordering::Relaxed);
         let reason = locale.text("page-subscribe-too-many");
-        return form_page(StatusCode::TOO_MANY_REQUESTS, refill(&reason));
+        return Ok(form_page(StatusCode::TOO_MANY_REQUESTS, refill(&reason)));
     }
     // Bytes that are not UTF-8 arrive as U+FFFD: refuse them rather than store a mangled name
     // or address.
@@ -142,7 +141,7 @@ pub async fn submit(
             error: Some(&reason),
             ..FormState::default()
         };
-        return form_page(StatusCode::UNPROCESSABLE_ENTITY, blank);
+        return Ok(form_page(StatusCode::UNPROCESSABLE_ENTITY, blank));
     }
     let email = match EmailAddress::parse(&form.email) {
         Ok(email) => email,
@@ -151,29 +150,25 @@ pub async fn submit(
                 "page-subscribe-bad-address",
                 &[("reason", error.to_string().into())],
             );
-            return form_page(StatusCode::UNPROCESSABLE_ENTITY, refill(&reason));
+            return Ok(form_page(StatusCode::UNPROCESSABLE_ENTITY, refill(&reason)));
         }
     };
     let list = match ListSlug::parse(&form.list) {
-        Ok(slug) => lists::find(&state.app.pool, &slug).await,
-        Err(_) => Ok(None),
+        Ok(slug) => lists::find(&state.app.pool, &slug).await?,
+        Err(_) => None,
     };
-    let list = match list {
-        Ok(Some(list)) => list,
-        Ok(None) => {
-            let reason = locale.format(
-                "page-subscribe-no-list",
-                &[("list", list_shown.as_ref().into())],
-            );
-            return form_page(StatusCode::UNPROCESSABLE_ENTITY, refill(&reason));
-        }
-        Err(error) => return internal(error),
+    let Some(list) = list else {
+        let reason = locale.format(
+            "page-subscribe-no-list",
+            &[("list", list_shown.as_ref().into())],
+        );
+        return Ok(form_page(StatusCode::UNPROCESSABLE_ENTITY, refill(&reason)));
     };
     let name = SubscriberName::parse(&form.name);
     let now = state.app.clock.now();
     let cooldown = Duration::minutes(CONFIRMATION_COOLDOWN_MINUTES);
     let ip = client.to_string();
-    match optin::sign_up(
+    let queued = optin::sign_up(
         &state.app.pool,
         list.id,
         &email,
@@ -182,24 +177,15 @@ pub async fn submit(
         cooldown,
         now,
     )
-    .await
-    {
-        // Queued, and sent by the daemon's confirmation sender: the answer takes no longer for
-        // a new address than for a known one, so its timing tells them apart no more than its
-        // text does.
-        Ok(true) => state.confirmations.notify_one(),
-        Ok(false) => {}
-        Err(error) => return internal(error),
+    .await?;
+    if queued {
+        // Sent by the daemon's confirmation sender: the answer takes no longer for a new
+        // address than for a known one, so its timing tells them apart no more than its text
+        // does.
+        state.confirmations.notify_one();
     }
-    html(
-        StatusCode::OK,
-        pages::message(
-            brand,
-            &state.locale(&list.language),
-            "page-check-inbox-title",
-            "page-check-inbox",
-        ),
-    )
+    let locale = state.locale(&list.language);
+    Ok(state.message_page(StatusCode::OK, &locale, "page-check-inbox"))
 }
 
 /// The client's address: the TCP peer, or, when the peer is a trusted proxy, the last address in

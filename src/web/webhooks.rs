@@ -15,7 +15,7 @@ use base64::Engine;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
-use super::error::WebError;
+use super::error::{problem, ApiError, WebError};
 use super::WebState;
 use crate::bounces::held;
 use crate::bounces::ingest::ingest_event;
@@ -28,10 +28,6 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// A Mailgun signature older (or newer) than this is refused: a replayed event.
 const MAILGUN_MAX_SKEW_SECS: i64 = 15 * 60;
-
-fn problem(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
-}
 
 /// Compared in time that does not depend on where they differ.
 fn same(given: &[u8], expected: &[u8]) -> bool {
@@ -91,18 +87,18 @@ pub async fn receive(
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, ApiError> {
     let Some(secret) = &state.webhook_secret else {
-        return problem(
+        return Ok(problem(
             StatusCode::NOT_FOUND,
             "bounce webhooks are off: set bounces.webhook_secret or bounces.webhook_secret_file",
-        );
+        ));
     };
     let Some(provider) = Provider::parse(&name) else {
-        return problem(
+        return Ok(problem(
             StatusCode::NOT_FOUND,
             "unknown provider: use /webhooks/ses, /webhooks/postmark or /webhooks/mailgun",
-        );
+        ));
     };
     let parsed = serde_json::from_slice::<Value>(&body);
     let secret = secret.expose_secret();
@@ -123,18 +119,18 @@ pub async fn receive(
                 HeaderValue::from_static("Basic realm=\"herald\""),
             );
         }
-        return response;
+        return Ok(response);
     }
     if let (Some(token), Ok(value)) = (mailgun_token, &parsed) {
         match mailgun_token_fresh(&state, token, value).await {
             Ok(true) => {}
             Ok(false) => {
-                return problem(
+                return Ok(problem(
                     StatusCode::UNAUTHORIZED,
                     "this signature's token was already used for another event",
-                )
+                ))
             }
-            Err(error) => return WebError::from(error).json(),
+            Err(error) => return Err(error.into()),
         }
     }
     let kept = match &parsed {
@@ -148,36 +144,29 @@ pub async fn receive(
     let source = provider.source();
     let reports = match event {
         Ok(Event::Reports(reports)) => reports,
-        Ok(Event::ConfirmSubscription(url)) => return confirm_subscription(&url).await,
+        Ok(Event::ConfirmSubscription(url)) => return Ok(confirm_subscription(&url).await),
         Err(reason) => {
             // Kept as evidence, with no effect, and the provider told.
             let unreadable = Report {
                 diagnostic: Some(crate::domain::text::shorten(&reason, 500).into_owned()),
                 ..Report::new(ReportKind::Unrecognised)
             };
-            if let Err(error) = ingest_event(&state.app, verp, &unreadable, &kept, 0, source).await
-            {
-                return WebError::from(error).json();
-            }
-            return problem(StatusCode::BAD_REQUEST, &reason);
+            ingest_event(&state.app, verp, &unreadable, &kept, 0, source).await?;
+            return Ok(problem(StatusCode::BAD_REQUEST, &reason));
         }
     };
     let limit = state.app.settings.bounces.webhook_max_readers;
     if reports.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
-        if let Err(error) = held::hold(&state.app, provider, &kept, reports.len()).await {
-            return WebError::from(error).json();
-        }
+        held::hold(&state.app, provider, &kept, reports.len()).await?;
         let body = json!({ "processed": 0, "held": reports.len() });
-        return (StatusCode::ACCEPTED, Json(body)).into_response();
+        return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
     }
     let mut processed = 0;
     for (part, report) in reports.iter().enumerate() {
-        match ingest_event(&state.app, verp, report, &kept, part, source).await {
-            Ok(_) => processed += 1,
-            Err(error) => return WebError::from(error).json(),
-        }
+        ingest_event(&state.app, verp, report, &kept, part, source).await?;
+        processed += 1;
     }
-    (StatusCode::OK, Json(json!({ "processed": processed }))).into_response()
+    Ok((StatusCode::OK, Json(json!({ "processed": processed }))).into_response())
 }
 
 /// Mailgun signs only the timestamp and a token, not the event: each token is taken once, tied
