@@ -100,13 +100,6 @@ impl serde::Serialize for EmailAddress {
     }
 }
 
-impl TryFrom<String> for EmailAddress {
-    type Error = BadInput;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,13 +54,6 @@ impl fmt::Display for Language {
     }
 }
 
-impl TryFrom<String> for Language {
-    type Error = BadInput;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,13 +37,6 @@ impl fmt::Display for ListSlug {
     }
 }
 
-impl TryFrom<String> for ListSlug {
-    type Error = BadInput;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
 /// The human title of a list ("Morning Briefing"); one line, shown in `List-Id` and the email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListTitle(String);
@@ -64,13 +57,6 @@ impl ListTitle {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl TryFrom<String> for ListTitle {
-    type Error = BadInput;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
     }
 }
 

@@ -22,3 +22,30 @@ pub use story::{
 };
 pub use subscription::{ConsentSource, SubscriberName, SubscriptionStatus};
 pub use subscription_token::SubscriptionToken;
+
+/// `TryFrom<String>` through each type's own `parse`, so that serde (`try_from = "String"`) and
+/// sqlx (`#[sqlx(try_from = "String")]`) read them the way the command line does.
+macro_rules! parsed_from_string {
+    ($($parsed:ty),+ $(,)?) => {
+        $(impl TryFrom<String> for $parsed {
+            type Error = crate::error::BadInput;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        })+
+    };
+}
+
+parsed_from_string!(
+    CronExpr,
+    EmailAddress,
+    Language,
+    ListSlug,
+    ListTitle,
+    Section,
+    Sender,
+    StoryTitle,
+    StoryUrl,
+    SubscriptionStatus,
+    Timezone,
+);

@@ -59,13 +59,6 @@ impl fmt::Display for CronExpr {
     }
 }
 
-impl TryFrom<String> for CronExpr {
-    type Error = BadInput;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
 /// An IANA timezone name ("Europe/Berlin"); the edition date is the list's local date there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(try_from = "String")]
@@ -92,13 +85,6 @@ impl Timezone {
 impl fmt::Display for Timezone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-impl TryFrom<String> for Timezone {
-    type Error = BadInput;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
     }
 }
 

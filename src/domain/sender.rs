@@ -63,14 +63,6 @@ impl fmt::Display for Sender {
     }
 }
 
-impl TryFrom<String> for Sender {
-    type Error = BadInput;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

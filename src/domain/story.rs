@@ -49,13 +49,6 @@ impl fmt::Display for StoryUrl {
     }
 }
 
-impl TryFrom<String> for StoryUrl {
-    type Error = BadInput;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
 /// A headline: one line of text, never empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoryTitle(String);
@@ -75,13 +68,6 @@ impl StoryTitle {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl TryFrom<String> for StoryTitle {
-    type Error = BadInput;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
     }
 }
 
@@ -130,13 +116,6 @@ impl Default for Section {
 impl fmt::Display for Section {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Section {
-    type Error = BadInput;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
     }
 }
 

@@ -54,13 +54,6 @@ impl fmt::Display for SubscriptionStatus {
     }
 }
 
-impl TryFrom<String> for SubscriptionStatus {
-    type Error = BadInput;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
 /// How consent was given, kept with the subscription as GDPR asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
