@@ -226,6 +226,19 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The state a claimed (`Sending`) delivery moves to after this attempt: the one place
+    /// that decides it.
+    pub fn next_state(&self) -> DeliveryState {
+        match self {
+            Self::Sent => DeliveryState::Sent,
+            Self::Retry { .. } | Self::Requeue { .. } => DeliveryState::Retry,
+            Self::Exhausted { .. } => DeliveryState::Deferred,
+            Self::Failed { .. } => DeliveryState::Failed,
+        }
+    }
+}
+
 /// Records a batch of outcomes in one transaction (group commit).
 #[instrument(skip_all, fields(count = results.len()))]
 pub async fn record(
@@ -260,13 +273,13 @@ pub async fn record(
             .context("recording sent deliveries")?;
     }
     for (subscriber_id, outcome) in results {
-        let (status, error, next, uncharged) = match outcome {
+        let (error, next, uncharged) = match outcome {
             Outcome::Sent => continue,
-            Outcome::Retry { error, at } => (DeliveryState::Retry, error, Some(to_db_time(*at)), 0),
-            Outcome::Exhausted { error } => (DeliveryState::Deferred, error, None, 0),
-            Outcome::Failed { error, .. } => (DeliveryState::Failed, error, None, 0),
-            Outcome::Requeue { error } => (DeliveryState::Retry, error, Some(to_db_time(now)), 1),
+            Outcome::Retry { error, at } => (error, Some(to_db_time(*at)), 0),
+            Outcome::Exhausted { error } | Outcome::Failed { error, .. } => (error, None, 0),
+            Outcome::Requeue { error } => (error, Some(to_db_time(now)), 1),
         };
+        let status = outcome.next_state();
         sqlx::query(
             "UPDATE deliveries SET status = $1, last_error = $2, next_attempt_at = $3,
                  attempts = CASE WHEN attempts > $4 THEN attempts - $4 ELSE 0 END

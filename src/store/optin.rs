@@ -5,9 +5,19 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use tracing::instrument;
 
-use crate::domain::{EmailAddress, SubscriberName, SubscriptionToken};
+use crate::domain::{EmailAddress, SubscriberName, SubscriptionStatus, SubscriptionToken};
 use crate::store::subscribers::{upsert_person, NameUpdate};
 use crate::store::{begin_immediate, new_secret, to_db_time, Backend};
+
+/// Where a sign-up finds a subscription that exists already.
+#[derive(sqlx::FromRow)]
+struct Standing {
+    #[sqlx(try_from = "String")]
+    status: SubscriptionStatus,
+    confirmation_sent_at: Option<i64>,
+    /// A confirmation mail is queued.
+    confirmation_next_at: Option<i64>,
+}
 
 /// Records a sign-up from the web form and queues its confirmation mail, unless the person is
 /// already active, a mail is already queued, or one went out within `cooldown` (so repeated
@@ -28,7 +38,7 @@ pub async fn sign_up(
 ) -> anyhow::Result<bool> {
     let mut tx = begin_immediate(pool).await.context("starting sign-up")?;
     let subscriber_id = upsert_person(&mut tx, email, name, NameUpdate::FillMissing, now).await?;
-    let existing: Option<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
+    let existing: Option<Standing> = sqlx::query_as(
         "SELECT status, confirmation_sent_at, confirmation_next_at
          FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2",
     )
@@ -38,10 +48,12 @@ pub async fn sign_up(
     .await
     .context("reading subscription")?;
     let queue = match &existing {
-        Some((status, _, _)) if status == "active" => false,
-        Some((_, _, Some(_))) => false,
-        Some((_, Some(sent), None)) => now.timestamp() - sent >= cooldown.num_seconds(),
-        _ => true,
+        None => true,
+        Some(standing) if standing.status == SubscriptionStatus::Active => false,
+        Some(standing) if standing.confirmation_next_at.is_some() => false,
+        Some(standing) => standing
+            .confirmation_sent_at
+            .is_none_or(|sent| now.timestamp() - sent >= cooldown.num_seconds()),
     };
     if existing.is_none() {
         sqlx::query(

@@ -18,6 +18,7 @@ mod docs;
 mod feed_corpus;
 mod feeds;
 mod fuzz_replay;
+mod house;
 mod html_check;
 mod imap_bounces;
 pub mod languages;
