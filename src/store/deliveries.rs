@@ -1,6 +1,6 @@
 //! Deliveries: the per-message state machine, with set-based enqueueing and batched bookkeeping.
 
-use crate::domain::DeliveryState;
+use crate::domain::{DeliveryState, SubscriptionStatus};
 use crate::store::{Connection, Pool};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -173,13 +173,14 @@ pub async fn claim(
     let mut cancelled = Vec::new();
     for (id, attempts) in claimed {
         match by_id.remove(&id) {
-            Some(row) if row.status.as_deref() == Some("active") => jobs.push(Job {
-                subscriber_id: id,
-                email: row.email,
-                name: row.name,
-                unsubscribe_secret: row.unsubscribe_secret,
-                attempts,
-            }),
+            Some(row) if row.status.as_deref() == Some(SubscriptionStatus::Active.as_str()) => jobs
+                .push(Job {
+                    subscriber_id: id,
+                    email: row.email,
+                    name: row.name,
+                    unsubscribe_secret: row.unsubscribe_secret,
+                    attempts,
+                }),
             _ => cancelled.push(id),
         }
     }

@@ -73,7 +73,11 @@ fn states_are_compared_as_enums_not_as_words() {
             continue;
         }
         for word in words {
-            for comparison in [format!("== \"{word}\""), format!("!= \"{word}\"")] {
+            for comparison in [
+                format!("== \"{word}\""),
+                format!("!= \"{word}\""),
+                format!("== Some(\"{word}\")"),
+            ] {
                 if code.contains(&comparison) {
                     found.push(format!("{path}: {comparison}"));
                 }
