@@ -14,7 +14,7 @@ use crate::domain::{SubscriberName, SubscriptionStatus};
 use crate::store::import_batch::{bind_batch, duplicate, BatchParams, BatchSql};
 pub use crate::store::import_batch::{Duplicate, ImportRow};
 use crate::store::postgres_import::PostgresImport;
-use crate::store::{to_db_time, Backend};
+use crate::store::{to_db_time, Backend, PAGE_CACHE_KIB};
 
 /// Rows per multi-row INSERT: five parameters each, well under SQLite's 32,766 limit.
 const ROWS_PER_STATEMENT: usize = 2_000;
@@ -185,11 +185,9 @@ impl SqliteImport {
             .execute(&mut *self.conn)
             .await
             .context("dropping import table")?;
-        for pragma in [
-            "PRAGMA main.cache_size = -1024",
-            "PRAGMA temp.cache_size = -1024",
-        ] {
-            sqlx::query(pragma)
+        for schema in ["main", "temp"] {
+            let pragma = format!("PRAGMA {schema}.cache_size = -{PAGE_CACHE_KIB}");
+            sqlx::query(sqlx::AssertSqlSafe(pragma))
                 .execute(&mut *self.conn)
                 .await
                 .context("restoring the page cache")?;

@@ -142,15 +142,20 @@ fn sqlite_pool(
     Ok((pool, any))
 }
 
+/// Each pooled SQLite connection's page cache, in KiB (see `sqlite_pragmas`).
+pub(crate) const PAGE_CACHE_KIB: u32 = 256;
+
 /// The settings a SQLite URL cannot carry, set on every new connection.
 fn sqlite_pragmas(mode: &SqliteMode, busy_timeout: Duration) -> Vec<String> {
     // Numbers we formatted ourselves: PRAGMA takes no bound parameters.
     let mut pragmas = vec![
         format!("PRAGMA busy_timeout = {}", busy_timeout.as_millis()),
         "PRAGMA foreign_keys = ON".to_string(),
-        // 1 MiB of page cache per connection (SQLite's default is 2): the OS caches the file
-        // anyway, and a send to 200,000 people then stays within a few MiB of one to 20,000.
-        "PRAGMA cache_size = -1024".to_string(),
+        // 256 KiB of page cache per connection (SQLite's default is 2 MiB): the OS caches the
+        // file anyway, and a connection's cache fills up to its size on a large list, eight
+        // connections over. At 1 MiB a send's peak RSS was 29.5 MiB at 200,000 readers against
+        // 24.3 at 20,000; at 256 KiB it is 23.5 against 22.5, at the same send rate.
+        format!("PRAGMA cache_size = -{PAGE_CACHE_KIB}"),
     ];
     if matches!(mode, SqliteMode::ReadWrite { .. }) {
         pragmas.push("PRAGMA journal_mode = WAL".to_string());
