@@ -30,12 +30,7 @@ impl DatabaseSettings {
 
     pub(super) fn check(&self) -> Result<(), String> {
         let node = &self.node;
-        if node.is_empty()
-            || node.len() > 64
-            || !node
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
+        if node.len() > 64 || !super::values::is_name(node) {
             return Err(format!(
                 "setting database.node = {:?}: give a name of up to 64 letters, digits, '-', '_' \
                  or '.'",

@@ -144,15 +144,19 @@ pub(super) fn line<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String,
     })
 }
 
+/// Letters, digits, '-', '_' or '.', and at least one: safe in a header, a path and a log line.
+pub(super) fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// A name made for headers, paths and logs: letters, digits, '-', '_' or '.', lower case.
 pub(super) fn token<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     parsed(deserializer, |raw| {
         let name = raw.trim().to_ascii_lowercase();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
+        if !is_name(&name) {
             return Err(format!("{raw:?} must be letters, digits, '-', '_' or '.'"));
         }
         Ok(name)
