@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -12,6 +13,7 @@ use tokio::task::JoinHandle;
 use crate::app::App;
 use crate::delivery::write_turn::WriteTurn;
 use crate::store::deliveries::{self, Outcome};
+use crate::store::Backend;
 
 /// Outcomes written in one transaction at most.
 const GROUP: usize = 512;
@@ -102,24 +104,50 @@ impl Outcomes {
     }
 }
 
+/// How long a group waits on PostgreSQL for the rest of the workers' outcomes once one has
+/// come. A PostgreSQL commit is a round trip and a flush of its log, and costs about the same
+/// for one row as for a group: a group of every worker's outcome is one commit where a group
+/// of whoever came first would be several, each of which the next waits behind. A SQLite
+/// commit costs little next to the wait.
+const GATHER: Duration = Duration::from_millis(1);
+
+/// Adds to `group` until it holds an outcome from each worker or [`GATHER`] has passed.
+async fn gather(receiver: &mut mpsc::Receiver<Pending>, group: &mut Vec<Pending>, workers: usize) {
+    let until = tokio::time::Instant::now() + GATHER;
+    while group.len() < workers {
+        let more = workers - group.len();
+        match tokio::time::timeout_at(until, receiver.recv_many(group, more)).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
 pub struct Recorder {
     task: JoinHandle<anyhow::Result<()>>,
 }
 
 impl Recorder {
-    /// `writes` is the run's [`WriteTurn`], shared with its claims and lease renewals.
+    /// `writes` is the run's [`WriteTurn`], shared with its claims and lease renewals;
+    /// `workers` the run's sending workers.
     pub fn start(
         app: App,
         edition_id: i64,
         list_id: i64,
         tally: Arc<Tally>,
         writes: WriteTurn,
-        capacity: usize,
+        workers: usize,
     ) -> (Self, Outcomes) {
+        // Each worker hands over one outcome at a time and waits for its commit.
+        let capacity = workers * 2;
+        let gathers = Backend::of(&app.pool) == Backend::Postgres;
         let (sender, mut receiver) = mpsc::channel::<Pending>(capacity.max(1));
         let task = tokio::spawn(async move {
             let mut group = Vec::new();
             while receiver.recv_many(&mut group, GROUP).await > 0 {
+                if gathers {
+                    gather(&mut receiver, &mut group, workers).await;
+                }
                 let outcomes: Vec<(i64, Outcome)> = group
                     .iter()
                     .map(|pending| (pending.subscriber_id, pending.outcome.clone()))

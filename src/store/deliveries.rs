@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tracing::instrument;
 
-use crate::store::{begin_immediate, from_db_time, placeholders, to_db_time, Backend};
+use crate::store::{begin_immediate, from_db_time, placeholders, to_db_time, Backend, IdSet};
 
 /// One row per active subscriber of the list, in one statement.
 #[instrument(skip_all)]
@@ -55,17 +55,6 @@ pub struct Job {
     pub attempts: i64,
 }
 
-/// A claimed row's reader, as the claim reads them.
-#[derive(sqlx::FromRow)]
-struct RecipientRow {
-    id: i64,
-    email: String,
-    name: Option<String>,
-    /// The subscription's status on the edition's list, if the reader still has one.
-    status: Option<String>,
-    unsubscribe_secret: String,
-}
-
 /// Who claims rows and for how long: the claim holds until `lease_until`, and the claimant
 /// renews it while it works ([`renew_leases`]). Rows whose lease ran out belong to a claimant
 /// that died or lost the database, and any node may take them.
@@ -75,13 +64,44 @@ pub struct Claimant<'a> {
     pub lease_until: DateTime<Utc>,
 }
 
-/// On PostgreSQL several nodes claim at once: each skips rows another is claiming instead of
-/// waiting for them. SQLite has one writer at a time and no row locks to skip.
-fn skip_locked(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
+/// Which due rows a claim takes, in subscriber order: pending rows after the run's cursor
+/// first; once none is left, due retries and rows whose claimant's lease ran out, from the
+/// start. Both read `$1` edition, `$2` cursor or now, `$4` claimant.
+#[derive(Debug, Clone, Copy)]
+enum Due {
+    Pending,
+    Retries,
+}
+
+impl Due {
+    fn condition(self) -> &'static str {
+        match self {
+            Self::Pending => "subscriber_id > $2 AND status = 'pending'",
+            Self::Retries => {
+                "((status = 'retry' AND next_attempt_at <= $2)
+                  OR (status = 'sending' AND lease_until < $2 AND claimed_by IS DISTINCT FROM $4))"
+            }
+        }
     }
+
+    fn from(self, cursor: i64, now: DateTime<Utc>) -> i64 {
+        match self {
+            Self::Pending => cursor,
+            Self::Retries => to_db_time(now),
+        }
+    }
+}
+
+/// A claimed row with its reader, as the claim reads them.
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    subscriber_id: i64,
+    attempts: i64,
+    email: Option<String>,
+    name: Option<String>,
+    /// The subscription's status on the edition's list, if the reader still has one.
+    status: Option<String>,
+    unsubscribe_secret: String,
 }
 
 /// Marks up to `limit` due rows `sending` (committed before any SMTP work) and returns them.
@@ -98,105 +118,204 @@ pub async fn claim(
     now: DateTime<Utc>,
     claimant: Claimant<'_>,
 ) -> anyhow::Result<Vec<Job>> {
-    let skip_locked = skip_locked(Backend::of(pool));
-    let mut tx = begin_immediate(pool).await.context("starting claim")?;
-    let claimed: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1,
-             claimed_by = $4, lease_until = $5
-         WHERE edition_id = $1 AND subscriber_id IN (
-             SELECT subscriber_id FROM deliveries
-             WHERE edition_id = $1 AND subscriber_id > $2 AND status = 'pending'
-             ORDER BY subscriber_id LIMIT $3{skip_locked})
-         RETURNING subscriber_id, attempts",
-    )))
-    .bind(edition_id)
-    .bind(cursor)
-    .bind(limit)
-    .bind(claimant.name)
-    .bind(to_db_time(claimant.lease_until))
-    .fetch_all(&mut *tx)
-    .await
-    .context("claiming deliveries")?;
-    let claimed = if claimed.is_empty() {
+    let claim = ClaimQuery {
+        edition_id,
+        list_id,
+        limit,
+        claimant,
+    };
+    let mut rows = Vec::new();
+    for due in [Due::Pending, Due::Retries] {
+        let from = due.from(cursor, now);
+        rows = match Backend::of(pool) {
+            Backend::Postgres => claim.in_one_statement(pool, due, from).await?,
+            Backend::Sqlite => claim.in_one_transaction(pool, due, from).await?,
+        };
+        if !rows.is_empty() {
+            break;
+        }
+    }
+    let mut jobs = Vec::with_capacity(rows.len());
+    let mut cancelled = Vec::new();
+    for row in rows {
+        match row {
+            ClaimedRow {
+                subscriber_id,
+                attempts,
+                email: Some(email),
+                name,
+                status: Some(status),
+                unsubscribe_secret,
+            } if status == SubscriptionStatus::Active.as_str() => jobs.push(Job {
+                subscriber_id,
+                email,
+                name,
+                unsubscribe_secret,
+                attempts,
+            }),
+            _ => cancelled.push(row.subscriber_id),
+        }
+    }
+    // Claimed first and cancelled after: a crash in between leaves the rows `sending` under
+    // a lease, and whoever takes them when it runs out cancels them then.
+    if !cancelled.is_empty() {
+        let mut tx = begin_immediate(pool).await.context("starting cancel")?;
+        for id in cancelled {
+            sqlx::query(
+                "UPDATE deliveries SET status = 'cancelled' WHERE edition_id = $1 AND subscriber_id = $2",
+            )
+            .bind(edition_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .context("cancelling delivery")?;
+        }
+        tx.commit().await.context("committing cancel")?;
+    }
+    jobs.sort_by_key(|job| job.subscriber_id);
+    Ok(jobs)
+}
+
+/// One claim's parameters, shared by both databases' ways of running it.
+struct ClaimQuery<'a> {
+    edition_id: i64,
+    list_id: i64,
+    limit: i64,
+    claimant: Claimant<'a>,
+}
+
+impl ClaimQuery<'_> {
+    /// PostgreSQL: the rows are picked, marked and read with their readers in one statement,
+    /// one round trip and one commit. Several nodes claim at once: each skips rows another
+    /// is claiming instead of waiting for them. The readers are looked up row by row
+    /// (`OFFSET 0` keeps the planner from turning the lookups into a join): with statistics
+    /// from before a large import, it would hash the list's whole subscriptions for a claim
+    /// of a few rows.
+    async fn in_one_statement(
+        &self,
+        pool: &Pool,
+        due: Due,
+        from: i64,
+    ) -> anyhow::Result<Vec<ClaimedRow>> {
+        let condition = due.condition();
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "WITH picked AS (
+                 SELECT subscriber_id FROM deliveries
+                 WHERE edition_id = $1 AND {condition}
+                 ORDER BY subscriber_id LIMIT $3 FOR UPDATE SKIP LOCKED),
+             claimed AS (
+                 UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1,
+                     claimed_by = $4, lease_until = $5
+                 FROM picked
+                 WHERE d.edition_id = $1 AND d.subscriber_id = picked.subscriber_id
+                 RETURNING d.subscriber_id, d.attempts)
+             SELECT c.subscriber_id, c.attempts, p.email, p.name, s.status,
+                    COALESCE(s.unsubscribe_secret, '') AS unsubscribe_secret
+             FROM claimed c
+             LEFT JOIN LATERAL (SELECT email, name FROM subscribers
+                                WHERE id = c.subscriber_id OFFSET 0) p ON TRUE
+             LEFT JOIN LATERAL (SELECT status, unsubscribe_secret FROM subscriptions
+                                WHERE list_id = $6 AND subscriber_id = c.subscriber_id
+                                OFFSET 0) s ON TRUE"
+        )))
+        .bind(self.edition_id)
+        .bind(from)
+        .bind(self.limit)
+        .bind(self.claimant.name)
+        .bind(to_db_time(self.claimant.lease_until))
+        .bind(self.list_id)
+        .fetch_all(pool)
+        .await
+        .context("claiming deliveries")
+    }
+
+    /// SQLite: one writer at a time and no row locks to skip; its `UPDATE ... RETURNING`
+    /// cannot join, so the readers are read in a second statement of the same transaction.
+    async fn in_one_transaction(
+        &self,
+        pool: &Pool,
+        due: Due,
+        from: i64,
+    ) -> anyhow::Result<Vec<ClaimedRow>> {
+        let condition = due.condition();
+        let mut tx = begin_immediate(pool).await.context("starting claim")?;
+        let claimed: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE deliveries SET status = 'sending', attempts = attempts + 1,
                  claimed_by = $4, lease_until = $5
              WHERE edition_id = $1 AND subscriber_id IN (
                  SELECT subscriber_id FROM deliveries
-                 WHERE edition_id = $1
-                   AND ((status = 'retry' AND next_attempt_at <= $2)
-                        OR (status = 'sending' AND lease_until < $2
-                            AND claimed_by IS DISTINCT FROM $4))
-                 ORDER BY subscriber_id LIMIT $3{skip_locked})
+                 WHERE edition_id = $1 AND {condition}
+                 ORDER BY subscriber_id LIMIT $3)
              RETURNING subscriber_id, attempts",
         )))
-        .bind(edition_id)
-        .bind(to_db_time(now))
-        .bind(limit)
-        .bind(claimant.name)
-        .bind(to_db_time(claimant.lease_until))
+        .bind(self.edition_id)
+        .bind(from)
+        .bind(self.limit)
+        .bind(self.claimant.name)
+        .bind(to_db_time(self.claimant.lease_until))
         .fetch_all(&mut *tx)
         .await
-        .context("claiming retries")?
-    } else {
-        claimed
-    };
-    if claimed.is_empty() {
-        tx.commit().await.context("committing claim")?;
-        return Ok(Vec::new());
-    }
-
-    let ids = placeholders(2, claimed.len());
-    // Lookups per claimed row, not a join: with statistics from before a large import,
-    // PostgreSQL would hash the whole list's subscriptions for every claim of a few rows.
-    let mut details = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT p.id, p.email, p.name,
-             (SELECT s.status FROM subscriptions s
-              WHERE s.list_id = $1 AND s.subscriber_id = p.id) AS status,
-             COALESCE((SELECT s.unsubscribe_secret FROM subscriptions s
-                       WHERE s.list_id = $1 AND s.subscriber_id = p.id), '') AS unsubscribe_secret
-         FROM subscribers p
-         WHERE p.id IN ({ids})"
-    )))
-    .bind(list_id);
-    for (id, _) in &claimed {
-        details = details.bind(*id);
-    }
-    let rows: Vec<RecipientRow> = details
-        .fetch_all(&mut *tx)
-        .await
-        .context("reading recipients")?;
-    let mut by_id: std::collections::HashMap<i64, RecipientRow> =
-        rows.into_iter().map(|row| (row.id, row)).collect();
-
-    let mut jobs = Vec::with_capacity(claimed.len());
-    let mut cancelled = Vec::new();
-    for (id, attempts) in claimed {
-        match by_id.remove(&id) {
-            Some(row) if row.status.as_deref() == Some(SubscriptionStatus::Active.as_str()) => jobs
-                .push(Job {
-                    subscriber_id: id,
-                    email: row.email,
-                    name: row.name,
-                    unsubscribe_secret: row.unsubscribe_secret,
-                    attempts,
-                }),
-            _ => cancelled.push(id),
+        .context("claiming deliveries")?;
+        if claimed.is_empty() {
+            tx.commit().await.context("committing claim")?;
+            return Ok(Vec::new());
         }
+        let ids = placeholders(2, claimed.len());
+        let mut details = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT p.id, p.email, p.name,
+                 (SELECT s.status FROM subscriptions s
+                  WHERE s.list_id = $1 AND s.subscriber_id = p.id) AS status,
+                 COALESCE((SELECT s.unsubscribe_secret FROM subscriptions s
+                           WHERE s.list_id = $1 AND s.subscriber_id = p.id), '')
+                     AS unsubscribe_secret
+             FROM subscribers p
+             WHERE p.id IN ({ids})"
+        )))
+        .bind(self.list_id);
+        for (id, _) in &claimed {
+            details = details.bind(*id);
+        }
+        let readers: Vec<ReaderRow> = details
+            .fetch_all(&mut *tx)
+            .await
+            .context("reading recipients")?;
+        tx.commit().await.context("committing claim")?;
+        let mut by_id: std::collections::HashMap<i64, ReaderRow> =
+            readers.into_iter().map(|row| (row.id, row)).collect();
+        Ok(claimed
+            .into_iter()
+            .map(
+                |(subscriber_id, attempts)| match by_id.remove(&subscriber_id) {
+                    Some(reader) => ClaimedRow {
+                        subscriber_id,
+                        attempts,
+                        email: Some(reader.email),
+                        name: reader.name,
+                        status: reader.status,
+                        unsubscribe_secret: reader.unsubscribe_secret,
+                    },
+                    None => ClaimedRow {
+                        subscriber_id,
+                        attempts,
+                        email: None,
+                        name: None,
+                        status: None,
+                        unsubscribe_secret: String::new(),
+                    },
+                },
+            )
+            .collect())
     }
-    for id in cancelled {
-        sqlx::query(
-            "UPDATE deliveries SET status = 'cancelled' WHERE edition_id = $1 AND subscriber_id = $2",
-        )
-        .bind(edition_id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .context("cancelling delivery")?;
-    }
-    tx.commit().await.context("committing claim")?;
-    jobs.sort_by_key(|job| job.subscriber_id);
-    Ok(jobs)
+}
+
+/// A claimed row's reader, as SQLite's claim reads them.
+#[derive(sqlx::FromRow)]
+struct ReaderRow {
+    id: i64,
+    email: String,
+    name: Option<String>,
+    status: Option<String>,
+    unsubscribe_secret: String,
 }
 
 /// How one attempt ended.
@@ -249,26 +368,24 @@ pub async fn record(
     results: &[(i64, Outcome)],
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let mut tx = begin_immediate(pool).await.context("starting record")?;
-    // The common case, sent, is one statement for the whole batch.
+    let backend = Backend::of(pool);
+    // The common case, sent, is one statement for the whole batch. On PostgreSQL a batch of
+    // nothing else is that statement alone, its own transaction: one round trip.
     let sent: Vec<i64> = results
         .iter()
         .filter(|(_, outcome)| *outcome == Outcome::Sent)
         .map(|(id, _)| *id)
         .collect();
-    for chunk in sent.chunks(500) {
-        let ids = placeholders(3, chunk.len());
-        let mut update = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE deliveries SET status = 'sent', last_error = NULL, next_attempt_at = NULL,
-                 sent_at = $1
-             WHERE edition_id = $2 AND subscriber_id IN ({ids})"
-        )))
-        .bind(to_db_time(now))
-        .bind(edition_id);
-        for id in chunk {
-            update = update.bind(*id);
-        }
-        update
+    if backend == Backend::Postgres && sent.len() == results.len() {
+        mark_sent(IdSet::new(backend, &sent), edition_id, now)
+            .execute(pool)
+            .await
+            .context("recording sent deliveries")?;
+        return Ok(());
+    }
+    let mut tx = begin_immediate(pool).await.context("starting record")?;
+    for chunk in sent.chunks(IdSet::chunk_size(backend)) {
+        mark_sent(IdSet::new(backend, chunk), edition_id, now)
             .execute(&mut *tx)
             .await
             .context("recording sent deliveries")?;
@@ -312,6 +429,22 @@ pub async fn record(
     }
     tx.commit().await.context("committing delivery results")?;
     Ok(())
+}
+
+fn mark_sent(
+    ids: IdSet<'_>,
+    edition_id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    let query = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE deliveries SET status = 'sent', last_error = NULL, next_attempt_at = NULL,
+             sent_at = $1
+         WHERE edition_id = $2 AND {}",
+        ids.condition("subscriber_id", 3)
+    )))
+    .bind(to_db_time(now))
+    .bind(edition_id);
+    ids.bind(query)
 }
 
 /// Puts rows claimed but not attempted (a stop, a lost connection before the attempt) back.
@@ -436,10 +569,20 @@ pub async fn renew_leases(
     edition_id: i64,
     claimant: Claimant<'_>,
 ) -> anyhow::Result<u64> {
-    let renewed = sqlx::query(
+    // On PostgreSQL a row locked now is being recorded or claimed: it leaves `sending` or
+    // gets a fresh lease, so it is skipped rather than waited for (waiting could deadlock with
+    // a record that locks the same rows in another order).
+    let skip_locked = match Backend::of(pool) {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let renewed = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE deliveries SET lease_until = $1
-         WHERE edition_id = $2 AND status = 'sending' AND claimed_by = $3",
-    )
+         WHERE edition_id = $2 AND status = 'sending' AND claimed_by = $3
+           AND subscriber_id IN (
+               SELECT subscriber_id FROM deliveries
+               WHERE edition_id = $2 AND status = 'sending' AND claimed_by = $3{skip_locked})",
+    )))
     .bind(to_db_time(claimant.lease_until))
     .bind(edition_id)
     .bind(claimant.name)

@@ -516,6 +516,55 @@ pub fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// Ids in an `IN` test whose number varies from statement to statement. PostgreSQL parses
+/// and plans a statement when a connection first prepares it: there the ids go in one
+/// parameter (`1,2,3`), one statement text whatever their number, prepared once, where a list
+/// of placeholders would be a new statement for every length. SQLite prepares cheaply and
+/// reads a list of placeholders fastest.
+#[derive(Debug, Clone, Copy)]
+pub struct IdSet<'a> {
+    backend: Backend,
+    ids: &'a [i64],
+}
+
+impl<'a> IdSet<'a> {
+    /// Ids one statement takes at most: SQLite's parameters are limited.
+    pub fn chunk_size(backend: Backend) -> usize {
+        match backend {
+            Backend::Postgres => usize::MAX,
+            Backend::Sqlite => 500,
+        }
+    }
+
+    pub fn new(backend: Backend, ids: &'a [i64]) -> Self {
+        Self { backend, ids }
+    }
+
+    /// `column` tested against the set, whose parameters start at `$first`.
+    pub fn condition(&self, column: &str, first: usize) -> String {
+        match self.backend {
+            Backend::Postgres => {
+                format!("{column} = ANY(string_to_array(${first}, ',')::bigint[])")
+            }
+            Backend::Sqlite => format!("{column} IN ({})", placeholders(first, self.ids.len())),
+        }
+    }
+
+    /// Binds the set's parameters, after those bound before them.
+    pub fn bind<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        match self.backend {
+            Backend::Postgres => {
+                let text: Vec<String> = self.ids.iter().map(i64::to_string).collect();
+                query.bind(text.join(","))
+            }
+            Backend::Sqlite => self.ids.iter().fold(query, |query, id| query.bind(*id)),
+        }
+    }
+}
+
 /// A fresh link secret (unsubscribe, confirm): 128 random bits as 32 lower-case hex digits,
 /// the form SQLite's `lower(hex(randomblob(16)))` gave rows written before PostgreSQL.
 pub fn new_secret() -> String {
