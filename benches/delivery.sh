@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Delivery benchmark against Postfix's smtp-sink, with Postfix's own smtp-source as the reference
-# measured in the same run (same sessions, same message size), plus Herald's peak RSS for
+# measured in the same run (same sessions, same message size; three alternating rounds, for a
+# full edition of eight stories and for one of two, about half the size), plus Herald's peak RSS for
 # `digest send` at two list sizes. With DKIM (RSA-2048, then Ed25519) the reference is the limit
 # 1 / (1/sign_rate + 1/smtp_source_rate), sign_rate from `openssl speed -multi CORES rsa2048`.
 #
@@ -28,10 +29,10 @@ smtp-sink -u nobody -c "127.0.0.1:$PORT" 1000 >/dev/null 2>&1 &
 sink_pid=$!
 sleep 0.5
 
-# A list of $1 confirmed subscribers (addresses in random order) and a day's stories, in
-# database $2.
+# A list of $1 confirmed subscribers (addresses in random order) and a day's stories ($3, or
+# eight), in database $2.
 seed() {
-  local count="$1" db="$2"
+  local count="$1" db="$2" stories="${3:-8}"
   python3 - "$count" > "$work/people.csv" <<'PY'
 import random, sys
 print("email,name")
@@ -42,7 +43,7 @@ for i in ids:
 PY
   HERALD__DATABASE__URL="$db" "$herald" -q list add bench --title "Bench Daily" --max-stories 8 >/dev/null
   HERALD__DATABASE__URL="$db" "$herald" -q subscriber import "$work/people.csv" --list bench --confirmed >/dev/null
-  python3 benches/stories.py > "$work/stories.jsonl"
+  python3 benches/stories.py "$stories" > "$work/stories.jsonl"
   HERALD__DATABASE__URL="$db" "$herald" -q story import "$work/stories.jsonl" >/dev/null
 }
 
@@ -63,18 +64,29 @@ print(f"{time.monotonic() - started:.3f} {resource.getrusage(resource.RUSAGE_CHI
 PY
 }
 
-seed "$N" "$work/small.db"
-size=$(HERALD__DATABASE__URL="$work/small.db" "$herald" -q digest preview --list bench --format eml | wc -c)
-echo "message size: $size bytes; $SESSIONS sessions; $N messages"
-
-start=$(date +%s.%N)
-smtp-source -d -s "$SESSIONS" -m "$N" -l "$size" -f sender@example.org -t rcpt@example.org "127.0.0.1:$PORT"
-end=$(date +%s.%N)
-reference=$(python3 -c "print($N / ($end - $start))")
-
-read -r seconds rss_small < <(send "$work/small.db")
-herald_rate=$(python3 -c "print($N / $seconds)")
-sent=$(HERALD__DATABASE__URL="$work/small.db" "$herald" --json digest status | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['sent'])")
+# Three alternating rounds of smtp-source and Herald (a fresh database each) for an edition of
+# $1 stories; prints "size reference_rates herald_rates rss_kib" (rates comma-separated).
+rounds() {
+  local stories="$1" size references="" rates="" rss=""
+  for round in 1 2 3; do
+    rm -rf "$work/round.db"*
+    seed "$N" "$work/round.db" "$stories"
+    size=$(HERALD__DATABASE__URL="$work/round.db" "$herald" -q digest preview --list bench --format eml | wc -c)
+    local start end seconds
+    start=$(date +%s.%N)
+    smtp-source -d -s "$SESSIONS" -m "$N" -l "$size" -f sender@example.org -t rcpt@example.org "127.0.0.1:$PORT" >/dev/null
+    end=$(date +%s.%N)
+    references+="$(python3 -c "print($N / ($end - $start))"),"
+    read -r seconds rss < <(send "$work/round.db")
+    rates+="$(python3 -c "print($N / $seconds)"),"
+  done
+  echo "$size ${references%,} ${rates%,} $rss"
+}
+read -r size references rates rss_small < <(rounds 8)
+read -r small_size small_references small_rates _ < <(rounds 2)
+sent=$(HERALD__DATABASE__URL="$work/round.db" "$herald" --json digest status | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['sent'])")
+reference=$(python3 -c "import statistics; print(statistics.median([$references]))")
+echo "$SESSIONS sessions; $N messages; messages of $size bytes (eight stories) and $small_size (two)"
 
 # DKIM: the same edition signed with RSA-2048, then with Ed25519 (keys from `herald dkim keygen`).
 "$herald" -q dkim keygen --selector bench --domain example.org --out "$work/rsa.pem" >/dev/null
@@ -88,15 +100,20 @@ read -r ed_seconds _ < <(send "$work/ed.db" "$work/ed.pem")
 seed "$BIG" "$work/big.db"
 read -r _ rss_big < <(send "$work/big.db")
 
-python3 - "$reference" "$herald_rate" "$sent" "$N" "$rss_small" "$rss_big" "$BIG" "$sign_rate" "$rsa_seconds" "$ed_seconds" <<'PY'
-import sys
-reference, herald, sent, n, small, big, bign, sign, rsa, ed = sys.argv[1:]
-reference, herald, sign = float(reference), float(herald), float(sign)
+python3 - "$reference" "$sent" "$N" "$rss_small" "$rss_big" "$BIG" "$sign_rate" "$rsa_seconds" "$ed_seconds" \
+  "$references" "$rates" "$small_references" "$small_rates" <<'PY'
+import statistics, sys
+reference, sent, n, small, big, bign, sign, rsa, ed = sys.argv[1:10]
+rounds = [[float(x) for x in arg.split(",")] for arg in sys.argv[10:]]
+reference, sign = float(reference), float(sign)
 rsa_rate, ed_rate = int(n) / float(rsa), int(n) / float(ed)
 limit = 1 / (1 / sign + 1 / reference)
-print(f"smtp-source -d (reference): {reference:8.0f} messages/s")
-print(f"herald digest send:         {herald:8.0f} messages/s  ({sent} of {n} sent)")
-print(f"ratio herald / smtp-source: {herald / reference:.2f}")
+for name, refs, rates in (("eight stories", rounds[0], rounds[1]), ("two stories", rounds[2], rounds[3])):
+    ratios = [rate / ref for ref, rate in zip(refs, rates)]
+    print(f"{name}: smtp-source -d {', '.join(f'{r:.0f}' for r in refs)} messages/s; "
+          f"herald digest send {', '.join(f'{r:.0f}' for r in rates)}; "
+          f"ratios {', '.join(f'{r:.2f}' for r in ratios)}, median {statistics.median(ratios):.2f}")
+print(f"last round: {sent} of {n} sent")
 print(f"openssl RSA-2048 signs/s on all cores: {sign:.0f}; limit with DKIM: {limit:.0f} messages/s")
 print(f"herald with RSA-2048 DKIM:  {rsa_rate:8.0f} messages/s, ratio to the limit: {rsa_rate / limit:.2f}")
 print(f"herald with Ed25519 DKIM:   {ed_rate:8.0f} messages/s")
