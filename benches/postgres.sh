@@ -11,6 +11,7 @@
 #
 #   bash benches/postgres.sh            # needs a PostgreSQL server (POSTGRES=postgres://...)
 #   ROWS=200000 N=5000 bash benches/postgres.sh
+#   ROWS=200000 N=200000 DKIM=none bash benches/postgres.sh   # unsigned, a 200,000-reader edition
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS="${ROWS:-1000000}"
@@ -69,7 +70,7 @@ echo "== enqueue: an edition for $ROWS readers"
 echo -n "sqlite: "; HERALD_BENCH_ROWS="$ROWS" cargo bench --quiet --bench enqueue 2>/dev/null | tail -1
 echo -n "postgres: "; HERALD_BENCH_ROWS="$ROWS" HERALD_BENCH_DATABASE="$(fresh_pg enqueue)" cargo bench --quiet --bench enqueue 2>/dev/null | tail -1
 
-echo "== send: $N readers into smtp-sink, DKIM Ed25519, $SESSIONS connections per node"
+echo "== send: $N readers into smtp-sink, DKIM ${DKIM:-ed25519}, $SESSIONS connections per node"
 smtp-sink -u nobody -c "127.0.0.1:$PORT" 1000 >/dev/null 2>&1 &
 sink_pid=$!
 sleep 0.5
@@ -81,18 +82,21 @@ seed() {
   "$herald" -q --database "$1" subscriber import "$work/send.csv" --list bench --confirmed >/dev/null
   "$herald" -q --database "$1" story import "$work/stories.jsonl" >/dev/null
 }
+dkim=(HERALD__DKIM__SELECTOR=bench HERALD__DKIM__DOMAIN=example.org "HERALD__DKIM__PRIVATE_KEY_FILE=$work/dkim.pem")
+[ "${DKIM:-ed25519}" = none ] && dkim=()
 send() {
-  HERALD__DATABASE__URL="$1" HERALD__DATABASE__NODE="$2" HERALD__TRANSPORT__KIND=smtp \
+  env "${dkim[@]}" HERALD__DATABASE__URL="$1" HERALD__DATABASE__NODE="$2" HERALD__TRANSPORT__KIND=smtp \
   HERALD__SMTP__HOST=127.0.0.1 HERALD__SMTP__PORT="$PORT" HERALD__SMTP__TLS=none \
-  HERALD__DELIVERY__CONCURRENCY="$SESSIONS" HERALD__DKIM__SELECTOR=bench HERALD__DKIM__DOMAIN=example.org \
-  HERALD__DKIM__PRIVATE_KEY_FILE="$work/dkim.pem" "$herald" -q digest send --list bench >/dev/null
+  HERALD__DELIVERY__CONCURRENCY="$SESSIONS" "$herald" -q digest send --list bench >/dev/null
 }
 db="sqlite://$work/send.db"; seed "$db"
 start=$(now); send "$db" one
-echo "sqlite, one process: $(since "$start") s"
+sqlite_seconds=$(since "$start")
+echo "sqlite, one process: $sqlite_seconds s"
 db="$(fresh_pg send_one)"; seed "$db"
 start=$(now); send "$db" one
-echo "postgres, one node: $(since "$start") s"
+postgres_seconds=$(since "$start")
+echo "postgres, one node: $postgres_seconds s; $(python3 -c "print(f'{$sqlite_seconds / $postgres_seconds:.2f}')") of SQLite's rate"
 db="$(fresh_pg send_two)"; seed "$db"
 # The edition is built once, whichever node comes first; both then claim from it.
 start=$(now); send "$db" alpha & first=$!; send "$db" beta & second=$!
