@@ -158,19 +158,18 @@ pub async fn claim(
     }
     // Claimed first and cancelled after: a crash in between leaves the rows `sending` under
     // a lease, and whoever takes them when it runs out cancels them then.
-    if !cancelled.is_empty() {
-        let mut tx = begin_immediate(pool).await.context("starting cancel")?;
-        for id in cancelled {
-            sqlx::query(
-                "UPDATE deliveries SET status = 'cancelled' WHERE edition_id = $1 AND subscriber_id = $2",
-            )
-            .bind(edition_id)
-            .bind(id)
-            .execute(&mut *tx)
+    let backend = Backend::of(pool);
+    for chunk in cancelled.chunks(IdSet::chunk_size(backend)) {
+        let ids = IdSet::new(backend, chunk);
+        let cancel = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE deliveries SET status = 'cancelled' WHERE edition_id = $1 AND {}",
+            ids.condition("subscriber_id", 2)
+        )))
+        .bind(edition_id);
+        ids.bind(cancel)
+            .execute(pool)
             .await
-            .context("cancelling delivery")?;
-        }
-        tx.commit().await.context("committing cancel")?;
+            .context("cancelling deliveries")?;
     }
     jobs.sort_by_key(|job| job.subscriber_id);
     Ok(jobs)
