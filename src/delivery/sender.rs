@@ -165,13 +165,7 @@ async fn prepare(
 
     let concurrency = options.concurrency.max(1);
     let queued = deliveries::counts(pool, edition_id).await?.unfinished();
-    let claim_batch = (queued / (concurrency as i64 * 4)).clamp(
-        1,
-        std::env::var("XC")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(CLAIM_BATCH),
-    );
+    let claim_batch = (queued / (concurrency as i64 * 4)).clamp(1, CLAIM_BATCH);
     let tally = Arc::new(Tally::default());
     let writes = WriteTurn::for_backend(Backend::of(pool));
     let (recorder, outcomes) = Recorder::start(
@@ -388,8 +382,8 @@ impl Run {
 
     async fn next(&self) -> anyhow::Result<Next> {
         let jobs = {
-            let pool = &self.app.pool;
             let _turn = self.writes.take().await;
+            let pool = &self.app.pool;
             let cursor = self.cursor.load(Ordering::SeqCst);
             let (edition, list, now) = (self.edition_id, self.list_id, self.app.clock.now());
             let claimant = self.claimant_until(now);
