@@ -49,6 +49,7 @@ fn main() -> anyhow::Result<()> {
                 from_address: None,
                 language: herald::domain::Language::english(),
                 thumbnails: false,
+                click_counting: true,
             },
             now,
         )

@@ -54,6 +54,7 @@ fn main() -> anyhow::Result<()> {
                 from_address: None,
                 language: herald::domain::Language::english(),
                 thumbnails: false,
+                click_counting: true,
             },
             app.clock.now(),
         )

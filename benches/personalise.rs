@@ -57,6 +57,7 @@ fn edition_plan() -> EditionPlan {
         from_address: None,
         language: herald::domain::Language::english(),
         thumbnails: false,
+        click_counting: true,
         created_at: now,
     };
     EditionPlan {
@@ -80,7 +81,7 @@ fn edition_plan() -> EditionPlan {
 fn personalise(c: &mut Criterion) {
     let settings = Settings::defaults();
     let plan = edition_plan();
-    let edition = digest::render(&plan, &settings).expect("rendered");
+    let edition = digest::render(&plan, &settings, &herald::clicks::LinkKey::new(b"bench links")).expect("rendered");
     let from = &settings.newsletter.from;
     let identity = ListIdentity {
         slug: &plan.list.slug,
@@ -92,7 +93,7 @@ fn personalise(c: &mut Criterion) {
         domain: from.address().domain(),
     };
     let prepared =
-        PreparedEdition::new(&edition, &identity, &settings.newsletter).expect("prepared");
+        PreparedEdition::new(&edition, &identity, &settings.newsletter, &herald::clicks::LinkKey::new(b"bench links")).expect("prepared");
     let recipients: Vec<(EmailAddress, String, String, String)> = (0..SUBSCRIBERS)
         .map(|i| {
             (
@@ -114,6 +115,7 @@ fn personalise(c: &mut Criterion) {
                 unsubscribe_url: &recipients[0].2,
                 message_key: &recipients[0].3,
                 bounce_tag: None,
+                tag_links: true,
             },
             plan.built_at,
         )
@@ -135,6 +137,7 @@ fn personalise(c: &mut Criterion) {
                     unsubscribe_url,
                     message_key: key,
                     bounce_tag: None,
+                    tag_links: true,
                 };
                 let message = prepared
                     .message(&recipient, plan.built_at)

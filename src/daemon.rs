@@ -22,6 +22,7 @@ use crate::scheduler::{self, Decision};
 use crate::store::feeds as store_feeds;
 use crate::store::{deliveries, editions};
 use crate::web::listener::{ConnectionLimits, GuardedListener};
+use crate::clicks::ClickCounter;
 use crate::web::{self, WebState};
 
 /// How often the scheduler looks for due editions: every minute, on the minute.
@@ -37,7 +38,10 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
         .context("reading the listening address")?;
     let nudge = Arc::new(Notify::new());
     let pictures = Arc::new(Notify::new());
-    let router = web::router(WebState::new(app.clone(), nudge.clone(), pictures.clone()).await?);
+    let clicks = Arc::new(ClickCounter::default());
+    let router = web::router(
+        WebState::new(app.clone(), nudge.clone(), pictures.clone(), clicks.clone()).await?,
+    );
     let web_shutdown = wait_for(shutdown.clone());
     let limits = ConnectionLimits {
         unlimited_clients: app.settings.web.trusted_proxies.clone(),
@@ -71,6 +75,11 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     .context("scheduling the tick")?;
     cron.start().await.context("starting the scheduler")?;
 
+    let click_flusher = tokio::spawn(crate::clicks::keep_flushing(
+        app.clone(),
+        clicks.clone(),
+        shutdown.clone(),
+    ));
     let feeds = tokio::spawn(poll_feeds(app.clone(), shutdown.clone()));
     let measurer = tokio::spawn(measure_pictures(app.clone(), pictures));
     let bounce_mailbox = app.settings.bounces.maildir.clone().map(|dir| {
@@ -173,6 +182,14 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
         Ok(Ok(())) => {}
         Ok(Err(error)) => return Err(error).context("web server task"),
         Err(_) => warn!("web server did not stop within 5 s"),
+    }
+    // No click arrives any more: what is counted is written, verdicts pending or not.
+    let _ = click_flusher.await;
+    if let Err(error) = crate::clicks::flush(&app, &clicks, true).await {
+        error!(
+            "click counts of the last seconds not written: {}",
+            crate::error::OneLine(&error)
+        );
     }
     Ok(())
 }

@@ -90,6 +90,7 @@ pub async fn seed(app: &App, now: DateTime<Utc>) -> anyhow::Result<ListRecord> {
                 from_address: None,
                 language: crate::domain::Language::english(),
                 thumbnails: false,
+                click_counting: true,
             };
             lists::insert(&app.pool, &new, now).await?
         }

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod bounces;
+pub mod clicks;
 pub mod cli;
 pub mod clock;
 pub mod daemon;

@@ -191,7 +191,7 @@ fn story_rows(view: &DigestView<'_>, story: &StoryView, lead: bool) -> Markup {
     let text = html! {
         tr {
             td.h-pad align=(start) style=(text_cell(18, 24, TEXT, "16px 24px 0", start)) {
-                a.h-link href=(story.url) dir=(story_dir(locale)) style=(format!("color: {brand}; text-decoration: none; font-weight: bold; {}", style::WRAP)) { (story.title) }
+                a.h-link href=(story.link) dir=(story_dir(locale)) style=(format!("color: {brand}; text-decoration: none; font-weight: bold; {}", style::WRAP)) { (story.title) }
             }
         }
         @if let Some(author) = &story.author {
@@ -208,7 +208,7 @@ fn story_rows(view: &DigestView<'_>, story: &StoryView, lead: bool) -> Markup {
         }
         tr {
             td.h-pad align=(start) style=(text_cell(14, 20, brand, "2px 24px 8px", start)) {
-                a.h-link href=(story.url) style=(format!("color: {brand}; text-decoration: underline;")) { (read_more) }
+                a.h-link href=(story.link) style=(format!("color: {brand}; text-decoration: underline;")) { (read_more) }
             }
         }
     };
@@ -217,7 +217,7 @@ fn story_rows(view: &DigestView<'_>, story: &StoryView, lead: bool) -> Markup {
             @if let Some(lead_picture) = &story.picture {
                 tr {
                     td.h-pad align=(start) style="padding: 16px 24px 0;" {
-                        a href=(story.url) { (picture(lead_picture, &story.title, CONTENT_WIDTH, "h-fluid h-picture")) }
+                        a href=(story.picture_link) { (picture(lead_picture, &story.title, CONTENT_WIDTH, "h-fluid h-picture")) }
                     }
                 }
                 @if let Some(caption) = caption_line(view, lead_picture) {
@@ -231,7 +231,7 @@ fn story_rows(view: &DigestView<'_>, story: &StoryView, lead: bool) -> Markup {
                     (layout_table(locale, "", html! {
                         tr {
                             td.h-thumb-cell valign="top" width=(THUMBNAIL_WIDTH + 24) style=(format!("padding: 20px 0 0; padding-{start}: 24px; width: {}px;", THUMBNAIL_WIDTH + 24)) {
-                                a href=(story.url) { (picture(thumbnail, &story.title, THUMBNAIL_WIDTH, "h-thumb h-picture")) }
+                                a href=(story.picture_link) { (picture(thumbnail, &story.title, THUMBNAIL_WIDTH, "h-thumb h-picture")) }
                             }
                             td valign="top" style="padding: 0;" {
                                 (layout_table(locale, "", text))

@@ -86,7 +86,7 @@ pub fn render(view: &DigestView<'_>) -> String {
                 }
             }
             text.blank();
-            text.link(&indent, &story.url);
+            text.link(&indent, &story.link);
             text.blank();
         }
     }

@@ -40,8 +40,12 @@ pub struct SectionView {
 
 pub struct StoryView {
     pub title: String,
-    /// An http or https URL.
+    /// An http or https URL: the story's own.
     pub url: String,
+    /// Where the headline and "read more" point: the story's URL, or a counted link to it.
+    pub link: String,
+    /// Where the picture points.
+    pub picture_link: String,
     pub summary: Option<String>,
     pub author: Option<String>,
     pub picture: Option<PictureView>,

@@ -133,6 +133,26 @@ pub fn message(
     )
 }
 
+/// A counted link that leads nowhere (altered, or its edition gone): said in the list's
+/// language when the link names one, with the way to its archive.
+pub fn story_link_unknown(
+    brand: &NewsletterSettings,
+    locale: &Locale,
+    archive_url: Option<&str>,
+) -> Markup {
+    page(
+        brand,
+        locale,
+        &locale.text("page-story-link-title"),
+        html! {
+            p { (locale.text("page-story-link")) }
+            @if let Some(archive_url) = archive_url {
+                p { a href=(archive_url) { (locale.text("page-story-link-archive")) } }
+            }
+        },
+    )
+}
+
 /// The unsubscribe page: a button, never an automatic unsubscribe (link scanners fetch GETs).
 pub fn unsubscribe(brand: &NewsletterSettings, locale: &Locale, action: &str) -> Markup {
     page(

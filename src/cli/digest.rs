@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing::info;
 
 use crate::app::App;
+use crate::clicks::LinkKey;
 use crate::cli::Output;
 use crate::delivery::mailer::Mailer;
 use crate::delivery::message::Recipient;
@@ -132,6 +133,7 @@ async fn preview(
         name: Some(&name),
         email: email.as_str(),
         unsubscribe_url: &unsubscribe_url,
+        click_tag: "",
     };
     let rendered = match format {
         Format::Html => edition.html.fill(Kind::Html, &values).into_bytes(),
@@ -146,6 +148,7 @@ async fn preview(
                 unsubscribe_url: &unsubscribe_url,
                 message_key: &key,
                 bounce_tag: None,
+                tag_links: false,
             };
             mailer
                 .edition_message(&prepared, &recipient, now)
@@ -381,7 +384,7 @@ async fn dry_run_report(
     }
     let plan = digest::plan(&app.pool, list.clone(), &app.settings, now).await?;
     let active = lists::status_counts(&app.pool, list.id).await?.active;
-    match digest::render(&plan, &app.settings) {
+    match digest::render(&plan, &app.settings, &LinkKey::load(&app.pool).await?) {
         Some(edition) => writeln!(
             output.out,
             "would build the {date} edition of {}: {} stories, \"{}\", to {active} subscriber(s)",
@@ -424,6 +427,7 @@ async fn send_test_copy(
         unsubscribe_url: &unsubscribe_url,
         message_key: &key,
         bounce_tag: None,
+        tag_links: false,
     };
     let outgoing = mailer.edition_message(&prepared, &recipient, now)?;
     mailer.send_one(&outgoing, &key).await?;

@@ -21,7 +21,8 @@ pub enum Cmd {
         #[command(flatten)]
         fields: ListFields,
     },
-    /// Change a list's title, schedule, timezone, size, sender, language or thumbnails.
+    /// Change a list's title, schedule, timezone, size, sender, language, thumbnails or click
+    /// counting.
     Set {
         slug: String,
         #[command(flatten)]
@@ -59,6 +60,10 @@ pub struct ListFields {
     /// Show a thumbnail beside every story that has a picture, not only the lead's.
     #[arg(long, value_name = "on|off", value_parser = parse_switch)]
     thumbnails: Option<bool>,
+    /// Count clicks on story links through a redirect that names no reader (default: on);
+    /// off links straight to each story.
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    click_counting: Option<bool>,
 }
 
 fn parse_switch(raw: &str) -> Result<bool, String> {
@@ -92,6 +97,7 @@ impl ListFields {
                 .map(|raw| supported(raw, catalogues))
                 .transpose()?,
             thumbnails: self.thumbnails,
+            click_counting: self.click_counting,
             title: self.title.as_deref().map(ListTitle::parse).transpose()?,
             cron: self.schedule.as_deref().map(CronExpr::parse).transpose()?,
             timezone: self.timezone.as_deref().map(Timezone::parse).transpose()?,
@@ -112,6 +118,7 @@ struct ListView {
     from: String,
     language: String,
     thumbnails: bool,
+    click_counting: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     subscribers: Option<StatusCounts>,
 }
@@ -126,6 +133,7 @@ impl ListView {
             max_stories: list.max_stories.get(),
             language: list.language.to_string(),
             thumbnails: list.thumbnails,
+            click_counting: list.click_counting,
             from: list
                 .from_address
                 .as_ref()
@@ -157,6 +165,7 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
                 from_address: changes.from_address,
                 language: changes.language.unwrap_or_else(Language::english),
                 thumbnails: changes.thumbnails.unwrap_or(false),
+                click_counting: changes.click_counting.unwrap_or(true),
             };
             let created = lists::insert(&app.pool, &list, now).await?;
             print_one(app, &created, None, output, "created list")
@@ -249,6 +258,15 @@ fn print_one(
         output.out,
         "  thumbnails:  {}",
         if view.thumbnails { "on" } else { "off" }
+    )?;
+    writeln!(
+        output.out,
+        "  clicks:      {}",
+        if view.click_counting {
+            "counted (no reader named)"
+        } else {
+            "not counted"
+        }
     )?;
     if let Some(counts) = counts {
         writeln!(

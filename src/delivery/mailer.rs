@@ -12,6 +12,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 
 use crate::app::App;
+use crate::clicks::LinkKey;
 use crate::bounces::{self, verp::ReaderTag, verp::Verp};
 use crate::delivery::dkim::DkimSigner;
 use crate::delivery::failure::SendError;
@@ -44,6 +45,8 @@ struct Inner {
     installation: String,
     /// Tags each message's envelope sender, when `bounces.domain` is set.
     verp: Option<Verp>,
+    /// Signs each reader's click tag.
+    link_key: LinkKey,
 }
 
 impl Mailer {
@@ -63,6 +66,7 @@ impl Mailer {
                 newsletter: app.settings.newsletter.clone(),
                 installation: installation::id(&app.pool).await?,
                 verp: bounces::verp(app).await?,
+                link_key: LinkKey::load(&app.pool).await?,
             }),
         })
     }
@@ -112,7 +116,12 @@ impl Mailer {
             from: self.mailbox(sender)?,
             domain: sender.address().domain(),
         };
-        PreparedEdition::new(edition, &identity, &self.inner.newsletter)
+        PreparedEdition::new(
+            edition,
+            &identity,
+            &self.inner.newsletter,
+            &self.inner.link_key,
+        )
     }
 
     /// One reader's copy of a prepared edition, signed. A failure here is ours, not theirs.

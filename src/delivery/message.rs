@@ -13,6 +13,7 @@ use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
 use crate::bounces::verp::ReaderTag;
+use crate::clicks::LinkKey;
 use crate::delivery::headers::{AutoSubmitted, ListId, ListUnsubscribe, ListUnsubscribePost};
 use crate::digest::template::{push_value, Greeting, Kind, Segment, Slot, SlotValues, Template};
 use crate::digest::RenderedEdition;
@@ -30,6 +31,9 @@ pub struct Recipient<'a> {
     pub message_key: &'a str,
     /// Which delivery a bounce of this message reports (VERP); `None` for a test copy.
     pub bounce_tag: Option<ReaderTag<'a>>,
+    /// Whether the counted links carry a tag made for this message (a reader's copy), so
+    /// unique clicks can be estimated; test copies and previews carry none.
+    pub tag_links: bool,
 }
 
 /// Who sends a list's editions.
@@ -105,6 +109,11 @@ impl EncodedPart {
         for segment in &self.segments {
             match segment {
                 EncodedSegment::Literal(bytes) => out.extend_from_slice(bytes),
+                // Base64url and '/': nothing to escape or encode, and short enough for a line.
+                EncodedSegment::Slot(Slot::ClickTag) => {
+                    out.extend_from_slice(values.click_tag.as_bytes());
+                    out.extend_from_slice(b"=\r\n");
+                }
                 EncodedSegment::Slot(slot) => {
                     value.clear();
                     push_value(&mut value, self.kind, &values.raw(*slot));
@@ -131,6 +140,8 @@ pub struct PreparedEdition {
     domain: String,
     text: EncodedPart,
     html: EncodedPart,
+    /// Signs each message's click tag; `None` when the edition's links are not counted.
+    link_key: Option<LinkKey>,
 }
 
 impl PreparedEdition {
@@ -138,7 +149,9 @@ impl PreparedEdition {
         edition: &RenderedEdition,
         list: &ListIdentity<'_>,
         newsletter: &NewsletterSettings,
+        link_key: &LinkKey,
     ) -> anyhow::Result<Self> {
+        let counted = edition.html.has_slot(Slot::ClickTag) || edition.text.has_slot(Slot::ClickTag);
         let mailbox = |address: &EmailAddress| -> anyhow::Result<Mailbox> {
             let address = address.as_str().parse().context("reply-to address")?;
             Ok(Mailbox::new(Some(newsletter.name.clone()), address))
@@ -151,6 +164,7 @@ impl PreparedEdition {
             domain: list.domain.to_string(),
             text: EncodedPart::new(&edition.text, Kind::Text),
             html: EncodedPart::new(&edition.html, Kind::Html),
+            link_key: counted.then(|| link_key.clone()),
         })
     }
 
@@ -160,10 +174,15 @@ impl PreparedEdition {
         recipient: &Recipient<'_>,
         date: DateTime<Utc>,
     ) -> anyhow::Result<Message> {
+        let click_tag = match &self.link_key {
+            Some(key) if recipient.tag_links => format!("/{}", key.tag(rand::random(), date)),
+            _ => String::new(),
+        };
         let values = SlotValues {
             name: recipient.name,
             email: recipient.email.as_str(),
             unsubscribe_url: recipient.unsubscribe_url,
+            click_tag: &click_tag,
         };
         let to = Mailbox::new(
             recipient.name.map(str::to_string),

@@ -511,6 +511,7 @@ impl Run {
                 },
                 reader_secret: &job.unsubscribe_secret,
             }),
+            tag_links: true,
         };
         self.mailer.edition_message(&self.prepared, &recipient, now)
     }

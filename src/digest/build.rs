@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use tracing::{info, warn};
 
+use crate::clicks::LinkKey;
 use crate::digest::{plan, render};
 use crate::domain::EditionState;
 use crate::settings::Settings;
@@ -51,7 +52,7 @@ pub async fn build_edition(
         });
     }
     let plan = plan(pool, list.clone(), settings, now).await?;
-    let rendered = render(&plan, settings);
+    let rendered = render(&plan, settings, &LinkKey::load(pool).await?);
     let (html, text) = match &rendered {
         Some(edition) => (edition.html.marked(), edition.text.marked()),
         None => (String::new(), String::new()),

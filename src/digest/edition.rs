@@ -4,7 +4,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tracing::warn;
 
 use crate::digest::ranking::{self, SectionStories};
-use crate::digest::template::{Greeting, Template};
+use crate::clicks::{LinkKey, LinkTarget, Place};
+use crate::digest::template::{Greeting, Slot, Template};
 use crate::domain::{text, StoryUrl};
 use crate::locale::Locale;
 use crate::settings::Settings;
@@ -110,21 +111,39 @@ pub async fn today(
         });
     }
     let plan = plan(pool, list.clone(), settings, now).await?;
-    Ok(render(&plan, settings).map(|rendered| (rendered, plan.story_ids().len())))
+    let key = LinkKey::load(pool).await?;
+    Ok(render(&plan, settings, &key).map(|rendered| (rendered, plan.story_ids().len())))
 }
 
 /// The longest subject we write: RFC 5322's recommended line length.
 pub const MAX_SUBJECT_CHARS: usize = 78;
 
 /// Renders the plan; `None` when it carries no story (no email is built for an empty edition).
-pub fn render(plan: &EditionPlan, settings: &Settings) -> Option<RenderedEdition> {
+/// Story links are counted (see `clicks`) unless the list turned counting off.
+pub fn render(
+    plan: &EditionPlan,
+    settings: &Settings,
+    link_key: &LinkKey,
+) -> Option<RenderedEdition> {
     let locale = settings.locale.catalogues.locale(&plan.list.language);
+    let mut first = true;
     let sections: Vec<SectionView> = plan
         .sections
         .iter()
         .map(|section| SectionView {
             heading: section.heading(&locale),
-            stories: section.stories.iter().filter_map(story_view).collect(),
+            stories: section
+                .stories
+                .iter()
+                .filter_map(|story| {
+                    let mut view = story_view(story)?;
+                    if plan.list.click_counting {
+                        let lead = std::mem::take(&mut first);
+                        count_links(&mut view, story.id, lead, plan, settings, link_key);
+                    }
+                    Some(view)
+                })
+                .collect(),
         })
         .filter(|section| !section.stories.is_empty())
         .collect();
@@ -158,6 +177,37 @@ pub fn render(plan: &EditionPlan, settings: &Settings) -> Option<RenderedEdition
     })
 }
 
+/// Points the story's links at counted redirects: the lead's every link under `lead`, a later
+/// story's headline under `section` and its picture under `thumbnail`. Each ends in the
+/// message's tag.
+fn count_links(
+    view: &mut StoryView,
+    story_id: i64,
+    lead: bool,
+    plan: &EditionPlan,
+    settings: &Settings,
+    key: &LinkKey,
+) {
+    let link = |place: Place| {
+        key.link(&LinkTarget {
+            list_id: plan.list.id,
+            local_date: plan.local_date,
+            story_id,
+            place,
+        })
+        .map(|token| format!("{}{}", settings.web.url(&format!("r/{token}")), Slot::ClickTag.marker()))
+    };
+    let (headline, picture) = if lead {
+        (Place::Lead, Place::Lead)
+    } else {
+        (Place::Section, Place::Thumbnail)
+    };
+    if let (Some(headline), Some(picture)) = (link(headline), link(picture)) {
+        view.link = headline;
+        view.picture_link = picture;
+    }
+}
+
 /// Story text comes from outside: cleaned again here (whatever path stored it), and a story
 /// whose link is not http(s) is left out rather than linked.
 fn story_view(story: &StoryRecord) -> Option<StoryView> {
@@ -171,6 +221,8 @@ fn story_view(story: &StoryRecord) -> Option<StoryView> {
     }
     Some(StoryView {
         title,
+        link: url.to_string(),
+        picture_link: url.to_string(),
         url: url.to_string(),
         summary: story
             .summary

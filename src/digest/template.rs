@@ -14,6 +14,9 @@ pub enum Slot {
     Email,
     /// The subscriber's one-click unsubscribe URL.
     UnsubscribeUrl,
+    /// The end of every counted link: `/TAG` for a reader's message (a random value made for
+    /// that message alone, see `clicks::link`), empty for the web copy and test copies.
+    ClickTag,
 }
 
 // Control characters mark the slots: cleaned input text can never contain them (see
@@ -83,13 +86,19 @@ impl Greeting {
 }
 
 impl Slot {
-    const ALL: [Self; 3] = [Self::Greeting, Self::Email, Self::UnsubscribeUrl];
+    const ALL: [Self; 4] = [
+        Self::Greeting,
+        Self::Email,
+        Self::UnsubscribeUrl,
+        Self::ClickTag,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Self::Greeting => "greeting",
             Self::Email => "email",
             Self::UnsubscribeUrl => "unsubscribe_url",
+            Self::ClickTag => "click_tag",
         }
     }
 
@@ -118,6 +127,8 @@ pub struct SlotValues<'a> {
     pub name: Option<&'a str>,
     pub email: &'a str,
     pub unsubscribe_url: &'a str,
+    /// `/TAG` or empty: see [`Slot::ClickTag`].
+    pub click_tag: &'a str,
 }
 
 impl SlotValues<'_> {
@@ -126,6 +137,7 @@ impl SlotValues<'_> {
             Slot::Greeting => Greeting::english().for_reader(self.name).into(),
             Slot::Email => self.email.into(),
             Slot::UnsubscribeUrl => self.unsubscribe_url.into(),
+            Slot::ClickTag => self.click_tag.into(),
         }
     }
 }
@@ -173,6 +185,13 @@ impl Template {
             segments.push(Segment::Literal(rest.to_string()));
         }
         Self { segments }
+    }
+
+    /// Whether the part has counted links, whose tag each message fills.
+    pub fn has_slot(&self, wanted: Slot) -> bool {
+        self.segments
+            .iter()
+            .any(|segment| matches!(segment, Segment::Slot(slot) if *slot == wanted))
     }
 
     pub fn segments(&self) -> &[Segment] {
@@ -234,6 +253,7 @@ mod tests {
         name: Some("<Ada & Co>"),
         email: "ada@example.org",
         unsubscribe_url: "https://h.example/unsubscribe/t?a=1&b=2",
+        click_tag: "/tag",
     };
 
     #[test]

@@ -38,6 +38,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("schedule_key", Text),
             ("language", Text),
             ("thumbnails", Int),
+            ("click_counting", Int),
         ],
     ),
     (
@@ -90,6 +91,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("image_caption", Text),
             ("image_credit", Text),
             ("image_checked_at", Int),
+            ("views", Int),
         ],
     ),
     (
@@ -124,6 +126,20 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("claimed_by", Text),
             ("lease_until", Int),
         ],
+    ),
+    (
+        "story_clicks",
+        &[
+            ("edition_id", Int),
+            ("story_id", Int),
+            ("place", Text),
+            ("clicks", Int),
+            ("filtered", Int),
+        ],
+    ),
+    (
+        "click_sketches",
+        &[("edition_id", Int), ("story_id", Int), ("registers", Bytes)],
     ),
     (
         "feeds",
@@ -171,7 +187,10 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
     ),
     // One row, made by the migrations on both sides: the copy replaces the target's, so
     // Message-IDs and bounce addresses stay those of the install.
-    ("installation", &[("id", Text), ("bounce_key", Text)]),
+    (
+        "installation",
+        &[("id", Text), ("bounce_key", Text), ("link_key", Text)],
+    ),
 ];
 
 /// Tables with an `id` the databases number: the target's counters must start past every id

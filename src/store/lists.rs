@@ -25,6 +25,8 @@ pub struct ListRecord {
     pub language: Language,
     /// Whether stories after the lead show their picture as a thumbnail.
     pub thumbnails: bool,
+    /// Whether story links go through a counted redirect (see `clicks`).
+    pub click_counting: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -37,6 +39,7 @@ pub struct NewList {
     pub from_address: Option<Sender>,
     pub language: Language,
     pub thumbnails: bool,
+    pub click_counting: bool,
 }
 
 /// The fields `list set` changes; `None` leaves a field as it is.
@@ -49,6 +52,7 @@ pub struct ListChanges {
     pub from_address: Option<Sender>,
     pub language: Option<Language>,
     pub thumbnails: Option<bool>,
+    pub click_counting: Option<bool>,
 }
 
 /// How many subscriptions of a list are in each status.
@@ -72,6 +76,7 @@ struct ListRow {
     language: String,
     /// 0 or 1: both databases store the flag as an integer.
     thumbnails: i64,
+    click_counting: i64,
     created_at: i64,
 }
 
@@ -96,20 +101,22 @@ impl TryFrom<ListRow> for ListRecord {
                 .with_context(corrupt)?,
             language: Language::parse(&row.language).with_context(corrupt)?,
             thumbnails: row.thumbnails != 0,
+            click_counting: row.click_counting != 0,
             created_at: from_db_time(row.created_at),
         })
     }
 }
 
 const COLUMNS: &str =
-    "id, slug, title, schedule, timezone, max_stories, from_address, language, thumbnails, created_at";
+    "id, slug, title, schedule, timezone, max_stories, from_address, language, thumbnails, \
+     click_counting, created_at";
 
 #[instrument(skip_all, fields(slug = %list.slug))]
 pub async fn insert(pool: &Pool, list: &NewList, now: DateTime<Utc>) -> anyhow::Result<ListRecord> {
     let row: Option<ListRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO lists (slug, title, schedule, timezone, max_stories, from_address, language,
-                            thumbnails, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                            thumbnails, click_counting, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (slug) DO NOTHING
          RETURNING {COLUMNS}",
     )))
@@ -121,6 +128,7 @@ pub async fn insert(pool: &Pool, list: &NewList, now: DateTime<Utc>) -> anyhow::
     .bind(list.from_address.as_ref().map(Sender::to_string))
     .bind(list.language.to_string())
     .bind(i64::from(list.thumbnails))
+    .bind(i64::from(list.click_counting))
     .bind(to_db_time(now))
     .bind(to_db_time(now))
     .fetch_optional(pool)
@@ -150,8 +158,9 @@ pub async fn update(
              from_address = COALESCE($5, from_address),
              language = COALESCE($6, language),
              thumbnails = COALESCE($7, thumbnails),
-             updated_at = $8
-         WHERE slug = $9
+             click_counting = COALESCE($8, click_counting),
+             updated_at = $9
+         WHERE slug = $10
          RETURNING {COLUMNS}",
     )))
     .bind(changes.title.as_ref().map(ListTitle::as_str))
@@ -161,6 +170,7 @@ pub async fn update(
     .bind(changes.from_address.as_ref().map(Sender::to_string))
     .bind(changes.language.as_ref().map(Language::to_string))
     .bind(changes.thumbnails.map(i64::from))
+    .bind(changes.click_counting.map(i64::from))
     .bind(to_db_time(now))
     .bind(slug.as_str())
     .fetch_optional(pool)

@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod bounces;
+pub mod clicks;
 pub mod copy;
 pub mod deliveries;
 pub mod editions;

@@ -144,6 +144,8 @@ pub async fn edition(
         name: None,
         email: &reader,
         unsubscribe_url: &unsubscribe_url,
+        // Links of the web copy are counted without a tag: under the place `archive`.
+        click_tag: "",
     };
     Ok((
         StatusCode::OK,

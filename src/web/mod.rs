@@ -3,6 +3,7 @@
 
 mod api;
 mod archive;
+mod clicks;
 pub mod error;
 mod fallback;
 mod health;
@@ -44,6 +45,15 @@ pub struct WebState {
     pub webhook_secret: Option<Arc<SecretString>>,
     /// Reads the VERP tags provider events carry.
     pub verp: Option<Arc<crate::bounces::verp::Verp>>,
+    pub links: Arc<CountedLinks>,
+}
+
+/// What the counted-link handler needs: the key, where links lead, and the counter the
+/// daemon flushes.
+pub struct CountedLinks {
+    pub key: crate::clicks::LinkKey,
+    pub destinations: crate::clicks::Destinations,
+    pub counter: Arc<crate::clicks::ClickCounter>,
 }
 
 impl WebState {
@@ -54,10 +64,16 @@ impl WebState {
         mut app: App,
         confirmations: Arc<tokio::sync::Notify>,
         pictures: Arc<tokio::sync::Notify>,
+        clicks: Arc<crate::clicks::ClickCounter>,
     ) -> anyhow::Result<Self> {
         let api_token = app.settings.api.token.resolve()?.map(Arc::new);
         let webhook_secret = app.settings.bounces.webhook_secret.resolve()?.map(Arc::new);
         let verp = crate::bounces::verp(&app).await?.map(Arc::new);
+        let links = Arc::new(CountedLinks {
+            key: crate::clicks::LinkKey::load(&app.pool).await?,
+            destinations: crate::clicks::Destinations::default(),
+            counter: clicks,
+        });
         if !app.settings.database.url.contains(":memory:") {
             app.pool =
                 store::connect_impatient(&app.settings.database.url, store::WEB_BUSY_TIMEOUT)
@@ -71,6 +87,7 @@ impl WebState {
             api_token,
             webhook_secret,
             verp,
+            links,
         })
     }
 }
@@ -121,6 +138,8 @@ pub fn router(state: WebState) -> Router {
         .route("/archive/{list}", get(archive::index))
         .route("/archive/{list}/feed.xml", get(archive::feed))
         .route("/archive/{list}/{date}", get(archive::edition))
+        .route("/r/{link}", get(clicks::follow))
+        .route("/r/{link}/{tag}", get(clicks::follow_tagged))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .route(

@@ -78,6 +78,7 @@ fn fill(edition: &RenderedEdition, kind: Kind, name: Option<&str>) -> String {
         name,
         email: "reader@example.com",
         unsubscribe_url: "https://herald.example.org/unsubscribe/TOKEN",
+        click_tag: "",
     };
     match kind {
         Kind::Html => edition.html.fill(kind, &values),
@@ -164,7 +165,7 @@ async fn max_stories_caps_the_edition_and_each_section_keeps_a_slot() {
             ("sports".to_string(), vec!["Match report".to_string()]),
         ]
     );
-    let edition = digest::render(&plan, &app.app.settings).expect("rendered");
+    let edition = digest::render(&plan, &app.app.settings, &herald::clicks::LinkKey::new(b"test links")).expect("rendered");
     let text = fill(&edition, Kind::Text, None);
     let headings: Vec<&str> = text
         .lines()
@@ -183,7 +184,7 @@ async fn an_empty_window_builds_no_email() {
     let preview = app.run(&["digest", "preview", "--list", "daily"]).await;
 
     assert!(plan.is_empty());
-    assert!(digest::render(&plan, &app.app.settings).is_none());
+    assert!(digest::render(&plan, &app.app.settings, &herald::clicks::LinkKey::new(b"test links")).is_none());
     assert!(preview.stdout.is_empty());
     assert!(
         preview.stderr.contains("nothing to preview"),
@@ -225,7 +226,7 @@ async fn untrusted_story_text_is_escaped_and_bad_links_never_rendered() {
     .expect("raw insert");
 
     let plan = plan(&app, "daily").await;
-    let edition = digest::render(&plan, &app.app.settings).expect("rendered");
+    let edition = digest::render(&plan, &app.app.settings, &herald::clicks::LinkKey::new(b"test links")).expect("rendered");
     let html = fill(&edition, Kind::Html, Some("<b>Eve</b>"));
 
     assert!(!html.contains("<script"), "{html}");
@@ -305,7 +306,7 @@ async fn the_message_carries_every_header_the_contract_names() {
     story(&app, "lead", "Central bank holds rates", "news", 10, 1).await;
     story(&app, "post", "Café culture, explained", "blog", 3, 2).await;
     let plan = plan(&app, "daily").await;
-    let edition = digest::render(&plan, &app.app.settings).expect("rendered");
+    let edition = digest::render(&plan, &app.app.settings, &herald::clicks::LinkKey::new(b"test links")).expect("rendered");
     let mailer = herald::delivery::mailer::Mailer::new(&app.app)
         .await
         .expect("mailer");
@@ -323,6 +324,7 @@ async fn the_message_carries_every_header_the_contract_names() {
                 unsubscribe_url: unsubscribe,
                 message_key: "e1.s7",
                 bounce_tag: None,
+                tag_links: true,
             },
             pinned_now(),
         )
@@ -365,6 +367,7 @@ async fn the_message_carries_every_header_the_contract_names() {
         name: Some("Ada Lovelace"),
         email: "ada@example.org",
         unsubscribe_url: unsubscribe,
+        click_tag: "",
     };
     let text = parsed.subparts[0].get_body().expect("text body");
     let html = parsed.subparts[1].get_body().expect("html body");

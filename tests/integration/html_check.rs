@@ -91,6 +91,7 @@ async fn the_digest_and_the_pages_pass_the_nu_html_checker() {
         name: Some("Ada"),
         email: "ada@example.org",
         unsubscribe_url: UNSUBSCRIBE,
+        click_tag: "",
     };
     let mut digests = Vec::new();
     for (name, edition) in [("digest-ar.html", &arabic), ("digest-en.html", &english)] {

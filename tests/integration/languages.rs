@@ -83,7 +83,7 @@ async fn rendered(app: &TestApp, slug: &str) -> RenderedEdition {
     let plan = digest::plan(&app.app.pool, list, &app.app.settings, pinned_now())
         .await
         .expect("plan");
-    digest::render(&plan, &app.app.settings).expect("rendered")
+    digest::render(&plan, &app.app.settings, &herald::clicks::LinkKey::new(b"test links")).expect("rendered")
 }
 
 pub const UNSUBSCRIBE: &str = "https://herald.example.org/unsubscribe/TOKEN";
@@ -122,6 +122,7 @@ async fn digests_in_english_and_arabic_with_pictures_render_as_snapshotted() {
         name: Some("أحمد"),
         email: "ahmad@example.jo",
         unsubscribe_url: UNSUBSCRIBE,
+        click_tag: "",
     };
     let html = arabic.html.fill(Kind::Html, &reader);
     assert!(html.contains(r#"<html lang="ar" dir="rtl""#), "{html}");
@@ -149,6 +150,7 @@ async fn digests_in_english_and_arabic_with_pictures_render_as_snapshotted() {
         name: Some("Ada"),
         email: "ada@example.org",
         unsubscribe_url: UNSUBSCRIBE,
+        click_tag: "",
     };
     let html = english.html.fill(Kind::Html, &reader);
     assert!(html.contains(r#"<html lang="en" dir="ltr""#));
