@@ -70,6 +70,7 @@ fn main() -> anyhow::Result<()> {
                 published_at: Some(now - Duration::hours(i)),
                 updated_at: None,
                 score: None,
+                views: None,
             };
             stories::upsert(&mut tx, &story, now).await?;
         }

@@ -44,6 +44,8 @@ fn edition_plan() -> EditionPlan {
         published_at: now - chrono::Duration::hours(id),
         updated_at: None,
         score: 100 - id,
+        views: 0,
+        clicks: 0,
     };
     let list = ListRecord {
         id: 1,
@@ -81,7 +83,12 @@ fn edition_plan() -> EditionPlan {
 fn personalise(c: &mut Criterion) {
     let settings = Settings::defaults();
     let plan = edition_plan();
-    let edition = digest::render(&plan, &settings, &herald::clicks::LinkKey::new(b"bench links")).expect("rendered");
+    let edition = digest::render(
+        &plan,
+        &settings,
+        &herald::clicks::LinkKey::new(b"bench links"),
+    )
+    .expect("rendered");
     let from = &settings.newsletter.from;
     let identity = ListIdentity {
         slug: &plan.list.slug,
@@ -92,8 +99,13 @@ fn personalise(c: &mut Criterion) {
         ),
         domain: from.address().domain(),
     };
-    let prepared =
-        PreparedEdition::new(&edition, &identity, &settings.newsletter, &herald::clicks::LinkKey::new(b"bench links")).expect("prepared");
+    let prepared = PreparedEdition::new(
+        &edition,
+        &identity,
+        &settings.newsletter,
+        &herald::clicks::LinkKey::new(b"bench links"),
+    )
+    .expect("prepared");
     let recipients: Vec<(EmailAddress, String, String, String)> = (0..SUBSCRIBERS)
         .map(|i| {
             (

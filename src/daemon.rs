@@ -14,6 +14,7 @@ use tracing::{error, info, warn};
 
 use crate::app::App;
 use crate::bounces::{self, imap::ImapMailbox};
+use crate::clicks::ClickCounter;
 use crate::delivery::confirmations;
 use crate::delivery::mailer::Mailer;
 use crate::delivery::sender::{self, SendOptions, Shutdown};
@@ -22,7 +23,6 @@ use crate::scheduler::{self, Decision};
 use crate::store::feeds as store_feeds;
 use crate::store::{deliveries, editions};
 use crate::web::listener::{ConnectionLimits, GuardedListener};
-use crate::clicks::ClickCounter;
 use crate::web::{self, WebState};
 
 /// How often the scheduler looks for due editions: every minute, on the minute.

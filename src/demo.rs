@@ -108,6 +108,7 @@ pub async fn seed(app: &App, now: DateTime<Utc>) -> anyhow::Result<ListRecord> {
             published_at: Some(now - Duration::hours(hours_ago)),
             updated_at: None,
             score: Some(Score::parse(score)?),
+            views: None,
         };
         stories::upsert(&mut tx, &story, now).await?;
     }

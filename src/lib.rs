@@ -2,8 +2,8 @@
 
 pub mod app;
 pub mod bounces;
-pub mod clicks;
 pub mod cli;
+pub mod clicks;
 pub mod clock;
 pub mod daemon;
 pub mod delivery;

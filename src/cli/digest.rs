@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing::info;
 
 use crate::app::App;
+use crate::cli::{clicks, Output};
 use crate::clicks::LinkKey;
-use crate::cli::Output;
 use crate::delivery::mailer::Mailer;
 use crate::delivery::message::Recipient;
 use crate::delivery::sender::{self, DeliveryReport, SendOptions};
@@ -62,6 +62,18 @@ pub enum Cmd {
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<String>,
     },
+    /// What readers clicked: per edition delivered, clicks, estimated unique clickers, click
+    /// rate and filtered (scanners, prefetches); per story its clicks and where it stood.
+    Stats {
+        #[arg(long, value_name = "SLUG")]
+        list: String,
+        /// One edition: its local date.
+        #[arg(long, value_name = "YYYY-MM-DD", conflicts_with = "days")]
+        date: Option<String>,
+        /// The editions of the last N local dates, today's included (default 7).
+        #[arg(long, value_name = "N")]
+        days: Option<u32>,
+    },
     /// Editions with their delivery counts, newest first, and why an unfinished one stopped.
     Status {
         #[arg(long, value_name = "SLUG")]
@@ -97,6 +109,10 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             resend(app, &list, date.as_deref(), output).await
         }
         Cmd::Status { list } => status(app, list.as_deref(), output).await,
+        Cmd::Stats { list, date, days } => {
+            let period = clicks::Period::parse(date.as_deref(), days)?;
+            clicks::digest_stats(app, &list, period, output).await
+        }
         Cmd::Preview { list, format, out } => {
             let list = lists::require(&app.pool, &ListSlug::parse(&list)?).await?;
             preview(app, &list, format, out, output).await

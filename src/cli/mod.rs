@@ -3,6 +3,7 @@
 
 mod backup;
 mod bounce;
+mod clicks;
 mod completions;
 mod config;
 mod db;

@@ -51,6 +51,11 @@ pub enum Cmd {
         #[arg(long, value_name = "TEXT", requires = "image_url")]
         image_credit: Option<String>,
     },
+    /// A story's clicks in every edition that carried it (counted without knowing who).
+    Stats {
+        /// The story's URL.
+        url: String,
+    },
     /// Import stories from a JSON array or JSON lines ('-' for stdin); upsert by URL.
     Import { file: PathBuf },
     /// Show stories, newest first.
@@ -124,6 +129,7 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
                     .transpose()?,
                 updated_at: None,
                 score: score.map(Score::parse).transpose()?,
+                views: None,
             };
             let mut tx = begin_immediate(&app.pool).await?;
             let upserted = stories::upsert(&mut tx, &story, now).await?;
@@ -175,6 +181,7 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             }
             Ok(())
         }
+        Cmd::Stats { url } => crate::cli::clicks::story_stats(app, &url, output).await,
         Cmd::Ls { since } => {
             let since = since
                 .as_deref()

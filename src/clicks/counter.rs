@@ -256,10 +256,13 @@ mod tests {
     }
 
     fn sums(batch: &Batch) -> Tally {
-        batch.tallies.values().fold(Tally::default(), |sum, t| Tally {
-            clicks: sum.clicks + t.clicks,
-            filtered: sum.filtered + t.filtered,
-        })
+        batch
+            .tallies
+            .values()
+            .fold(Tally::default(), |sum, t| Tally {
+                clicks: sum.clicks + t.clicks,
+                filtered: sum.filtered + t.filtered,
+            })
     }
 
     #[test]

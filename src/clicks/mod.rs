@@ -36,7 +36,10 @@ impl LinkKey {
         let hex = clicks::link_key(pool).await?;
         let secret = (0..hex.len())
             .step_by(2)
-            .map(|at| hex.get(at..at + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+            .map(|at| {
+                hex.get(at..at + 2)
+                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+            })
             .collect::<Option<Vec<u8>>>()
             .filter(|bytes| bytes.len() >= 16)
             .context("the installation's link key is damaged (installation.link_key)")?;
@@ -76,7 +79,9 @@ impl Destinations {
         Ok(found)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(i64, NaiveDate, i64), Option<LinkDestination>>> {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(i64, NaiveDate, i64), Option<LinkDestination>>> {
         self.known
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

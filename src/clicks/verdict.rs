@@ -108,7 +108,10 @@ mod tests {
         assert_eq!(
             of_request(
                 &Method::GET,
-                &headers(&[("user-agent", FIREFOX), ("sec-purpose", "prefetch;prerender")])
+                &headers(&[
+                    ("user-agent", FIREFOX),
+                    ("sec-purpose", "prefetch;prerender")
+                ])
             ),
             Some(Filtered::Prefetch)
         );

@@ -12,8 +12,8 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 
 use crate::app::App;
-use crate::clicks::LinkKey;
 use crate::bounces::{self, verp::ReaderTag, verp::Verp};
+use crate::clicks::LinkKey;
 use crate::delivery::dkim::DkimSigner;
 use crate::delivery::failure::SendError;
 use crate::delivery::headers::AutoSubmitted;

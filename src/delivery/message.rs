@@ -151,7 +151,8 @@ impl PreparedEdition {
         newsletter: &NewsletterSettings,
         link_key: &LinkKey,
     ) -> anyhow::Result<Self> {
-        let counted = edition.html.has_slot(Slot::ClickTag) || edition.text.has_slot(Slot::ClickTag);
+        let counted =
+            edition.html.has_slot(Slot::ClickTag) || edition.text.has_slot(Slot::ClickTag);
         let mailbox = |address: &EmailAddress| -> anyhow::Result<Mailbox> {
             let address = address.as_str().parse().context("reply-to address")?;
             Ok(Mailbox::new(Some(newsletter.name.clone()), address))

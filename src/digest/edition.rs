@@ -3,8 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use tracing::warn;
 
-use crate::digest::ranking::{self, SectionStories};
 use crate::clicks::{LinkKey, LinkTarget, Place};
+use crate::digest::ranking::{self, SectionStories};
 use crate::digest::template::{Greeting, Slot, Template};
 use crate::domain::{text, StoryUrl};
 use crate::locale::Locale;
@@ -195,7 +195,13 @@ fn count_links(
             story_id,
             place,
         })
-        .map(|token| format!("{}{}", settings.web.url(&format!("r/{token}")), Slot::ClickTag.marker()))
+        .map(|token| {
+            format!(
+                "{}{}",
+                settings.web.url(&format!("r/{token}")),
+                Slot::ClickTag.marker()
+            )
+        })
     };
     let (headline, picture) = if lead {
         (Place::Lead, Place::Lead)

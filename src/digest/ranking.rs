@@ -3,10 +3,15 @@
 //! Rank is reader votes with time decay, as Hacker News ranks its front page:
 //!
 //! ```text
-//! rank = (score + 1) / (age_hours + age_offset_hours) ^ gravity
+//! votes = score + click_weight * clicks + view_weight * views
+//! rank  = (votes + 1) / (age_hours + age_offset_hours) ^ gravity
 //! ```
 //!
-//! `score + 1` lets a story without votes rank above zero (negative totals count as zero);
+//! `score` is what the site's CMS or feed sends; `clicks` are readers' clicks on the story in
+//! every earlier edition that carried it, of any list (filtered clicks do not count), so a
+//! story readers chose yesterday can lead another list's edition today, and one nobody opened
+//! keeps only its votes while others gain; `views` are page views the site sends beside the score.
+//! `votes + 1` lets a story without votes rank above zero (negative totals count as zero);
 //! `age_offset_hours` keeps brand-new stories from dividing by almost nothing; `gravity` sets how
 //! fast age wins over votes (0 ranks by votes alone). Equal ranks go to the newer story.
 
@@ -19,9 +24,16 @@ use crate::locale::Locale;
 use crate::settings::DigestSettings;
 use crate::store::stories::StoryRecord;
 
-pub fn rank(score: i64, age_hours: f64, params: &DigestSettings) -> f64 {
-    let weight = (score.saturating_add(1)).max(0) as f64;
+pub fn rank(votes: f64, age_hours: f64, params: &DigestSettings) -> f64 {
+    let weight = (votes + 1.0).max(0.0);
     weight / (age_hours.max(0.0) + params.age_offset_hours).powf(params.gravity)
+}
+
+/// The votes a story has: its score, with readers' clicks and the site's page views weighed in.
+pub fn votes(story: &StoryRecord, params: &DigestSettings) -> f64 {
+    story.score as f64
+        + params.click_weight * story.clicks as f64
+        + params.view_weight * story.views as f64
 }
 
 /// One section of an edition, its stories best first.
@@ -60,7 +72,7 @@ pub fn select(
         .into_iter()
         .map(|story| {
             let age_hours = (now - story.published_at).num_seconds() as f64 / 3600.0;
-            (rank(story.score, age_hours, params), story)
+            (rank(votes(&story, params), age_hours, params), story)
         })
         .collect();
     ranked.sort_by(|(rank_a, a), (rank_b, b)| {
@@ -129,6 +141,8 @@ mod tests {
         gravity: 1.8,
         age_offset_hours: 2.0,
         first_window_hours: 24,
+        click_weight: 1.0,
+        view_weight: 0.1,
     };
 
     fn now() -> DateTime<Utc> {
@@ -152,6 +166,8 @@ mod tests {
             published_at: now() - Duration::hours(hours_old),
             updated_at: None,
             score,
+            views: 0,
+            clicks: 0,
         }
     }
 
@@ -169,9 +185,26 @@ mod tests {
 
     #[test]
     fn newer_stories_with_equal_votes_rank_higher() {
-        assert!(rank(10, 1.0, &PARAMS) > rank(10, 5.0, &PARAMS));
-        assert!(rank(50, 5.0, &PARAMS) > rank(10, 5.0, &PARAMS));
-        assert_eq!(rank(-7, 1.0, &PARAMS), 0.0);
+        assert!(rank(10.0, 1.0, &PARAMS) > rank(10.0, 5.0, &PARAMS));
+        assert!(rank(50.0, 5.0, &PARAMS) > rank(10.0, 5.0, &PARAMS));
+        assert_eq!(rank(-7.0, 1.0, &PARAMS), 0.0);
+    }
+
+    #[test]
+    fn readers_clicks_and_page_views_are_votes() {
+        let clicked = StoryRecord {
+            clicks: 40,
+            ..story(1, "news", 5, 3)
+        };
+        let viewed = StoryRecord {
+            views: 600,
+            ..story(2, "news", 5, 3)
+        };
+        let plain = story(3, "news", 5, 3);
+        assert_eq!(votes(&clicked, &PARAMS), 45.0);
+        assert_eq!(votes(&viewed, &PARAMS), 65.0);
+        let sections = select(vec![plain, clicked, viewed], 3, now(), &PARAMS);
+        assert_eq!(ids(&sections), vec![("news".to_string(), vec![2, 1, 3])]);
     }
 
     #[test]

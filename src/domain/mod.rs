@@ -19,6 +19,7 @@ pub use sender::Sender;
 pub use states::{DeliveryState, EditionState, ReportKind};
 pub use story::{
     optional_line, optional_summary, ImageSize, NewImage, Score, Section, StoryTitle, StoryUrl,
+    Views,
 };
 pub use subscription::{ConsentSource, SubscriberName, SubscriptionStatus};
 pub use subscription_token::SubscriptionToken;

@@ -119,6 +119,29 @@ impl fmt::Display for Section {
     }
 }
 
+/// Page views the site counted for a story (the story API's `views`): never negative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Views(i64);
+
+impl Views {
+    const LIMIT: i64 = 1_000_000_000_000;
+
+    pub fn parse(value: i64) -> Result<Self, BadInput> {
+        if (0..=Self::LIMIT).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(BadInput(format!(
+                "invalid views {value}: must be between 0 and {}",
+                Self::LIMIT
+            )))
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
 /// Reader votes for a story. Negative totals are possible where readers can vote down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Score(i64);

@@ -270,6 +270,7 @@ pub fn parse(
             published_at: entry.published.or(entry.updated),
             updated_at: entry.updated,
             score: None,
+            views: None,
         });
     }
     Ok((stories, skipped))

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::{
     optional_line, optional_summary, ImageSize, NewImage, Score, Section, StoryTitle, StoryUrl,
+    Views,
 };
 use crate::error::BadInput;
 use crate::import::{report_rejections, Rejection};
@@ -55,22 +56,29 @@ pub fn story_from_json(value: &Value) -> Result<NewStory, String> {
         },
         published_at: optional_time(fields, "published_at")?,
         updated_at: optional_time(fields, "updated_at")?,
-        score: match fields.get("score") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(number)) => {
-                let value = number
-                    .as_i64()
-                    .ok_or_else(|| format!("field \"score\": {number} is not a whole number"))?;
-                Some(Score::parse(value).map_err(|e| field("score", e))?)
-            }
-            Some(other) => {
-                return Err(format!(
-                    "field \"score\": expected a whole number, found {}",
-                    kind(other)
-                ))
-            }
-        },
+        score: whole_number(fields, "score")?
+            .map(Score::parse)
+            .transpose()
+            .map_err(|e| field("score", e))?,
+        views: whole_number(fields, "views")?
+            .map(Views::parse)
+            .transpose()
+            .map_err(|e| field("views", e))?,
     })
+}
+
+fn whole_number(fields: &Map<String, Value>, name: &str) -> Result<Option<i64>, String> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(number)) => number
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| format!("field \"{name}\": {number} is not a whole number")),
+        Some(other) => Err(format!(
+            "field \"{name}\": expected a whole number, found {}",
+            kind(other)
+        )),
+    }
 }
 
 fn kind(value: &Value) -> &'static str {

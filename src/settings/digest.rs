@@ -16,6 +16,12 @@ pub struct DigestSettings {
     /// How far back the first edition of a list looks for stories.
     #[default(24)]
     pub first_window_hours: u32,
+    /// Votes one reader's click (in any earlier edition) is worth in the rank.
+    #[default(1.0)]
+    pub click_weight: f64,
+    /// Votes one page view the site sends (`views` in the story API) is worth.
+    #[default(0.1)]
+    pub view_weight: f64,
 }
 
 impl DigestSettings {
@@ -31,6 +37,14 @@ impl DigestSettings {
                 "setting digest.age_offset_hours: {} must be more than 0",
                 self.age_offset_hours
             ));
+        }
+        for (name, weight) in [
+            ("digest.click_weight", self.click_weight),
+            ("digest.view_weight", self.view_weight),
+        ] {
+            if !(weight.is_finite() && weight >= 0.0) {
+                return Err(format!("setting {name}: {weight} must be 0 or more"));
+            }
         }
         positive("digest.first_window_hours", self.first_window_hours.into())
     }

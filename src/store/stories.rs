@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tracing::instrument;
 
-use crate::domain::{ImageSize, NewImage, Score, Section, StoryTitle, StoryUrl};
+use crate::domain::{ImageSize, NewImage, Score, Section, StoryTitle, StoryUrl, Views};
 use crate::store::{from_db_time, to_db_time};
 
 /// A story as it arrives. `None` fields keep what is stored when the URL is known already.
@@ -22,6 +22,7 @@ pub struct NewStory {
     pub published_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
     pub score: Option<Score>,
+    pub views: Option<Views>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -39,12 +40,18 @@ pub struct StoryRecord {
     pub published_at: DateTime<Utc>,
     pub updated_at: Option<DateTime<Utc>>,
     pub score: i64,
+    /// Page views the site sent.
+    pub views: i64,
+    /// Readers' clicks on the story in every edition that carried it (filtered ones apart).
+    pub clicks: i64,
 }
 
 /// The columns a [`StoryRow`] reads, for queries elsewhere in the store (`s` is `stories`).
 pub(crate) const STORY_COLUMNS: &str = "s.id, s.url, s.title, s.summary, s.author, s.section, \
      s.image_url, s.image_width, s.image_height, s.image_caption, s.image_credit, \
-     s.published_at, s.updated_at, s.score";
+     s.published_at, s.updated_at, s.score, s.views, \
+     (SELECT CAST(COALESCE(SUM(c.clicks), 0) AS BIGINT) FROM story_clicks c \
+      WHERE c.story_id = s.id) AS clicks";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct StoryRow {
@@ -62,6 +69,8 @@ pub(crate) struct StoryRow {
     published_at: i64,
     updated_at: Option<i64>,
     score: i64,
+    views: i64,
+    clicks: i64,
 }
 
 impl From<StoryRow> for StoryRecord {
@@ -86,6 +95,8 @@ impl From<StoryRow> for StoryRecord {
             published_at: from_db_time(row.published_at),
             updated_at: row.updated_at.map(from_db_time),
             score: row.score,
+            views: row.views,
+            clicks: row.clicks,
         }
     }
 }
@@ -133,9 +144,9 @@ pub async fn upsert(
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO stories
              (url, guid, title, summary, author, section, image_url, published_at, updated_at,
-              score, created_at, image_width, image_height, image_caption, image_credit)
+              score, created_at, image_width, image_height, image_caption, image_credit, views)
          VALUES ($1, $2, $3, $4, $5, COALESCE($6, 'news'), $7, COALESCE($8, $11), $9,
-                 COALESCE($10, 0), $11, $12, $13, $14, $15)
+                 COALESCE($10, 0), $11, $12, $13, $14, $15, COALESCE($16, 0))
          ON CONFLICT (url) DO UPDATE SET
              guid = COALESCE(excluded.guid, stories.guid),
              title = excluded.title,
@@ -145,7 +156,8 @@ pub async fn upsert(
              {IMAGE_UPDATE},
              published_at = COALESCE($8, stories.published_at),
              updated_at = COALESCE($9, stories.updated_at),
-             score = COALESCE($10, stories.score)",
+             score = COALESCE($10, stories.score),
+             views = COALESCE($16, stories.views)",
     )))
     .bind(story.url.as_str())
     .bind(story.guid.as_deref())
@@ -162,6 +174,7 @@ pub async fn upsert(
     .bind(image_size.map(|size| i64::from(size.height)))
     .bind(image.and_then(|image| image.caption.as_deref()))
     .bind(image.and_then(|image| image.credit.as_deref()))
+    .bind(story.views.map(Views::get))
     .execute(&mut *conn)
     .await
     .context("storing story")?;
@@ -357,4 +370,14 @@ pub async fn record_picture_size(
     .await
     .context("recording a picture's size")?;
     Ok(())
+}
+
+/// The id of the story stored under `url`.
+#[instrument(skip_all)]
+pub async fn id_by_url(pool: &Pool, url: &StoryUrl) -> anyhow::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM stories WHERE url = $1")
+        .bind(url.as_str())
+        .fetch_optional(pool)
+        .await
+        .context("looking up a story by URL")
 }

@@ -46,11 +46,7 @@ async fn answer(
         Some(Some(tag)) => Some(tag),
         Some(None) => return Ok(unknown(state, Some(&target)).await),
     };
-    let Some(destination) = links
-        .destinations
-        .find(&state.app.pool, &target)
-        .await?
-    else {
+    let Some(destination) = links.destinations.find(&state.app.pool, &target).await? else {
         return Ok(unknown(state, Some(&target)).await);
     };
     // The stored URL was checked as http(s) when it was stored; a header value it cannot be
@@ -85,9 +81,13 @@ async fn unknown(state: &WebState, target: Option<&LinkTarget>) -> Response {
     let locale = list
         .as_ref()
         .map_or_else(|| state.english(), |list| state.locale(&list.language));
-    let archive = list
-        .as_ref()
-        .map(|list| state.app.settings.web.url(&format!("archive/{}", list.slug)));
+    let archive = list.as_ref().map(|list| {
+        state
+            .app
+            .settings
+            .web
+            .url(&format!("archive/{}", list.slug))
+    });
     html(
         StatusCode::NOT_FOUND,
         pages::story_link_unknown(&state.app.settings.newsletter, &locale, archive.as_deref()),

@@ -203,5 +203,13 @@ async fn render(state: &WebState) -> anyhow::Result<String> {
             value.load(Ordering::Relaxed)
         );
     }
+    let (reads, filtered) = state.links.counter.totals();
+    let name = "herald_clicks_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Clicks on counted story links since start, by verdict (read, or \
+         filtered as a scanner or prefetch).\n# TYPE {name} counter\n\
+         {name}{{verdict=\"read\"}} {reads}\n{name}{{verdict=\"filtered\"}} {filtered}"
+    );
     Ok(out)
 }

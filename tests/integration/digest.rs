@@ -165,7 +165,12 @@ async fn max_stories_caps_the_edition_and_each_section_keeps_a_slot() {
             ("sports".to_string(), vec!["Match report".to_string()]),
         ]
     );
-    let edition = digest::render(&plan, &app.app.settings, &herald::clicks::LinkKey::new(b"test links")).expect("rendered");
+    let edition = digest::render(
+        &plan,
+        &app.app.settings,
+        &herald::clicks::LinkKey::new(b"test links"),
+    )
+    .expect("rendered");
     let text = fill(&edition, Kind::Text, None);
     let headings: Vec<&str> = text
         .lines()
@@ -184,7 +189,12 @@ async fn an_empty_window_builds_no_email() {
     let preview = app.run(&["digest", "preview", "--list", "daily"]).await;
 
     assert!(plan.is_empty());
-    assert!(digest::render(&plan, &app.app.settings, &herald::clicks::LinkKey::new(b"test links")).is_none());
+    assert!(digest::render(
+        &plan,
+        &app.app.settings,
+        &herald::clicks::LinkKey::new(b"test links")
+    )
+    .is_none());
     assert!(preview.stdout.is_empty());
     assert!(
         preview.stderr.contains("nothing to preview"),
@@ -226,7 +236,12 @@ async fn untrusted_story_text_is_escaped_and_bad_links_never_rendered() {
     .expect("raw insert");
 
     let plan = plan(&app, "daily").await;
-    let edition = digest::render(&plan, &app.app.settings, &herald::clicks::LinkKey::new(b"test links")).expect("rendered");
+    let edition = digest::render(
+        &plan,
+        &app.app.settings,
+        &herald::clicks::LinkKey::new(b"test links"),
+    )
+    .expect("rendered");
     let html = fill(&edition, Kind::Html, Some("<b>Eve</b>"));
 
     assert!(!html.contains("<script"), "{html}");
@@ -306,7 +321,12 @@ async fn the_message_carries_every_header_the_contract_names() {
     story(&app, "lead", "Central bank holds rates", "news", 10, 1).await;
     story(&app, "post", "Café culture, explained", "blog", 3, 2).await;
     let plan = plan(&app, "daily").await;
-    let edition = digest::render(&plan, &app.app.settings, &herald::clicks::LinkKey::new(b"test links")).expect("rendered");
+    let edition = digest::render(
+        &plan,
+        &app.app.settings,
+        &herald::clicks::LinkKey::new(b"test links"),
+    )
+    .expect("rendered");
     let mailer = herald::delivery::mailer::Mailer::new(&app.app)
         .await
         .expect("mailer");

@@ -50,7 +50,12 @@ async fn a_fixed_edition_renders_as_snapshotted() {
     let plan = digest::plan(&app.app.pool, list, &app.app.settings, pinned_now())
         .await
         .expect("plan");
-    let edition = digest::render(&plan, &app.app.settings, &herald::clicks::LinkKey::new(b"test links")).expect("rendered");
+    let edition = digest::render(
+        &plan,
+        &app.app.settings,
+        &herald::clicks::LinkKey::new(b"test links"),
+    )
+    .expect("rendered");
     let values = SlotValues {
         name: Some("Ada"),
         email: "ada@example.org",

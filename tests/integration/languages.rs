@@ -83,7 +83,12 @@ async fn rendered(app: &TestApp, slug: &str) -> RenderedEdition {
     let plan = digest::plan(&app.app.pool, list, &app.app.settings, pinned_now())
         .await
         .expect("plan");
-    digest::render(&plan, &app.app.settings, &herald::clicks::LinkKey::new(b"test links")).expect("rendered")
+    digest::render(
+        &plan,
+        &app.app.settings,
+        &herald::clicks::LinkKey::new(b"test links"),
+    )
+    .expect("rendered")
 }
 
 pub const UNSUBSCRIBE: &str = "https://herald.example.org/unsubscribe/TOKEN";
