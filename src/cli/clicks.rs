@@ -53,7 +53,11 @@ pub async fn digest_stats(
         return output.print_json(&editions);
     }
     if editions.is_empty() {
-        writeln!(output.out, "no edition of {} from {from} to {until}", list.slug)?;
+        writeln!(
+            output.out,
+            "no edition of {} from {from} to {until}",
+            list.slug
+        )?;
         return Ok(());
     }
     for (index, edition) in editions.iter().enumerate() {
@@ -68,9 +72,10 @@ pub async fn digest_stats(
             edition.delivered,
             edition.clicks,
             edition.unique_clickers,
-            edition
-                .click_rate
-                .map_or_else(|| "no rate".to_string(), |rate| format!("{:.1}%", rate * 100.0)),
+            edition.click_rate.map_or_else(
+                || "no rate".to_string(),
+                |rate| format!("{:.1}%", rate * 100.0)
+            ),
             edition.filtered,
         )?;
         let rows: Vec<Vec<String>> = edition

@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, Utc};
 
 use super::link::{MessageTag, Place};
-use super::sketch::Sketch;
 use super::verdict::Filtered;
+pub use crate::store::clicks::{Batch, SketchKey, Tally, TallyKey};
 
 /// A message clicked this soon after it was made may be a scanner fetching every link on
 /// arrival: its clicks wait [`BURST`] for the verdict.
@@ -21,31 +21,6 @@ pub const BURST_STORIES: usize = 3;
 /// Messages waiting for their verdict at most; past this, clicks are taken as reads at once,
 /// so memory stays bounded whatever arrives.
 const PENDING_MAX: usize = 100_000;
-
-/// One row of `story_clicks`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TallyKey {
-    pub edition_id: i64,
-    pub story_id: i64,
-    pub place: Place,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
-    pub clicks: i64,
-    pub filtered: i64,
-}
-
-/// One row of `click_sketches`: a story of an edition, or (story 0) the whole edition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SketchKey {
-    pub edition_id: i64,
-    pub story_id: i64,
-}
-
-impl SketchKey {
-    pub const WHOLE_EDITION: i64 = 0;
-}
 
 /// A click on a link that resolved to a story of an edition.
 #[derive(Debug, Clone, Copy)]
@@ -59,48 +34,36 @@ pub struct Click {
     pub at: DateTime<Utc>,
 }
 
-/// What one flush writes.
-#[derive(Debug, Default)]
-pub struct Batch {
-    pub tallies: HashMap<TallyKey, Tally>,
-    pub sketches: HashMap<SketchKey, Sketch>,
+/// Another batch's counts added to this one's (a failed flush's, kept for the next).
+fn absorb(batch: &mut Batch, other: Batch) {
+    for (key, tally) in other.tallies {
+        let mine = batch.tallies.entry(key).or_default();
+        mine.clicks += tally.clicks;
+        mine.filtered += tally.filtered;
+    }
+    for (key, sketch) in other.sketches {
+        batch.sketches.entry(key).or_default().merge(&sketch);
+    }
 }
 
-impl Batch {
-    pub fn is_empty(&self) -> bool {
-        self.tallies.is_empty() && self.sketches.is_empty()
-    }
-
-    /// Another batch's counts added to this one's (a failed flush's, kept for the next).
-    fn absorb(&mut self, other: Batch) {
-        for (key, tally) in other.tallies {
-            let mine = self.tallies.entry(key).or_default();
-            mine.clicks += tally.clicks;
-            mine.filtered += tally.filtered;
-        }
-        for (key, sketch) in other.sketches {
-            self.sketches.entry(key).or_default().merge(&sketch);
+fn read(batch: &mut Batch, key: TallyKey, nonce: Option<u64>) {
+    batch.tallies.entry(key).or_default().clicks += 1;
+    if let Some(nonce) = nonce {
+        for story_id in [key.story_id, SketchKey::WHOLE_EDITION] {
+            batch
+                .sketches
+                .entry(SketchKey {
+                    edition_id: key.edition_id,
+                    story_id,
+                })
+                .or_default()
+                .add(nonce);
         }
     }
+}
 
-    fn read(&mut self, key: TallyKey, nonce: Option<u64>) {
-        self.tallies.entry(key).or_default().clicks += 1;
-        if let Some(nonce) = nonce {
-            for story_id in [key.story_id, SketchKey::WHOLE_EDITION] {
-                self.sketches
-                    .entry(SketchKey {
-                        edition_id: key.edition_id,
-                        story_id,
-                    })
-                    .or_default()
-                    .add(nonce);
-            }
-        }
-    }
-
-    fn filter(&mut self, key: TallyKey) {
-        self.tallies.entry(key).or_default().filtered += 1;
-    }
+fn filter(batch: &mut Batch, key: TallyKey) {
+    batch.tallies.entry(key).or_default().filtered += 1;
 }
 
 /// One message's clicks soon after it was made, waiting for the burst verdict.
@@ -137,12 +100,12 @@ impl ClickCounter {
         };
         let mut state = self.lock();
         if click.filtered.is_some() {
-            state.batch.filter(key);
+            filter(&mut state.batch, key);
             self.filtered.fetch_add(1, Ordering::Relaxed);
             return;
         }
         let Some(tag) = click.tag else {
-            state.batch.read(key, None);
+            read(&mut state.batch, key, None);
             self.reads.fetch_add(1, Ordering::Relaxed);
             return;
         };
@@ -168,7 +131,7 @@ impl ClickCounter {
                 },
             );
         } else {
-            state.batch.read(key, Some(tag.nonce));
+            read(&mut state.batch, key, Some(tag.nonce));
             self.reads.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -193,7 +156,7 @@ impl ClickCounter {
 
     /// A batch that could not be written, kept for the next flush.
     pub fn put_back(&self, batch: Batch) {
-        self.lock().batch.absorb(batch);
+        absorb(&mut self.lock().batch, batch);
     }
 
     /// Clicks decided since start: reads and filtered.
@@ -211,10 +174,10 @@ impl ClickCounter {
         let burst = stories.len() >= BURST_STORIES;
         for key in pending.clicks {
             if burst {
-                batch.filter(key);
+                filter(batch, key);
                 self.filtered.fetch_add(1, Ordering::Relaxed);
             } else {
-                batch.read(key, Some(nonce));
+                read(batch, key, Some(nonce));
                 self.reads.fetch_add(1, Ordering::Relaxed);
             }
         }

@@ -3,7 +3,7 @@
 //! The link part names the edition (its list and local date), the story and where the link stood,
 //! and is signed once per edition. The tag part is a random value made for one message and signed
 //! with the moment it was made; it is never written anywhere, and serves only to estimate how
-//! many different messages clicked (see `sketch`) and to tell a scanner's burst from a reader.
+//! many different messages clicked (see `domain::click_sketch`) and to tell a scanner's burst from a reader.
 //! Both carry a MAC under the installation's link key, so nobody can mint or alter one.
 
 use aws_lc_rs::hmac;
@@ -11,48 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
-/// Where a story's link stood in the edition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Place {
-    /// The first story of the edition: headline, "read more" and its picture.
-    Lead,
-    /// Any later story's headline and "read more".
-    Section,
-    /// A later story's picture.
-    Thumbnail,
-    /// Any link followed without a message tag: the web copy, or a test copy.
-    Archive,
-}
-
-impl Place {
-    pub const ALL: [Self; 4] = [Self::Lead, Self::Section, Self::Thumbnail, Self::Archive];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Lead => "lead",
-            Self::Section => "section",
-            Self::Thumbnail => "thumbnail",
-            Self::Archive => "archive",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|place| place.as_str() == raw)
-    }
-
-    fn code(self) -> u8 {
-        match self {
-            Self::Lead => 1,
-            Self::Section => 2,
-            Self::Thumbnail => 3,
-            Self::Archive => 4,
-        }
-    }
-
-    fn from_code(code: u8) -> Option<Self> {
-        Self::ALL.into_iter().find(|place| place.code() == code)
-    }
-}
+pub use crate::domain::LinkPlace as Place;
 
 /// What a counted link points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,6 +1,7 @@
 //! What readers read, counted without knowing who: signed links that redirect to the story
 //! (`link`), a verdict on each click (`verdict`), counts kept in memory and flushed in batches
-//! (`counter`), and unique readers estimated from random per-message tags (`sketch`).
+//! (`counter`), and unique readers estimated from random per-message tags
+//! (`domain::click_sketch`).
 //!
 //! Stored: per edition, story and place, the number of clicks and of filtered clicks, and the
 //! sketches' registers. Never stored: who clicked, a subscriber id, an address, an IP address,
@@ -8,7 +9,6 @@
 
 pub mod counter;
 pub mod link;
-pub mod sketch;
 pub mod verdict;
 
 use std::collections::HashMap;

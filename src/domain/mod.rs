@@ -1,7 +1,9 @@
 //! Types that parse input at the edge: past here, values are known to be valid. No I/O.
 
+pub mod click_sketch;
 mod email_address;
 mod language;
+mod link_place;
 mod list;
 mod schedule;
 mod sender;
@@ -13,6 +15,7 @@ pub mod text;
 
 pub use email_address::EmailAddress;
 pub use language::Language;
+pub use link_place::LinkPlace;
 pub use list::{ListSlug, ListTitle, MaxStories};
 pub use schedule::{CronExpr, Schedule, Timezone};
 pub use sender::Sender;

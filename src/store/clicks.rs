@@ -7,10 +7,47 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use tracing::instrument;
 
-use crate::clicks::counter::{Batch, SketchKey};
-use crate::clicks::sketch::Sketch;
-use crate::clicks::Place;
+use crate::domain::click_sketch::Sketch;
+use crate::domain::LinkPlace;
 use crate::store::{begin_immediate, Backend, Pool};
+
+/// One row of `story_clicks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TallyKey {
+    pub edition_id: i64,
+    pub story_id: i64,
+    pub place: LinkPlace,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub clicks: i64,
+    pub filtered: i64,
+}
+
+/// One row of `click_sketches`: a story of an edition, or (story 0) the whole edition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SketchKey {
+    pub edition_id: i64,
+    pub story_id: i64,
+}
+
+impl SketchKey {
+    pub const WHOLE_EDITION: i64 = 0;
+}
+
+/// What one flush writes.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub tallies: HashMap<TallyKey, Tally>,
+    pub sketches: HashMap<SketchKey, Sketch>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.tallies.is_empty() && self.sketches.is_empty()
+    }
+}
 
 /// The installation's key for counted links.
 #[instrument(skip_all)]
@@ -246,7 +283,7 @@ async fn edition(
             for tally in tallies.iter().filter(|t| t.story_id == story.story_id) {
                 clicks += tally.clicks;
                 filtered += tally.filtered;
-                if let Some(place) = Place::parse(&tally.place) {
+                if let Some(place) = LinkPlace::parse(&tally.place) {
                     *places.entry(place.as_str()).or_default() += tally.clicks;
                 }
             }
