@@ -5,6 +5,7 @@ mod helpers;
 mod backup;
 mod binary;
 mod bounces;
+mod clicks;
 mod concurrency;
 mod config_check;
 mod crash;
