@@ -446,3 +446,93 @@ async fn table_rows(app: &TestApp, table: &str) -> Vec<std::collections::BTreeMa
         })
         .collect()
 }
+
+#[tokio::test]
+async fn a_story_readers_clicked_yesterday_outranks_an_equal_one_they_did_not() {
+    use herald::store::clicks::{Batch, Tally, TallyKey};
+    let app = TestApp::spawn().await;
+    app.add_list("morning").await;
+    app.add_list("evening").await;
+    // Equal in all but id: unclicked, the newer id (the tram) would lead.
+    app.add_story("lead", "Central bank holds rates", 2).await;
+    app.add_story("tram", "New tram line opens", 2).await;
+    let morning = herald::store::lists::require(
+        &app.app.pool,
+        &herald::domain::ListSlug::parse("morning").expect("slug"),
+    )
+    .await
+    .expect("list");
+    let built = herald::digest::build_edition(
+        &app.app.pool,
+        &app.app.settings,
+        &morning,
+        app.app.clock.now(),
+    )
+    .await
+    .expect("built");
+    let evening_plan = |app: &TestApp| {
+        let pool = app.app.pool.clone();
+        let settings = app.app.settings.clone();
+        let now = app.app.clock.now();
+        async move {
+            let list = herald::store::lists::require(
+                &pool,
+                &herald::domain::ListSlug::parse("evening").expect("slug"),
+            )
+            .await
+            .expect("list");
+            let plan = herald::digest::plan(&pool, list, &settings, now)
+                .await
+                .expect("plan");
+            plan.sections[0]
+                .stories
+                .iter()
+                .map(|story| story.url.rsplit('/').next().unwrap_or_default().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(evening_plan(&app).await, ["tram", "lead"]);
+
+    let lead_id: i64 = sqlx::query_scalar("SELECT id FROM stories WHERE url LIKE '%/lead'")
+        .fetch_one(&app.app.pool)
+        .await
+        .expect("id");
+    let mut batch = Batch::default();
+    batch.tallies.insert(
+        TallyKey {
+            edition_id: built.edition_id(),
+            story_id: lead_id,
+            place: herald::domain::LinkPlace::Lead,
+        },
+        Tally {
+            clicks: 3,
+            filtered: 50,
+        },
+    );
+    herald::store::clicks::add(&app.app.pool, &batch)
+        .await
+        .expect("counted");
+    assert_eq!(evening_plan(&app).await, ["lead", "tram"]);
+}
+
+#[tokio::test]
+async fn two_nodes_on_postgresql_count_into_the_same_rows() {
+    let app = sent_edition(100, "http://127.0.0.1:1", true).await;
+    let mut second_settings = app.app.settings.clone();
+    second_settings.database.node = "second-node".into();
+    let second = App::build(second_settings).await.expect("second node");
+    let leads: Vec<String> = messages(&app)
+        .into_iter()
+        .map(|(text, _)| text[0].clone())
+        .collect();
+    let first_node = Serving::start(&app.app).await;
+    let second_node = Serving::start(&second).await;
+    click_messages(&first_node.base, &leads[..60], 60).await;
+    click_messages(&second_node.base, &leads[40..], 60).await;
+    // Both write at once on the way out, into the same rows.
+    tokio::join!(first_node.stop(), second_node.stop());
+    let edition = stats(&app).await;
+    assert_eq!(edition["clicks"], 120, "{edition}");
+    let unique = edition["unique_clickers"].as_f64().expect("a number");
+    assert!((unique - 100.0).abs() <= 5.0, "{edition}");
+}
