@@ -272,6 +272,14 @@ mod tests {
             .expect_err("bad url");
         assert!(error.contains("javascript:alert(1)"), "{error}");
         let error =
+            story_from_json(&json!({"url": "https://a.example/", "title": "x", "views": -1}))
+                .expect_err("negative views");
+        assert!(error.contains("\"views\""), "{error}");
+        let views =
+            story_from_json(&json!({"url": "https://a.example/", "title": "x", "views": 7}))
+                .expect("views");
+        assert_eq!(views.views.map(Views::get), Some(7));
+        let error =
             story_from_json(&json!({"url": "https://a.example/", "title": "x", "score": 1.5}))
                 .expect_err("bad score");
         assert!(error.contains("\"score\""), "{error}");
