@@ -64,21 +64,10 @@ async fn sent_edition(readers: usize, base_url: &str, on_postgres: bool) -> Test
     app.add_story("lead", "Central bank holds rates", 1).await;
     app.add_story("tram", "New tram line opens", 2).await;
     app.add_story("derby", "Derby ends in a draw", 3).await;
-    let mut csv = String::from("email\n");
-    for reader in 0..readers {
-        csv.push_str(&format!("reader{reader}@example.org\n"));
-    }
-    let file = app.write_file("readers.csv", csv.as_bytes());
-    app.run(&[
-        "subscriber",
-        "import",
-        &file,
-        "--list",
-        "daily",
-        "--confirmed",
-    ])
-    .await
-    .ok();
+    let emails: Vec<String> = (0..readers)
+        .map(|reader| format!("reader{reader}@example.org"))
+        .collect();
+    app.import_confirmed("daily", &emails).await;
     app.run(&["digest", "send", "--list", "daily"]).await.ok();
     app
 }

@@ -30,18 +30,7 @@ pub(crate) async fn newsroom(app: &TestApp, subscribers: usize) -> Vec<String> {
     let emails: Vec<String> = (0..subscribers)
         .map(|i| format!("reader{i:03}@example.org"))
         .collect();
-    let csv: String = emails.iter().map(|e| format!("{e}\n")).collect();
-    let file = app.write_file("people.csv", format!("email\n{csv}").as_bytes());
-    app.run(&[
-        "subscriber",
-        "import",
-        &file,
-        "--list",
-        "daily",
-        "--confirmed",
-    ])
-    .await
-    .ok();
+    app.import_confirmed("daily", &emails).await;
     emails
 }
 

@@ -207,6 +207,15 @@ impl TestApp {
         .unwrap_or_else(|error| panic!("{email}'s subscription: {error}"))
     }
 
+    /// `subscriber import --confirmed` of these addresses into `list`, which must succeed.
+    pub async fn import_confirmed(&self, list: &str, emails: &[String]) {
+        let csv: String = emails.iter().map(|email| format!("{email}\n")).collect();
+        let file = self.write_file("people.csv", format!("email\n{csv}").as_bytes());
+        self.run(&["subscriber", "import", &file, "--list", list, "--confirmed"])
+            .await
+            .ok();
+    }
+
     pub async fn add_list(&self, slug: &str) {
         self.run(&["list", "add", slug]).await.ok();
     }

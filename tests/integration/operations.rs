@@ -80,18 +80,8 @@ async fn admin_commands_succeed_while_the_daemon_sends_an_edition() {
     ])
     .await
     .ok();
-    let csv: String = (0..800).map(|i| format!("r{i}@example.org\n")).collect();
-    let file = app.write_file("people.csv", format!("email\n{csv}").as_bytes());
-    app.run(&[
-        "subscriber",
-        "import",
-        &file,
-        "--list",
-        "daily",
-        "--confirmed",
-    ])
-    .await
-    .ok();
+    let emails: Vec<String> = (0..800).map(|i| format!("r{i}@example.org")).collect();
+    app.import_confirmed("daily", &emails).await;
     // The daemon "was down" for the last minute: its first tick sends the missed edition.
     scheduler::tick(&app.app, app.app.clock.now() - Age::minutes(2))
         .await
