@@ -175,6 +175,8 @@ pub struct EditionEntry {
     pub headline: String,
     pub stories: i64,
     pub built_at: DateTime<Utc>,
+    /// The story readers clicked most, once any was clicked.
+    pub most_read: Option<String>,
 }
 
 /// Which page of the archive index this is.
@@ -222,6 +224,10 @@ pub fn archive_index(
                                 ("count", edition.stories.into()),
                                 ("shown", locale.number(edition.stories).into()),
                             ]))
+                            @if let Some(title) = &edition.most_read {
+                                " · "
+                                (locale.format("page-archive-most-read", &[("title", title.as_str().into())]))
+                            }
                         }
                     }
                 }

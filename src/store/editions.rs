@@ -271,6 +271,8 @@ pub struct ArchivedEdition {
     pub headline: String,
     pub stories: i64,
     pub built_at: DateTime<Utc>,
+    /// The title of the story readers clicked most, once any was clicked.
+    pub most_read: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -280,6 +282,7 @@ struct ArchivedRow {
     subject: Option<String>,
     stories: i64,
     built_at: i64,
+    most_read: Option<String>,
 }
 
 /// How many editions of the list were mailed (not skipped).
@@ -304,7 +307,11 @@ pub async fn published(
         "SELECT e.local_date, e.subject, e.built_at,
                 (SELECT s.title FROM edition_stories es JOIN stories s ON s.id = es.story_id
                  WHERE es.edition_id = e.id ORDER BY es.position LIMIT 1) AS headline,
-                (SELECT COUNT(*) FROM edition_stories es WHERE es.edition_id = e.id) AS stories
+                (SELECT COUNT(*) FROM edition_stories es WHERE es.edition_id = e.id) AS stories,
+                (SELECT s.title FROM story_clicks c JOIN stories s ON s.id = c.story_id
+                 WHERE c.edition_id = e.id
+                 GROUP BY s.id, s.title HAVING SUM(c.clicks) > 0
+                 ORDER BY SUM(c.clicks) DESC, s.id LIMIT 1) AS most_read
          FROM editions e
          WHERE e.list_id = $1 AND e.status != 'skipped'
          ORDER BY e.local_date DESC LIMIT $2 OFFSET $3",
@@ -327,6 +334,10 @@ pub async fn published(
                 ),
                 stories: row.stories,
                 built_at: from_db_time(row.built_at),
+                most_read: row
+                    .most_read
+                    .as_deref()
+                    .map(crate::domain::text::single_line),
             })
         })
         .collect()

@@ -46,6 +46,7 @@ fn entries(archived: Vec<editions::ArchivedEdition>) -> Vec<EditionEntry> {
             headline: edition.headline,
             stories: edition.stories,
             built_at: edition.built_at,
+            most_read: edition.most_read,
         })
         .collect()
 }

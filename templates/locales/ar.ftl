@@ -69,6 +69,7 @@ page-archive-stories =
         [many] { $shown } خبرًا
        *[other] { $shown } خبر
     }
+page-archive-most-read = الأكثر قراءة: { $title }
 page-archive-newer = أعداد أحدث
 page-archive-older = أعداد أقدم
 page-archive-page = الصفحة { $page } من { $pages }

@@ -64,6 +64,7 @@ page-archive-stories =
         [one] eine Meldung
        *[other] { $shown } Meldungen
     }
+page-archive-most-read = Meistgelesen: { $title }
 page-archive-newer = Neuere Ausgaben
 page-archive-older = Ältere Ausgaben
 page-archive-page = Seite { $page } von { $pages }

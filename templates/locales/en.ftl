@@ -68,6 +68,7 @@ page-archive-stories =
         [one] one story
        *[other] { $shown } stories
     }
+page-archive-most-read = Most read: { $title }
 page-archive-newer = Newer editions
 page-archive-older = Older editions
 page-archive-page = Page { $page } of { $pages }

@@ -64,6 +64,7 @@ page-archive-stories =
         [one] una noticia
        *[other] { $shown } noticias
     }
+page-archive-most-read = Lo más leído: { $title }
 page-archive-newer = Ediciones más recientes
 page-archive-older = Ediciones anteriores
 page-archive-page = Página { $page } de { $pages }

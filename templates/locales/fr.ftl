@@ -64,6 +64,7 @@ page-archive-stories =
         [one] un article
        *[other] { $shown } articles
     }
+page-archive-most-read = Le plus lu : { $title }
 page-archive-newer = Éditions plus récentes
 page-archive-older = Éditions plus anciennes
 page-archive-page = Page { $page } sur { $pages }

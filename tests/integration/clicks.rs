@@ -304,6 +304,22 @@ async fn a_thousand_clicks_from_three_hundred_messages_count_a_thousand_and_abou
     let serving = Serving::start(&app.app).await;
     click_messages(&serving.base, &leads, 1_000).await;
     serving.stop().await;
+    // The archive names the story read most, once the counts are written.
+    let serving = Serving::start(&app.app).await;
+    let index = client()
+        .get(format!("{}/archive/daily", serving.base))
+        .send()
+        .await
+        .expect("archive")
+        .text()
+        .await
+        .expect("page");
+    serving.stop().await;
+    assert!(
+        index.contains("Most read: \u{2068}Central bank holds rates\u{2069}")
+            || index.contains("Most read: Central bank holds rates"),
+        "{index}"
+    );
     let edition = stats(&app).await;
     assert_eq!(edition["clicks"], 1_000, "{edition}");
     assert_eq!(edition["filtered"], 0, "{edition}");

@@ -214,6 +214,7 @@ pub fn page_set(tag: &str, list_title: &str) -> Vec<(&'static str, String)> {
                     .and_then(|date| date.and_hms_opt(5, 0, 0))
                     .expect("time"),
             ),
+            most_read: (day == 0).then(|| format!("{list_title}: <read> & most")),
         })
         .collect();
     let (subject, text, html) = pages::confirmation_email(
@@ -231,6 +232,7 @@ pub fn page_set(tag: &str, list_title: &str) -> Vec<(&'static str, String)> {
                 headline: entry.headline.clone(),
                 stories: entry.stories,
                 built_at: entry.built_at,
+                most_read: entry.most_read.clone(),
             },
             url: format!("http://127.0.0.1:8080/archive/sabah/{}", entry.date),
         })
