@@ -62,6 +62,15 @@ pub enum Cmd {
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<String>,
     },
+    /// What the list's edition of a date will hold, in order and why, and when it goes,
+    /// before it is built (or what it holds, once built). Records nothing.
+    Plan {
+        #[arg(long, value_name = "SLUG")]
+        list: String,
+        /// The edition's local date (default: today in the list's timezone).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+    },
     /// What readers clicked: per edition delivered, clicks, estimated unique clickers, click
     /// rate and filtered (scanners, prefetches); per story its clicks and where it stood.
     Stats {
@@ -109,6 +118,9 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             resend(app, &list, date.as_deref(), output).await
         }
         Cmd::Status { list } => status(app, list.as_deref(), output).await,
+        Cmd::Plan { list, date } => {
+            crate::cli::plan::digest_plan(app, &list, date.as_deref(), output).await
+        }
         Cmd::Stats { list, date, days } => {
             let period = clicks::Period::parse(date.as_deref(), days)?;
             clicks::digest_stats(app, &list, period, output).await

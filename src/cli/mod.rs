@@ -14,6 +14,7 @@ mod feed;
 mod init;
 mod list;
 mod output;
+mod plan;
 pub(crate) mod story;
 mod subscriber;
 

@@ -342,3 +342,19 @@ pub async fn published(
         })
         .collect()
 }
+
+/// The stories an edition carries, in their order.
+#[instrument(skip_all)]
+pub async fn stories_of(pool: &Pool, edition_id: i64) -> anyhow::Result<Vec<StoryRecord>> {
+    let rows: Vec<StoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {STORY_COLUMNS}
+         FROM edition_stories es JOIN stories s ON s.id = es.story_id
+         WHERE es.edition_id = $1
+         ORDER BY es.position",
+    )))
+    .bind(edition_id)
+    .fetch_all(pool)
+    .await
+    .context("reading an edition's stories")?;
+    Ok(rows.into_iter().map(StoryRecord::from).collect())
+}

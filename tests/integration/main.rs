@@ -29,6 +29,7 @@ mod operations;
 mod outbound;
 mod package;
 mod pictures;
+mod plan;
 mod postfix_bounces;
 mod postgres_db;
 mod postgres_import;
