@@ -67,6 +67,7 @@ fn edition_plan() -> EditionPlan {
         local_date: now.date_naive(),
         since: now - chrono::Duration::hours(24),
         built_at: now,
+        pinned: Vec::new(),
         sections: vec![
             SectionStories {
                 section: "news".into(),

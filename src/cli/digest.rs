@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing::info;
 
 use crate::app::App;
+use crate::cli::picks::{self, Change};
 use crate::cli::{clicks, Output};
 use crate::clicks::LinkKey;
 use crate::delivery::mailer::Mailer;
@@ -71,6 +72,35 @@ pub enum Cmd {
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<String>,
     },
+    /// Put a story into the list's edition of a date, leading its section (or at --position
+    /// in it) whatever its score.
+    Pin {
+        /// The story's URL.
+        url: String,
+        #[command(flatten)]
+        edition: PickedEdition,
+        /// Its place in its section, 1 for first (default 1).
+        #[arg(long, value_name = "N")]
+        position: Option<u32>,
+    },
+    /// Take back a pin: the story ranks as any other.
+    Unpin {
+        url: String,
+        #[command(flatten)]
+        edition: PickedEdition,
+    },
+    /// Keep a story out of the list's edition of a date.
+    Drop {
+        url: String,
+        #[command(flatten)]
+        edition: PickedEdition,
+    },
+    /// Take back a drop.
+    Undrop {
+        url: String,
+        #[command(flatten)]
+        edition: PickedEdition,
+    },
     /// What readers clicked: per edition delivered, clicks, estimated unique clickers, click
     /// rate and filtered (scanners, prefetches); per story its clicks and where it stood.
     Stats {
@@ -88,6 +118,16 @@ pub enum Cmd {
         #[arg(long, value_name = "SLUG")]
         list: Option<String>,
     },
+}
+
+/// The edition an editor's pick is for.
+#[derive(Debug, clap::Args)]
+pub struct PickedEdition {
+    #[arg(long, value_name = "SLUG")]
+    list: String,
+    /// The edition's local date, not built yet (default: today in the list's timezone).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,6 +158,14 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             resend(app, &list, date.as_deref(), output).await
         }
         Cmd::Status { list } => status(app, list.as_deref(), output).await,
+        Cmd::Pin {
+            url,
+            edition,
+            position,
+        } => pick(app, &url, edition, Change::Pin { position }, output).await,
+        Cmd::Unpin { url, edition } => pick(app, &url, edition, Change::Unpin, output).await,
+        Cmd::Drop { url, edition } => pick(app, &url, edition, Change::Drop, output).await,
+        Cmd::Undrop { url, edition } => pick(app, &url, edition, Change::Undrop, output).await,
         Cmd::Plan { list, date } => {
             crate::cli::plan::digest_plan(app, &list, date.as_deref(), output).await
         }
@@ -130,6 +178,24 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             preview(app, &list, format, out, output).await
         }
     }
+}
+
+async fn pick(
+    app: &App,
+    url: &str,
+    edition: PickedEdition,
+    change: Change,
+    output: &mut Output<'_>,
+) -> anyhow::Result<()> {
+    picks::change(
+        app,
+        url,
+        &edition.list,
+        edition.date.as_deref(),
+        change,
+        output,
+    )
+    .await
 }
 
 /// `digest preview`: today's edition for a made-up reader, as HTML, text or a whole message.

@@ -14,6 +14,7 @@ mod feed;
 mod init;
 mod list;
 mod output;
+mod picks;
 mod plan;
 pub(crate) mod story;
 mod subscriber;

@@ -10,6 +10,7 @@ use crate::domain::ListSlug;
 use crate::error::BadInput;
 use crate::store::editions;
 use crate::store::lists::{self, ListRecord};
+use crate::store::picks::{self, Pick};
 use crate::store::stories::StoryRecord;
 
 #[derive(Debug, Serialize)]
@@ -75,8 +76,20 @@ pub async fn digest_plan(
             .map_err(|_| BadInput(format!("--date {raw:?}: expected YYYY-MM-DD")))?,
     };
     let send_at = send_time(&list, date);
-    let (built, stories) = match editions::find(&app.pool, list.id, date).await? {
-        Some(edition) => (true, editions::stories_of(&app.pool, edition.id).await?),
+    let (built, stories, pinned) = match editions::find(&app.pool, list.id, date).await? {
+        Some(edition) => {
+            let pinned = picks::for_edition(&app.pool, list.id, date)
+                .await?
+                .into_iter()
+                .filter(|pick| matches!(pick.pick, Pick::Pin { .. }))
+                .map(|pick| pick.story_id)
+                .collect();
+            (
+                true,
+                editions::stories_of(&app.pool, edition.id).await?,
+                pinned,
+            )
+        }
         None => {
             if date < today {
                 return Err(BadInput(format!(
@@ -99,7 +112,7 @@ pub async fn digest_plan(
                 .into_iter()
                 .flat_map(|section| section.stories)
                 .collect();
-            (false, stories)
+            (false, stories, plan.pinned)
         }
     };
     let readers = lists::status_counts(&app.pool, list.id).await?.active;
@@ -113,7 +126,7 @@ pub async fn digest_plan(
             .enumerate()
             .map(|(index, story)| PlannedStory {
                 rank: index + 1,
-                pinned: false,
+                pinned: pinned.contains(&story.id),
                 url: story.url,
                 title: story.title,
                 section: story.section,
@@ -153,10 +166,14 @@ pub async fn digest_plan(
             vec![
                 story.rank.to_string(),
                 story.section.clone(),
-                format!(
-                    "score {}, clicks {}, views {}",
-                    story.score, story.clicks, story.views
-                ),
+                if story.pinned {
+                    "pinned".to_string()
+                } else {
+                    format!(
+                        "score {}, clicks {}, views {}",
+                        story.score, story.clicks, story.views
+                    )
+                },
                 story.title.clone(),
                 story.url.clone(),
             ]

@@ -51,6 +51,12 @@ pub enum Cmd {
         #[arg(long, value_name = "TEXT", requires = "image_url")]
         image_credit: Option<String>,
     },
+    /// Pull a story from every future edition of every list (a retraction); editions sent keep
+    /// it.
+    Withdraw {
+        /// The story's URL.
+        url: String,
+    },
     /// A story's clicks in every edition that carried it (counted without knowing who).
     Stats {
         /// The story's URL.
@@ -181,6 +187,7 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
             }
             Ok(())
         }
+        Cmd::Withdraw { url } => crate::cli::picks::withdraw(app, &url, output).await,
         Cmd::Stats { url } => crate::cli::clicks::story_stats(app, &url, output).await,
         Cmd::Ls { since } => {
             let since = since

@@ -10,6 +10,7 @@ use crate::domain::{text, StoryUrl};
 use crate::locale::Locale;
 use crate::settings::Settings;
 use crate::store::lists::ListRecord;
+use crate::store::picks::{self, Pick};
 use crate::store::{editions, stories::StoryRecord};
 use crate::templates::{self, DigestView, PictureView, SectionView, StoryView};
 
@@ -23,6 +24,8 @@ pub struct EditionPlan {
     pub since: DateTime<Utc>,
     pub built_at: DateTime<Utc>,
     pub sections: Vec<SectionStories>,
+    /// Stories an editor pinned into this edition.
+    pub pinned: Vec<i64>,
 }
 
 impl EditionPlan {
@@ -53,20 +56,40 @@ pub async fn plan(
     let since = editions::latest_built_at(pool, list.id)
         .await?
         .unwrap_or(now - first_window);
-    let candidates = editions::uncarried_stories(pool, list.id, since, now).await?;
-    let sections = ranking::select(
-        candidates,
-        list.max_stories.get() as usize,
-        now,
-        &settings.digest,
-    );
     let local_date = now.with_timezone(&list.schedule.timezone.tz()).date_naive();
+    let mut candidates = editions::uncarried_stories(pool, list.id, since, now).await?;
+    let mut dropped = Vec::new();
+    let mut pins = Vec::new();
+    for pick in picks::for_edition(pool, list.id, local_date).await? {
+        match pick.pick {
+            Pick::Drop => dropped.push(pick.story_id),
+            Pick::Pin { position } => pins.push((pick.story_id, position)),
+        }
+    }
+    let pin_ids: Vec<i64> = pins.iter().map(|(id, _)| *id).collect();
+    candidates.retain(|story| !dropped.contains(&story.id) && !pin_ids.contains(&story.id));
+    let pinned: Vec<ranking::Pinned> = editions::pinnable(pool, &pin_ids)
+        .await?
+        .into_iter()
+        .map(|story| ranking::Pinned {
+            position: pins
+                .iter()
+                .find(|(id, _)| *id == story.id)
+                .and_then(|(_, position)| *position),
+            story,
+        })
+        .collect();
+    let room = (list.max_stories.get() as usize).saturating_sub(pinned.len());
+    let mut sections = ranking::select(candidates, room, now, &settings.digest);
+    let pinned_ids = pinned.iter().map(|pin| pin.story.id).collect();
+    ranking::place_pins(&mut sections, pinned);
     Ok(EditionPlan {
         list,
         local_date,
         since,
         built_at: now,
         sections,
+        pinned: pinned_ids,
     })
 }
 

@@ -123,6 +123,47 @@ pub fn select(
     sections
 }
 
+/// A story an editor pinned, and where in its section (1: first; `None`: first).
+#[derive(Debug, Clone)]
+pub struct Pinned {
+    pub story: StoryRecord,
+    pub position: Option<u32>,
+}
+
+/// Puts pinned stories into their sections whatever their rank: each at its position (its
+/// section's first by default), in the order given; a section only pins fill is added in its
+/// usual place.
+pub fn place_pins(sections: &mut Vec<SectionStories>, pinned: Vec<Pinned>) {
+    let mut pinned = pinned;
+    // Stable: pins without a position, then by position, each group in the order given.
+    pinned.sort_by_key(|pin| pin.position.unwrap_or(1));
+    let mut placed_in: Vec<(String, usize)> = Vec::new();
+    for pin in pinned {
+        let section = match sections.iter_mut().find(|s| s.section == pin.story.section) {
+            Some(section) => section,
+            None => {
+                sections.push(SectionStories {
+                    section: pin.story.section.clone(),
+                    stories: Vec::new(),
+                });
+                sections.last_mut().expect("just pushed")
+            }
+        };
+        let earlier = placed_in
+            .iter()
+            .filter(|(name, _)| *name == section.section)
+            .count();
+        // Pins without a position keep the order given, ahead of ranked stories.
+        let wanted = pin
+            .position
+            .map_or(earlier, |p| p.saturating_sub(1) as usize);
+        let at = wanted.min(section.stories.len());
+        placed_in.push((section.section.clone(), at));
+        section.stories.insert(at, pin.story);
+    }
+    sections.sort_by(|a, b| section_order(&a.section).cmp(&section_order(&b.section)));
+}
+
 fn section_order(section: &str) -> (u8, &str) {
     match section {
         Section::NEWS => (0, ""),
@@ -252,6 +293,45 @@ mod tests {
         assert_eq!(
             ids(&sections),
             vec![("blog".to_string(), vec![2]), ("tech".to_string(), vec![3])]
+        );
+    }
+
+    #[test]
+    fn pins_lead_their_section_or_stand_where_asked() {
+        let mut sections = select(
+            vec![
+                story(1, "news", 100, 1),
+                story(2, "news", 50, 1),
+                story(3, "blog", 9, 1),
+            ],
+            3,
+            now(),
+            &PARAMS,
+        );
+        place_pins(
+            &mut sections,
+            vec![
+                Pinned {
+                    story: story(4, "news", 0, 30),
+                    position: None,
+                },
+                Pinned {
+                    story: story(5, "news", 0, 30),
+                    position: Some(3),
+                },
+                Pinned {
+                    story: story(6, "sports", 0, 30),
+                    position: None,
+                },
+            ],
+        );
+        assert_eq!(
+            ids(&sections),
+            vec![
+                ("news".to_string(), vec![4, 1, 5, 2]),
+                ("blog".to_string(), vec![3]),
+                ("sports".to_string(), vec![6]),
+            ]
         );
     }
 

@@ -92,6 +92,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("image_credit", Text),
             ("image_checked_at", Int),
             ("views", Int),
+            ("withdrawn_at", Int),
         ],
     ),
     (
@@ -125,6 +126,18 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("sent_at", Int),
             ("claimed_by", Text),
             ("lease_until", Int),
+        ],
+    ),
+    (
+        "edition_picks",
+        &[
+            ("list_id", Int),
+            ("local_date", Text),
+            ("story_id", Int),
+            ("pick", Text),
+            ("position", Int),
+            ("changed_by", Text),
+            ("changed_at", Int),
         ],
     ),
     (

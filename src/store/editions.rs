@@ -32,7 +32,7 @@ pub async fn uncarried_stories(
     let rows: Vec<StoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {STORY_COLUMNS}
          FROM stories s
-         WHERE s.published_at > $1 AND s.published_at <= $2
+         WHERE s.published_at > $1 AND s.published_at <= $2 AND s.withdrawn_at IS NULL
            AND NOT EXISTS (
                SELECT 1 FROM edition_stories es JOIN editions e ON e.id = es.edition_id
                WHERE es.story_id = s.id AND e.list_id = $3)
@@ -357,4 +357,21 @@ pub async fn stories_of(pool: &Pool, edition_id: i64) -> anyhow::Result<Vec<Stor
     .await
     .context("reading an edition's stories")?;
     Ok(rows.into_iter().map(StoryRecord::from).collect())
+}
+
+/// These stories, unless withdrawn (editors' pins, which may lie outside the usual window).
+#[instrument(skip_all)]
+pub async fn pinnable(pool: &Pool, story_ids: &[i64]) -> anyhow::Result<Vec<StoryRecord>> {
+    let mut out = Vec::with_capacity(story_ids.len());
+    for story_id in story_ids {
+        let row: Option<StoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {STORY_COLUMNS} FROM stories s WHERE s.id = $1 AND s.withdrawn_at IS NULL",
+        )))
+        .bind(story_id)
+        .fetch_optional(pool)
+        .await
+        .context("reading a pinned story")?;
+        out.extend(row.map(StoryRecord::from));
+    }
+    Ok(out)
 }

@@ -14,6 +14,7 @@ pub mod import_batch;
 pub mod installation;
 pub mod lists;
 pub mod optin;
+pub mod picks;
 pub mod postgres_import;
 pub mod schedule;
 pub mod stats;

@@ -114,3 +114,180 @@ async fn the_plan_is_exactly_what_the_edition_then_holds() {
         "{text}"
     );
 }
+
+fn url(path: &str) -> String {
+    format!("https://news.example.org/{path}")
+}
+
+#[tokio::test]
+async fn a_pinned_story_leads_and_a_dropped_one_is_absent_whatever_their_scores() {
+    let app = TestApp::spawn().await;
+    app.run(&["list", "add", "daily", "--max-stories", "3"])
+        .await
+        .ok();
+    story(&app, "top", "news", 500, 1).await;
+    story(&app, "second", "news", 90, 1).await;
+    story(&app, "third", "news", 40, 1).await;
+    story(&app, "quiet", "news", 0, 20).await;
+    app.add_confirmed("ada@example.org", "daily").await;
+
+    app.run(&["digest", "pin", &url("quiet"), "--list", "daily"])
+        .await
+        .ok();
+    app.run(&["digest", "drop", &url("top"), "--list", "daily"])
+        .await
+        .ok();
+    let plan = app
+        .run(&["--json", "digest", "plan", "--list", "daily"])
+        .await
+        .json();
+    assert_eq!(
+        urls(&plan),
+        [url("quiet"), url("second"), url("third")],
+        "{plan}"
+    );
+    assert_eq!(plan["stories"][0]["pinned"], true);
+    assert_eq!(plan["stories"][1]["pinned"], false);
+
+    // A pin at a position; taking back the drop brings the top story back.
+    app.run(&[
+        "digest",
+        "pin",
+        &url("quiet"),
+        "--list",
+        "daily",
+        "--position",
+        "2",
+    ])
+    .await
+    .ok();
+    app.run(&["digest", "undrop", &url("top"), "--list", "daily"])
+        .await
+        .ok();
+    let plan = app
+        .run(&["--json", "digest", "plan", "--list", "daily"])
+        .await
+        .json();
+    assert_eq!(urls(&plan), [url("top"), url("quiet"), url("second")]);
+
+    app.run(&["digest", "send", "--list", "daily"]).await.ok();
+    let built = app
+        .run(&["--json", "digest", "plan", "--list", "daily"])
+        .await
+        .json();
+    assert_eq!(urls(&built), urls(&plan), "the edition holds the plan");
+    assert_eq!(built["stories"][1]["pinned"], true);
+    let outbox = std::fs::read_dir(&app.app.settings.transport.outbox_dir)
+        .expect("outbox")
+        .count();
+    assert_eq!(outbox, 1);
+
+    // The edition is built: picks for it are refused, and change nothing.
+    let late = app
+        .run(&["digest", "drop", &url("quiet"), "--list", "daily"])
+        .await;
+    assert_eq!(late.exit_code(), 2);
+    assert!(late.error().contains("built already"), "{}", late.error());
+}
+
+#[tokio::test]
+async fn a_withdrawn_story_is_in_no_later_edition_of_any_list() {
+    let app = TestApp::spawn().await;
+    app.add_list("english").await;
+    app.add_list("arabic").await;
+    story(&app, "retracted", "news", 900, 1).await;
+    story(&app, "other", "news", 1, 1).await;
+    let before = app
+        .run(&["--json", "digest", "plan", "--list", "english"])
+        .await
+        .json();
+    assert_eq!(urls(&before)[0], url("retracted"));
+    app.run(&["digest", "pin", &url("retracted"), "--list", "arabic"])
+        .await
+        .ok();
+    let said = app
+        .run(&["story", "withdraw", &url("retracted")])
+        .await
+        .ok();
+    assert!(said.contains("withdrawn"), "{said}");
+    for list in ["english", "arabic"] {
+        let plan = app
+            .run(&["--json", "digest", "plan", "--list", list])
+            .await
+            .json();
+        assert_eq!(urls(&plan), [url("other")], "{list}: {plan}");
+    }
+    let pin = app
+        .run(&["digest", "pin", &url("retracted"), "--list", "english"])
+        .await;
+    assert_eq!(pin.exit_code(), 2);
+    // The story itself is kept: withdrawing deletes nothing.
+    let stored = app.run(&["--json", "story", "ls"]).await.json();
+    assert!(stored.to_string().contains("retracted"));
+}
+
+#[tokio::test]
+async fn bad_picks_are_refused_with_the_reason_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    app.run(&["list", "add", "daily", "--max-stories", "3"])
+        .await
+        .ok();
+    story(&app, "a", "news", 1, 1).await;
+    for (args, reason) in [
+        (
+            vec![
+                "digest",
+                "pin",
+                "https://news.example.org/nope",
+                "--list",
+                "daily",
+            ],
+            "no stored story",
+        ),
+        (
+            vec![
+                "digest",
+                "pin",
+                "https://news.example.org/a",
+                "--list",
+                "daily",
+                "--date",
+                "2026-11-01",
+            ],
+            "is past",
+        ),
+        (
+            vec![
+                "digest",
+                "pin",
+                "https://news.example.org/a",
+                "--list",
+                "daily",
+                "--position",
+                "4",
+            ],
+            "1 to 3",
+        ),
+        (
+            vec![
+                "digest",
+                "drop",
+                "https://news.example.org/a",
+                "--list",
+                "daily",
+                "--date",
+                "soon",
+            ],
+            "expected YYYY-MM-DD",
+        ),
+    ] {
+        let run = app.run(&args).await;
+        assert_eq!(run.exit_code(), 2, "{args:?}");
+        assert!(run.error().contains(reason), "{args:?}: {}", run.error());
+    }
+    let picks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM edition_picks")
+        .fetch_one(&app.app.pool)
+        .await
+        .expect("count");
+    assert_eq!(picks, 0);
+}
