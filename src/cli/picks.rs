@@ -1,15 +1,16 @@
 //! `herald digest pin|unpin|drop|undrop` and `herald story withdraw`: editors steer an edition
-//! before it is built.
+//! before it is built (the rules are `digest::steer`'s).
 
 use chrono::NaiveDate;
 
 use crate::app::App;
 use crate::cli::Output;
+use crate::digest::steer::{self, Refusal};
 use crate::domain::{ListSlug, StoryUrl};
 use crate::error::BadInput;
-use crate::store::lists::{self, ListRecord};
-use crate::store::picks::{self, Pick};
-use crate::store::{editions, stories};
+use crate::store::lists;
+use crate::store::picks::{self, NewPick, Pick};
+use crate::store::stories;
 
 /// What an editor asks of one story in one edition.
 #[derive(Debug, Clone, Copy)]
@@ -20,7 +21,7 @@ pub enum Change {
     Undrop,
 }
 
-/// Who made a change from the shell: the login name, as `digest plan` shows it.
+/// Who made a change from the shell: the login name, as the picks record it.
 fn shell_user() -> String {
     ["USER", "LOGNAME"]
         .iter()
@@ -28,37 +29,8 @@ fn shell_user() -> String {
         .unwrap_or_else(|| "shell".to_string())
 }
 
-async fn story_id(app: &App, url: &str) -> anyhow::Result<i64> {
-    let url = StoryUrl::parse(url)?;
-    Ok(stories::id_by_url(&app.pool, &url)
-        .await?
-        .ok_or_else(|| BadInput(format!("no stored story has the URL {url}")))?)
-}
-
-/// The edition's date, if picks may still change it: today or later, and not built yet.
-async fn open_date(app: &App, list: &ListRecord, date: Option<&str>) -> anyhow::Result<NaiveDate> {
-    let today = crate::digest::build::local_date(list, app.clock.now());
-    let date = match date {
-        None => today,
-        Some(raw) => raw
-            .parse()
-            .map_err(|_| BadInput(format!("--date {raw:?}: expected YYYY-MM-DD")))?,
-    };
-    if date < today {
-        return Err(BadInput(format!(
-            "--date {date} is past: {}'s today is {today}",
-            list.slug
-        ))
-        .into());
-    }
-    if editions::find(&app.pool, list.id, date).await?.is_some() {
-        return Err(BadInput(format!(
-            "the {date} edition of {} is built already: pins and drops change editions not yet built",
-            list.slug
-        ))
-        .into());
-    }
-    Ok(date)
+fn refused(refusal: Refusal) -> anyhow::Error {
+    BadInput(refusal.to_string()).into()
 }
 
 pub async fn change(
@@ -70,47 +42,45 @@ pub async fn change(
     output: &mut Output<'_>,
 ) -> anyhow::Result<()> {
     let list = lists::require(&app.pool, &ListSlug::parse(slug)?).await?;
-    let story_id = story_id(app, url).await?;
-    let date = open_date(app, &list, date).await?;
+    let url = StoryUrl::parse(url)?;
     let now = app.clock.now();
+    let date: NaiveDate = match date {
+        None => crate::digest::build::local_date(&list, now),
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| BadInput(format!("--date {raw:?}: expected YYYY-MM-DD")))?,
+    };
+    steer::open_edition(&app.pool, &list, date, now)
+        .await?
+        .map_err(refused)?;
+    let pick = match change {
+        Change::Pin { position } => Pick::Pin { position },
+        Change::Unpin => Pick::Pin { position: None },
+        Change::Drop | Change::Undrop => Pick::Drop,
+    };
+    let story_id = steer::picked_story(&app.pool, &list, &url, pick)
+        .await?
+        .map_err(refused)?;
     let said = match change {
-        Change::Pin { position } => {
-            if let Some(position) = position {
-                let max = list.max_stories.get();
-                if position == 0 || position > max {
-                    return Err(BadInput(format!(
-                        "--position {position}: {} carries at most {max} stories, so 1 to {max}",
-                        list.slug
-                    ))
-                    .into());
-                }
-            }
-            if editions::pinnable(&app.pool, &[story_id]).await?.is_empty() {
-                return Err(BadInput(format!("{url} is withdrawn: it cannot be pinned")).into());
-            }
-            let pick = Pick::Pin { position };
-            picks::set(&app.pool, list.id, date, story_id, pick, &shell_user(), now).await?;
-            "pinned"
-        }
-        Change::Drop => {
-            picks::set(
-                &app.pool,
-                list.id,
+        Change::Pin { .. } | Change::Drop => {
+            let by = shell_user();
+            let new = NewPick {
+                list_id: list.id,
                 date,
                 story_id,
-                Pick::Drop,
-                &shell_user(),
+                pick,
+                by: &by,
                 now,
-            )
-            .await?;
-            "dropped"
+            };
+            picks::set(&app.pool, &new).await?;
+            if matches!(change, Change::Drop) {
+                "dropped"
+            } else {
+                "pinned"
+            }
         }
         Change::Unpin | Change::Undrop => {
-            let kind = match change {
-                Change::Unpin => Pick::Pin { position: None },
-                _ => Pick::Drop,
-            };
-            if !picks::clear(&app.pool, list.id, date, story_id, kind).await? {
+            if !picks::clear(&app.pool, list.id, date, story_id, pick).await? {
                 writeln!(output.out, "nothing to take back: {url} had no such pick")?;
                 return Ok(());
             }
@@ -126,7 +96,10 @@ pub async fn change(
 }
 
 pub async fn withdraw(app: &App, url: &str, output: &mut Output<'_>) -> anyhow::Result<()> {
-    let story_id = story_id(app, url).await?;
+    let url = StoryUrl::parse(url)?;
+    let story_id = stories::id_by_url(&app.pool, &url)
+        .await?
+        .ok_or_else(|| refused(Refusal::UnknownStory(url.to_string())))?;
     if picks::withdraw(&app.pool, story_id, app.clock.now()).await? {
         writeln!(
             output.out,

@@ -4,6 +4,7 @@
 pub mod build;
 pub mod edition;
 pub mod ranking;
+pub mod steer;
 pub mod template;
 
 pub use build::{build_edition, Built};

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tracing::instrument;
 
-use crate::store::{from_db_time, to_db_time, Pool};
+use crate::store::{begin_immediate, from_db_time, to_db_time, Connection, Pool};
 
 /// What an editor decided about a story for one list's edition of a date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,17 +44,32 @@ struct PickRow {
     changed_at: i64,
 }
 
+/// One pick of one edition, as written.
+pub struct NewPick<'a> {
+    pub list_id: i64,
+    pub date: NaiveDate,
+    pub story_id: i64,
+    pub pick: Pick,
+    pub by: &'a str,
+    pub now: DateTime<Utc>,
+}
+
 /// Records the pick, replacing any earlier one for the same story and edition.
 #[instrument(skip_all)]
-pub async fn set(
-    pool: &Pool,
-    list_id: i64,
-    date: NaiveDate,
-    story_id: i64,
-    pick: Pick,
-    by: &str,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+pub async fn set(pool: &Pool, new: &NewPick<'_>) -> anyhow::Result<()> {
+    let mut conn = pool.acquire().await.context("recording an editor's pick")?;
+    write(&mut conn, new).await
+}
+
+async fn write(conn: &mut Connection, new: &NewPick<'_>) -> anyhow::Result<()> {
+    let NewPick {
+        list_id,
+        date,
+        story_id,
+        pick,
+        by,
+        now,
+    } = *new;
     let position = match pick {
         Pick::Pin { position } => position.map(i64::from),
         Pick::Drop => None,
@@ -74,9 +89,45 @@ pub async fn set(
     .bind(position)
     .bind(by)
     .bind(to_db_time(now))
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .context("recording an editor's pick")?;
+    Ok(())
+}
+
+/// Makes the edition's picks of `kind` (pins, or drops) exactly `chosen`, in one transaction.
+#[instrument(skip_all)]
+pub async fn replace(
+    pool: &Pool,
+    list_id: i64,
+    date: NaiveDate,
+    kind: Pick,
+    chosen: &[(i64, Pick)],
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let mut tx = begin_immediate(pool)
+        .await
+        .context("starting to replace editors' picks")?;
+    sqlx::query("DELETE FROM edition_picks WHERE list_id = $1 AND local_date = $2 AND pick = $3")
+        .bind(list_id)
+        .bind(date.to_string())
+        .bind(kind.kind())
+        .execute(&mut *tx)
+        .await
+        .context("clearing editors' picks")?;
+    for (story_id, pick) in chosen {
+        let new = NewPick {
+            list_id,
+            date,
+            story_id: *story_id,
+            pick: *pick,
+            by,
+            now,
+        };
+        write(&mut tx, &new).await?;
+    }
+    tx.commit().await.context("replacing editors' picks")?;
     Ok(())
 }
 
