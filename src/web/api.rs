@@ -28,31 +28,49 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(given, token.as_bytes()).is_ok()
 }
 
+/// The answer for a request the API must refuse before reading it: off, or no valid token.
+pub(super) fn refuse_unauthorized(state: &WebState, headers: &HeaderMap) -> Option<Response> {
+    let Some(token) = &state.api_token else {
+        return Some(problem(
+            StatusCode::NOT_FOUND,
+            "the story API is off: set api.token or api.token_file",
+        ));
+    };
+    if authorized(headers, token.expose_secret()) {
+        return None;
+    }
+    let mut response = problem(
+        StatusCode::UNAUTHORIZED,
+        "a valid Authorization: Bearer token is required",
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    Some(response)
+}
+
+/// The body as JSON, or the 400 that says why not.
+pub(super) fn json_body(body: &[u8]) -> Result<Value, Box<Response>> {
+    serde_json::from_slice(body).map_err(|error| {
+        Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            &format!("invalid JSON: {error}"),
+        ))
+    })
+}
+
 pub async fn put_stories(
     State(state): State<WebState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(token) = &state.api_token else {
-        return problem(
-            StatusCode::NOT_FOUND,
-            "the story API is off: set api.token or api.token_file",
-        );
-    };
-    if !authorized(&headers, token.expose_secret()) {
-        let mut response = problem(
-            StatusCode::UNAUTHORIZED,
-            "a valid Authorization: Bearer token is required",
-        );
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer"),
-        );
-        return response;
+    if let Some(refusal) = refuse_unauthorized(&state, &headers) {
+        return refusal;
     }
-    let value: Value = match serde_json::from_slice(&body) {
+    let value = match json_body(&body) {
         Ok(value) => value,
-        Err(error) => return problem(StatusCode::BAD_REQUEST, &format!("invalid JSON: {error}")),
+        Err(response) => return *response,
     };
     let (items, single) = match value {
         Value::Array(items) => (items, false),

@@ -9,6 +9,7 @@ mod fallback;
 mod health;
 mod links;
 pub mod listener;
+mod picks;
 pub mod server;
 mod subscribe;
 mod webhooks;
@@ -145,6 +146,14 @@ pub fn router(state: WebState) -> Router {
         .route(
             "/api/stories",
             put(api::put_stories).layer(DefaultBodyLimit::max(api::BODY_LIMIT)),
+        )
+        .route(
+            "/api/lists/{list}/editions/{date}/pins",
+            put(picks::put_pins).layer(DefaultBodyLimit::max(api::BODY_LIMIT)),
+        )
+        .route(
+            "/api/lists/{list}/editions/{date}/drops",
+            put(picks::put_drops).layer(DefaultBodyLimit::max(api::BODY_LIMIT)),
         )
         .route(
             "/webhooks/{provider}",

@@ -99,6 +99,17 @@ fn messages(app: &TestApp) -> Vec<(Vec<String>, Vec<String>)> {
     out
 }
 
+async fn page(url: String) -> String {
+    client()
+        .get(url)
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("page")
+}
+
 fn path_of(link: &str) -> String {
     let at = link.find("/r/").expect("a counted link");
     link[at..].to_string()
@@ -205,18 +216,11 @@ async fn every_link_of_a_sent_edition_leads_to_its_story_and_machines_are_counte
         assert!(page.contains("does not lead to a story"), "{page}");
     }
     // The web copy's links carry no tag and count under "archive".
-    let archive = http
-        .get(format!(
-            "{}/archive/daily/{}",
-            serving.base,
-            stats(&app).await["date"].as_str().expect("date")
-        ))
-        .send()
-        .await
-        .expect("archive")
-        .text()
-        .await
-        .expect("page");
+    let date = stats(&app).await["date"]
+        .as_str()
+        .expect("date")
+        .to_string();
+    let archive = page(format!("{}/archive/daily/{date}", serving.base)).await;
     let web_link = archive
         .split("href=\"")
         .skip(1)
@@ -259,14 +263,7 @@ async fn every_link_of_a_sent_edition_leads_to_its_story_and_machines_are_counte
     assert_eq!(edition["clicks"], 3, "{edition}");
     assert_eq!(edition["unique_clickers"], 1, "the same message: {edition}");
     let metrics_base = Serving::start(&app.app).await;
-    let metrics = http
-        .get(format!("{}/metrics", metrics_base.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = page(format!("{}/metrics", metrics_base.base)).await;
     assert!(
         metrics.contains("herald_clicks_total{verdict=\"read\"} 0"),
         "{metrics}"
@@ -306,14 +303,7 @@ async fn a_thousand_clicks_from_three_hundred_messages_count_a_thousand_and_abou
     serving.stop().await;
     // The archive names the story read most, once the counts are written.
     let serving = Serving::start(&app.app).await;
-    let index = client()
-        .get(format!("{}/archive/daily", serving.base))
-        .send()
-        .await
-        .expect("archive")
-        .text()
-        .await
-        .expect("page");
+    let index = page(format!("{}/archive/daily", serving.base)).await;
     serving.stop().await;
     assert!(
         index.contains("Most read: \u{2068}Central bank holds rates\u{2069}")

@@ -6,29 +6,9 @@ use herald::domain::{EmailAddress, ListSlug};
 use herald::store::editions::{self, EditionContent, NewEdition};
 use herald::store::lists;
 
-use crate::helpers::{pinned_now, TestApp};
+use crate::helpers::{pinned_now, scored_story as story, TestApp};
 
 /// Adds a story published `hours_ago` before the pinned now.
-async fn story(app: &TestApp, path: &str, title: &str, section: &str, score: i64, hours_ago: i64) {
-    let published = (pinned_now() - Duration::hours(hours_ago)).to_rfc3339();
-    app.run(&[
-        "story",
-        "add",
-        "--url",
-        &format!("https://news.example.org/{path}"),
-        "--title",
-        title,
-        "--section",
-        section,
-        "--score",
-        &score.to_string(),
-        "--published-at",
-        &published,
-    ])
-    .await
-    .ok();
-}
-
 async fn plan(app: &TestApp, slug: &str) -> EditionPlan {
     let list = lists::require(&app.app.pool, &ListSlug::parse(slug).expect("slug"))
         .await

@@ -424,3 +424,32 @@ pub async fn delivery_bounce_address(
         reader_secret: &secret,
     })
 }
+
+/// A story at `https://news.example.org/PATH` with a score, published `hours_ago` hours before
+/// the pinned "now".
+pub async fn scored_story(
+    app: &TestApp,
+    path: &str,
+    title: &str,
+    section: &str,
+    score: i64,
+    hours_ago: i64,
+) {
+    let published = (pinned_now() - chrono::Duration::hours(hours_ago)).to_rfc3339();
+    app.run(&[
+        "story",
+        "add",
+        "--url",
+        &format!("https://news.example.org/{path}"),
+        "--title",
+        title,
+        "--section",
+        section,
+        "--score",
+        &score.to_string(),
+        "--published-at",
+        &published,
+    ])
+    .await
+    .ok();
+}

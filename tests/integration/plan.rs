@@ -1,27 +1,25 @@
 //! `herald digest plan`: what the edition will hold is what it then holds.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
-use crate::helpers::{pinned_now, TestApp};
+use crate::helpers::{scored_story, TestApp};
 
 async fn story(app: &TestApp, path: &str, section: &str, score: i64, hours_ago: i64) {
-    let published = (pinned_now() - Duration::hours(hours_ago)).to_rfc3339();
-    app.run(&[
-        "story",
-        "add",
-        "--url",
-        &format!("https://news.example.org/{path}"),
-        "--title",
+    scored_story(
+        app,
+        path,
         &format!("Story {path}"),
-        "--section",
         section,
-        "--score",
-        &score.to_string(),
-        "--published-at",
-        &published,
-    ])
-    .await
-    .ok();
+        score,
+        hours_ago,
+    )
+    .await;
+}
+
+async fn plan_of(app: &TestApp, list: &str) -> serde_json::Value {
+    app.run(&["--json", "digest", "plan", "--list", list])
+        .await
+        .json()
 }
 
 fn urls(value: &serde_json::Value) -> Vec<String> {
@@ -61,10 +59,7 @@ async fn the_plan_is_exactly_what_the_edition_then_holds() {
     }
     app.add_confirmed("ada@example.org", "daily").await;
     // 06:00 UTC is 11:30 in Kolkata: today's send (07:30) has passed, tomorrow's is to come.
-    let today = app
-        .run(&["--json", "digest", "plan", "--list", "daily"])
-        .await
-        .json();
+    let today = plan_of(&app, "daily").await;
     assert_eq!(today["date"], "2026-11-28");
     assert_eq!(today["built"], false);
     assert_eq!(today["groups"][0]["zone"], "Asia/Kolkata");
@@ -78,10 +73,7 @@ async fn the_plan_is_exactly_what_the_edition_then_holds() {
 
     // Nothing changes in between: the edition built now holds the plan, in its order.
     app.run(&["digest", "send", "--list", "daily"]).await.ok();
-    let built = app
-        .run(&["--json", "digest", "plan", "--list", "daily"])
-        .await
-        .json();
+    let built = plan_of(&app, "daily").await;
     assert_eq!(built["built"], true);
     assert_eq!(urls(&built), planned);
 
@@ -137,10 +129,7 @@ async fn a_pinned_story_leads_and_a_dropped_one_is_absent_whatever_their_scores(
     app.run(&["digest", "drop", &url("top"), "--list", "daily"])
         .await
         .ok();
-    let plan = app
-        .run(&["--json", "digest", "plan", "--list", "daily"])
-        .await
-        .json();
+    let plan = plan_of(&app, "daily").await;
     assert_eq!(
         urls(&plan),
         [url("quiet"), url("second"), url("third")],
@@ -164,17 +153,11 @@ async fn a_pinned_story_leads_and_a_dropped_one_is_absent_whatever_their_scores(
     app.run(&["digest", "undrop", &url("top"), "--list", "daily"])
         .await
         .ok();
-    let plan = app
-        .run(&["--json", "digest", "plan", "--list", "daily"])
-        .await
-        .json();
+    let plan = plan_of(&app, "daily").await;
     assert_eq!(urls(&plan), [url("top"), url("quiet"), url("second")]);
 
     app.run(&["digest", "send", "--list", "daily"]).await.ok();
-    let built = app
-        .run(&["--json", "digest", "plan", "--list", "daily"])
-        .await
-        .json();
+    let built = plan_of(&app, "daily").await;
     assert_eq!(urls(&built), urls(&plan), "the edition holds the plan");
     assert_eq!(built["stories"][1]["pinned"], true);
     let outbox = std::fs::read_dir(&app.app.settings.transport.outbox_dir)
@@ -197,10 +180,7 @@ async fn a_withdrawn_story_is_in_no_later_edition_of_any_list() {
     app.add_list("arabic").await;
     story(&app, "retracted", "news", 900, 1).await;
     story(&app, "other", "news", 1, 1).await;
-    let before = app
-        .run(&["--json", "digest", "plan", "--list", "english"])
-        .await
-        .json();
+    let before = plan_of(&app, "english").await;
     assert_eq!(urls(&before)[0], url("retracted"));
     app.run(&["digest", "pin", &url("retracted"), "--list", "arabic"])
         .await
@@ -211,10 +191,7 @@ async fn a_withdrawn_story_is_in_no_later_edition_of_any_list() {
         .ok();
     assert!(said.contains("withdrawn"), "{said}");
     for list in ["english", "arabic"] {
-        let plan = app
-            .run(&["--json", "digest", "plan", "--list", list])
-            .await
-            .json();
+        let plan = plan_of(&app, list).await;
         assert_eq!(urls(&plan), [url("other")], "{list}: {plan}");
     }
     let pin = app
