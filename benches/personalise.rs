@@ -68,6 +68,8 @@ fn edition_plan() -> EditionPlan {
         since: now - chrono::Duration::hours(24),
         built_at: now,
         pinned: Vec::new(),
+        note: None,
+        subject: None,
         sections: vec![
             SectionStories {
                 section: "news".into(),

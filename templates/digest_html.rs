@@ -6,6 +6,7 @@
 //! still reads right to left, the Latin run inside it kept whole by the bidi algorithm); in a
 //! left-to-right one it carries `dir="auto"`, so an Arabic headline keeps its own.
 
+use crate::domain::desk_note::Inline;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::style::{
@@ -139,6 +140,24 @@ fn masthead(view: &DigestView<'_>) -> Markup {
             tr {
                 td.h-pad.h-text align=(locale.start()) style=(text_cell(16, 24, TEXT, "20px 24px 4px", locale.start())) {
                     (PreEscaped(view.greeting.marker())) " " (locale.text("digest-intro"))
+                }
+            }
+            @if let Some(note) = view.note {
+                tr {
+                    td.h-pad.h-text align=(locale.start()) style=(text_cell(16, 24, TEXT, "8px 24px 4px", locale.start())) {
+                        @for paragraph in &note.paragraphs {
+                            p.h-text dir=(story_dir(locale)) style=(format!("margin: 0 0 8px; {}", style::WRAP)) {
+                                @for inline in paragraph {
+                                    @match inline {
+                                        Inline::Text(text) => (text),
+                                        Inline::Emphasis(text) => em { (text) },
+                                        Inline::Strong(text) => strong { (text) },
+                                        Inline::Link { text, url } => a.h-link href=(url) style=(format!("color: {}; text-decoration: underline;", brand.brand_color.as_str())) { (text) },
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         },

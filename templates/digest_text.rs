@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use super::DigestView;
 use crate::digest::template::Slot;
+use crate::domain::desk_note::{text_of, Inline};
 
 const WIDTH: usize = 72;
 const RIGHT_TO_LEFT_MARK: char = '\u{200f}';
@@ -64,6 +65,18 @@ pub fn render(view: &DigestView<'_>) -> String {
         locale.text("digest-intro")
     ));
     text.blank();
+    if let Some(note) = view.note {
+        for paragraph in &note.paragraphs {
+            let words: String = paragraph.iter().map(text_of).collect();
+            text.wrapped(words.trim(), "", "");
+            for inline in paragraph {
+                if let Inline::Link { url, .. } = inline {
+                    text.link("", url);
+                }
+            }
+            text.blank();
+        }
+    }
 
     let mut number = 0;
     for section in view.sections {

@@ -31,6 +31,8 @@ pub struct DigestView<'a> {
     pub greeting: &'a Greeting,
     /// Whether stories after the lead show their picture as a thumbnail.
     pub thumbnails: bool,
+    /// The desk's note, shown under the greeting.
+    pub note: Option<&'a crate::domain::desk_note::DeskNote>,
 }
 
 pub struct SectionView {

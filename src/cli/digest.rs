@@ -101,6 +101,21 @@ pub enum Cmd {
         #[command(flatten)]
         edition: PickedEdition,
     },
+    /// The desk's note at the top of an edition not yet built (a file of Markdown: paragraphs,
+    /// emphasis, links; the rest shown as text), and a subject of the day.
+    Note {
+        #[command(flatten)]
+        edition: PickedEdition,
+        /// The note, at most 2,000 characters.
+        #[arg(long, value_name = "NOTE.md", conflicts_with = "clear", required_unless_present_any = ["clear", "subject"])]
+        file: Option<PathBuf>,
+        /// No note and the usual subject.
+        #[arg(long)]
+        clear: bool,
+        /// The subject of the day, instead of the list's usual one.
+        #[arg(long, value_name = "S", conflicts_with = "clear")]
+        subject: Option<String>,
+    },
     /// What readers clicked: per edition delivered, clicks, estimated unique clickers, click
     /// rate and filtered (scanners, prefetches); per story its clicks and where it stood.
     Stats {
@@ -166,6 +181,22 @@ pub async fn run(app: &App, cmd: Cmd, output: &mut Output<'_>) -> anyhow::Result
         Cmd::Unpin { url, edition } => pick(app, &url, edition, Change::Unpin, output).await,
         Cmd::Drop { url, edition } => pick(app, &url, edition, Change::Drop, output).await,
         Cmd::Undrop { url, edition } => pick(app, &url, edition, Change::Undrop, output).await,
+        Cmd::Note {
+            edition,
+            file,
+            clear: _,
+            subject,
+        } => {
+            picks::note(
+                app,
+                &edition.list,
+                edition.date.as_deref(),
+                file.as_deref(),
+                subject.as_deref(),
+                output,
+            )
+            .await
+        }
         Cmd::Plan { list, date } => {
             crate::cli::plan::digest_plan(app, &list, date.as_deref(), output).await
         }

@@ -6,10 +6,11 @@ use chrono::NaiveDate;
 use crate::app::App;
 use crate::cli::Output;
 use crate::digest::steer::{self, Refusal};
+use crate::domain::desk_note::DeskNote;
 use crate::domain::{ListSlug, StoryUrl};
 use crate::error::BadInput;
 use crate::store::lists;
-use crate::store::picks::{self, NewPick, Pick};
+use crate::store::picks::{self, EditionNote, NewPick, Pick};
 use crate::store::stories;
 
 /// What an editor asks of one story in one edition.
@@ -108,5 +109,56 @@ pub async fn withdraw(app: &App, url: &str, output: &mut Output<'_>) -> anyhow::
     } else {
         writeln!(output.out, "{url} was withdrawn already")?;
     }
+    Ok(())
+}
+
+/// `digest note`: the desk's note (a file of safe Markdown) and subject of the day for an
+/// edition not yet built; `clear` removes both.
+pub async fn note(
+    app: &App,
+    slug: &str,
+    date: Option<&str>,
+    file: Option<&std::path::Path>,
+    subject: Option<&str>,
+    output: &mut Output<'_>,
+) -> anyhow::Result<()> {
+    let list = lists::require(&app.pool, &ListSlug::parse(slug)?).await?;
+    let now = app.clock.now();
+    let date: NaiveDate = match date {
+        None => crate::digest::build::local_date(&list, now),
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| BadInput(format!("--date {raw:?}: expected YYYY-MM-DD")))?,
+    };
+    steer::open_edition(&app.pool, &list, date, now)
+        .await?
+        .map_err(refused)?;
+    let note = match file {
+        Some(path) => {
+            let markdown = std::fs::read_to_string(path)
+                .map_err(|error| BadInput(format!("cannot read {}: {error}", path.display())))?;
+            DeskNote::parse(&markdown)
+                .map_err(|error| BadInput(format!("{}: {}", path.display(), error.0)))?;
+            Some(markdown)
+        }
+        None => None,
+    };
+    let subject = subject
+        .map(crate::domain::text::single_line)
+        .filter(|subject| !subject.is_empty());
+    let by = shell_user();
+    let desk = EditionNote { note, subject };
+    picks::set_note(&app.pool, list.id, date, &desk, &by, now).await?;
+    let said = match (&desk.note, &desk.subject) {
+        (None, None) => "no note and the usual subject",
+        (Some(_), None) => "the note",
+        (None, Some(_)) => "the subject of the day",
+        (Some(_), Some(_)) => "the note and the subject of the day",
+    };
+    writeln!(
+        output.out,
+        "the {date} edition of {} will carry {said}",
+        list.slug
+    )?;
     Ok(())
 }

@@ -6,6 +6,7 @@ use tracing::warn;
 use crate::clicks::{LinkKey, LinkTarget, Place};
 use crate::digest::ranking::{self, SectionStories};
 use crate::digest::template::{Greeting, Slot, Template};
+use crate::domain::desk_note::DeskNote;
 use crate::domain::{text, StoryUrl};
 use crate::locale::Locale;
 use crate::settings::Settings;
@@ -26,6 +27,10 @@ pub struct EditionPlan {
     pub sections: Vec<SectionStories>,
     /// Stories an editor pinned into this edition.
     pub pinned: Vec<i64>,
+    /// The desk's note at the top, if any.
+    pub note: Option<DeskNote>,
+    /// The desk's subject of the day, instead of the usual one.
+    pub subject: Option<String>,
 }
 
 impl EditionPlan {
@@ -79,6 +84,15 @@ pub async fn plan(
             story,
         })
         .collect();
+    let desk = picks::note(pool, list.id, local_date).await?;
+    let note = match desk.note.as_deref().map(DeskNote::parse) {
+        Some(Ok(note)) if !note.is_empty() => Some(note),
+        Some(Err(error)) => {
+            warn!(list = %list.slug, %local_date, "the desk's note is left out: {error}");
+            None
+        }
+        _ => None,
+    };
     let room = (list.max_stories.get() as usize).saturating_sub(pinned.len());
     let mut sections = ranking::select(candidates, room, now, &settings.digest);
     let pinned_ids = pinned.iter().map(|pin| pin.story.id).collect();
@@ -90,6 +104,8 @@ pub async fn plan(
         built_at: now,
         sections,
         pinned: pinned_ids,
+        note,
+        subject: desk.subject,
     })
 }
 
@@ -174,7 +190,10 @@ pub fn render(
 
     let newsletter = &settings.newsletter;
     let date_label = locale.long_date(plan.local_date);
-    let subject = subject(&locale, &newsletter.name, plan.local_date, &lead.title);
+    let subject = match &plan.subject {
+        Some(of_the_day) => text::cut_at_word(text::single_line(of_the_day), MAX_SUBJECT_CHARS),
+        None => subject(&locale, &newsletter.name, plan.local_date, &lead.title),
+    };
     let preheader = preheader(&locale, &sections);
     let greeting = greeting(&locale);
     let archive_url = settings
@@ -191,6 +210,7 @@ pub fn render(
         locale: &locale,
         greeting: &greeting,
         thumbnails: plan.list.thumbnails,
+        note: plan.note.as_ref(),
     };
     Some(RenderedEdition {
         html: Template::parse(&templates::digest_html::render(&view)),

@@ -1,6 +1,7 @@
 //! Types that parse input at the edge: past here, values are known to be valid. No I/O.
 
 pub mod click_sketch;
+pub mod desk_note;
 mod email_address;
 mod language;
 mod link_place;

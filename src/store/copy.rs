@@ -141,6 +141,17 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "edition_notes",
+        &[
+            ("list_id", Int),
+            ("local_date", Text),
+            ("note", Text),
+            ("subject", Text),
+            ("changed_by", Text),
+            ("changed_at", Int),
+        ],
+    ),
+    (
         "story_clicks",
         &[
             ("edition_id", Int),

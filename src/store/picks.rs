@@ -202,3 +202,53 @@ pub async fn withdraw(pool: &Pool, story_id: i64, now: DateTime<Utc>) -> anyhow:
             .context("withdrawing a story")?;
     Ok(done.rows_affected() > 0)
 }
+
+/// The desk's words for an edition: a note (Markdown) and a subject of the day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct EditionNote {
+    pub note: Option<String>,
+    pub subject: Option<String>,
+}
+
+/// Sets the edition's note and subject (`None` clears each).
+#[instrument(skip_all)]
+pub async fn set_note(
+    pool: &Pool,
+    list_id: i64,
+    date: NaiveDate,
+    note: &EditionNote,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO edition_notes (list_id, local_date, note, subject, changed_by, changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (list_id, local_date) DO UPDATE SET
+             note = excluded.note, subject = excluded.subject,
+             changed_by = excluded.changed_by, changed_at = excluded.changed_at",
+    )
+    .bind(list_id)
+    .bind(date.to_string())
+    .bind(note.note.as_deref())
+    .bind(note.subject.as_deref())
+    .bind(by)
+    .bind(to_db_time(now))
+    .execute(pool)
+    .await
+    .context("recording the desk's note")?;
+    Ok(())
+}
+
+/// The edition's note and subject, if the desk set any.
+#[instrument(skip_all)]
+pub async fn note(pool: &Pool, list_id: i64, date: NaiveDate) -> anyhow::Result<EditionNote> {
+    let found: Option<EditionNote> = sqlx::query_as(
+        "SELECT note, subject FROM edition_notes WHERE list_id = $1 AND local_date = $2",
+    )
+    .bind(list_id)
+    .bind(date.to_string())
+    .fetch_optional(pool)
+    .await
+    .context("reading the desk's note")?;
+    Ok(found.unwrap_or_default())
+}

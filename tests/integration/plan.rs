@@ -268,3 +268,111 @@ async fn bad_picks_are_refused_with_the_reason_and_change_nothing() {
         .expect("count");
     assert_eq!(picks, 0);
 }
+
+/// The only message in the outbox: subject, text part, HTML part.
+fn sent(app: &TestApp) -> (String, String, String) {
+    let outbox = &app.app.settings.transport.outbox_dir;
+    let mut files = std::fs::read_dir(outbox).expect("outbox");
+    let raw = std::fs::read(files.next().expect("a message").expect("entry").path()).expect("eml");
+    assert!(files.next().is_none(), "one message");
+    let parsed = mailparse::parse_mail(&raw).expect("parses");
+    let subject = mailparse::MailHeaderMap::get_first_value(parsed.headers.as_slice(), "Subject")
+        .expect("subject");
+    (
+        subject,
+        parsed.subparts[0].get_body().expect("text").replace("\r\n", "\n"),
+        parsed.subparts[1].get_body().expect("html"),
+    )
+}
+
+#[tokio::test]
+async fn the_desks_note_and_subject_of_the_day_reach_mail_and_archive_in_english_and_arabic() {
+    let daemon = crate::daemon::Daemon::start(None).await;
+    for (list, language, note, subject, expected_html) in [
+        (
+            "daily",
+            "en",
+            "Good *morning*. <b>Read</b> [the budget](https://news.example.org/budget).\n\n[x](javascript:alert(1))",
+            "Budget day: what it means for you",
+            "<em>morning</em>. &lt;b&gt;Read&lt;/b&gt; <a",
+        ),
+        (
+            "sabah",
+            "ar",
+            "صباح الخير. اقرأ **BBC** اليوم.",
+            "يوم الميزانية",
+            "صباح الخير. اقرأ <strong>BBC</strong> اليوم.",
+        ),
+    ] {
+        let app = &daemon.app;
+        app.run(&["list", "add", list, "--language", language])
+            .await
+            .ok();
+        if list == "daily" {
+            app.add_story("lead", "Central bank holds rates", 1).await;
+        }
+        app.add_confirmed(&format!("reader@{list}.example.org"), list)
+            .await;
+        let file = app.write_file("note.md", note.as_bytes());
+        app.run(&["digest", "note", "--list", list, "--file", &file, "--subject", subject])
+            .await
+            .ok();
+        let outbox = &app.app.settings.transport.outbox_dir;
+        let _ = std::fs::remove_dir_all(outbox);
+        app.run(&["digest", "send", "--list", list]).await.ok();
+        let (sent_subject, text, html) = sent(app);
+        assert_eq!(sent_subject, subject);
+        assert!(html.contains(expected_html), "{list}: {html}");
+        assert!(!html.contains("javascript:"), "{html}");
+        if language == "ar" {
+            assert!(html.contains("<p class=\"h-text\" dir=\"rtl\""), "{html}");
+            assert!(text.contains("صباح الخير. اقرأ BBC اليوم."), "{text}");
+        } else {
+            assert!(text.contains("Good morning. <b>Read</b> the budget."), "{text}");
+            assert!(text.contains("\nhttps://news.example.org/budget\n"), "{text}");
+        }
+        let date = plan_of(app, list).await["date"]
+            .as_str()
+            .expect("date")
+            .to_string();
+        let (status, archive) = daemon.get(&format!("/archive/{list}/{date}")).await;
+        assert_eq!(status, 200);
+        assert!(archive.contains(expected_html), "{list}: {archive}");
+    }
+    let app = &daemon.app;
+    let script = app.write_file("bad.md", b"Hello <script>alert(1)</script>");
+    let refused = app
+        .run(&[
+            "digest",
+            "note",
+            "--list",
+            "daily",
+            "--date",
+            "2099-01-01",
+            "--file",
+            &script,
+        ])
+        .await;
+    assert_eq!(refused.exit_code(), 2);
+    assert!(refused.error().contains("<script>"), "{}", refused.error());
+    let long = app.write_file("long.md", "a".repeat(2_001).as_bytes());
+    let refused = app
+        .run(&[
+            "digest",
+            "note",
+            "--list",
+            "daily",
+            "--date",
+            "2099-01-01",
+            "--file",
+            &long,
+        ])
+        .await;
+    assert_eq!(refused.exit_code(), 2);
+    assert!(
+        refused.error().contains("at most 2000"),
+        "{}",
+        refused.error()
+    );
+    daemon.stop().await;
+}
