@@ -9,7 +9,7 @@ use crate::digest::steer::{self, Refusal};
 use crate::domain::desk_note::DeskNote;
 use crate::domain::{ListSlug, StoryUrl};
 use crate::error::BadInput;
-use crate::store::lists;
+use crate::store::lists::{self, ListRecord};
 use crate::store::picks::{self, EditionNote, NewPick, Pick};
 use crate::store::stories;
 
@@ -34,6 +34,21 @@ fn refused(refusal: Refusal) -> anyhow::Error {
     BadInput(refusal.to_string()).into()
 }
 
+/// The edition's date from `--date` (today by default), if the desk may still change it.
+async fn open_date(app: &App, list: &ListRecord, date: Option<&str>) -> anyhow::Result<NaiveDate> {
+    let now = app.clock.now();
+    let date: NaiveDate = match date {
+        None => crate::digest::build::local_date(list, now),
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| BadInput(format!("--date {raw:?}: expected YYYY-MM-DD")))?,
+    };
+    steer::open_edition(&app.pool, list, date, now)
+        .await?
+        .map_err(refused)?;
+    Ok(date)
+}
+
 pub async fn change(
     app: &App,
     url: &str,
@@ -45,15 +60,7 @@ pub async fn change(
     let list = lists::require(&app.pool, &ListSlug::parse(slug)?).await?;
     let url = StoryUrl::parse(url)?;
     let now = app.clock.now();
-    let date: NaiveDate = match date {
-        None => crate::digest::build::local_date(&list, now),
-        Some(raw) => raw
-            .parse()
-            .map_err(|_| BadInput(format!("--date {raw:?}: expected YYYY-MM-DD")))?,
-    };
-    steer::open_edition(&app.pool, &list, date, now)
-        .await?
-        .map_err(refused)?;
+    let date = open_date(app, &list, date).await?;
     let pick = match change {
         Change::Pin { position } => Pick::Pin { position },
         Change::Unpin => Pick::Pin { position: None },
@@ -124,15 +131,7 @@ pub async fn note(
 ) -> anyhow::Result<()> {
     let list = lists::require(&app.pool, &ListSlug::parse(slug)?).await?;
     let now = app.clock.now();
-    let date: NaiveDate = match date {
-        None => crate::digest::build::local_date(&list, now),
-        Some(raw) => raw
-            .parse()
-            .map_err(|_| BadInput(format!("--date {raw:?}: expected YYYY-MM-DD")))?,
-    };
-    steer::open_edition(&app.pool, &list, date, now)
-        .await?
-        .map_err(refused)?;
+    let date = open_date(app, &list, date).await?;
     let note = match file {
         Some(path) => {
             let markdown = std::fs::read_to_string(path)

@@ -280,7 +280,10 @@ fn sent(app: &TestApp) -> (String, String, String) {
         .expect("subject");
     (
         subject,
-        parsed.subparts[0].get_body().expect("text").replace("\r\n", "\n"),
+        parsed.subparts[0]
+            .get_body()
+            .expect("text")
+            .replace("\r\n", "\n"),
         parsed.subparts[1].get_body().expect("html"),
     )
 }
@@ -340,9 +343,16 @@ async fn the_desks_note_and_subject_of_the_day_reach_mail_and_archive_in_english
         assert!(archive.contains(expected_html), "{list}: {archive}");
     }
     let app = &daemon.app;
-    let script = app.write_file("bad.md", b"Hello <script>alert(1)</script>");
-    let refused = app
-        .run(&[
+    for (name, body, reason) in [
+        (
+            "bad.md",
+            "Hello <script>alert(1)</script>".to_string(),
+            "<script>",
+        ),
+        ("long.md", "a".repeat(2_001), "at most 2000"),
+    ] {
+        let file = app.write_file(name, body.as_bytes());
+        let args = [
             "digest",
             "note",
             "--list",
@@ -350,29 +360,11 @@ async fn the_desks_note_and_subject_of_the_day_reach_mail_and_archive_in_english
             "--date",
             "2099-01-01",
             "--file",
-            &script,
-        ])
-        .await;
-    assert_eq!(refused.exit_code(), 2);
-    assert!(refused.error().contains("<script>"), "{}", refused.error());
-    let long = app.write_file("long.md", "a".repeat(2_001).as_bytes());
-    let refused = app
-        .run(&[
-            "digest",
-            "note",
-            "--list",
-            "daily",
-            "--date",
-            "2099-01-01",
-            "--file",
-            &long,
-        ])
-        .await;
-    assert_eq!(refused.exit_code(), 2);
-    assert!(
-        refused.error().contains("at most 2000"),
-        "{}",
-        refused.error()
-    );
+            &file,
+        ];
+        let refused = app.run(&args).await;
+        assert_eq!(refused.exit_code(), 2);
+        assert!(refused.error().contains(reason), "{}", refused.error());
+    }
     daemon.stop().await;
 }
